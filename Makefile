@@ -1,0 +1,71 @@
+# Flux - metrics ingestion for Graphite. See README.md and INSTALL.
+#
+# User settings: override on the command line, e.g.
+#   make PREFIX=/usr CGIDIR=/usr/lib/cgi-bin/flux
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+CGIDIR ?= $(PREFIX)/lib/cgi-bin/flux
+SYSCONFDIR ?= /etc
+SPOOLDIR ?= /var/spool/flux
+CC ?= cc
+CFLAGS ?= -O2 -g
+LDFLAGS ?=
+INSTALL ?= install
+
+# Warnings and includes are added to the user's CFLAGS, never replace them.
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+PKGS = hiredis libcjson zlib
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS)) \
+	-Icommon -MMD -MP $(CFLAGS)
+LIBS = $(shell pkg-config --libs $(PKGS)) -lm
+
+# make SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer.
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
+	common/query.c common/cgi.c common/store.c common/pickle.c \
+	common/carbon.c common/spool.c common/ingest.c
+COMMON_OBJ = $(COMMON_SRC:.c=.o)
+CGIS = cgi-bin/metric_data cgi-bin/metric_data_post
+BATCH = batch/flux-batch
+UNIT = tests/unit/test_unit
+
+all: $(CGIS) $(BATCH)
+
+common/libflux.a: $(COMMON_OBJ)
+	$(AR) rcs $@ $(COMMON_OBJ)
+
+%.o: %.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(CGIS) $(BATCH) $(UNIT): %: %.o common/libflux.a
+	$(CC) $(LDFLAGS) -o $@ $< common/libflux.a $(LIBS)
+
+# The test suite installs what it needs (tests/lib/deps.sh) and starts its
+# own redis-server, carbon-cache and Apache on private ports.
+check: all $(UNIT)
+	prove -e bats tests/*.bats
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(CGIDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/flux
+	$(INSTALL) -m 0755 $(CGIS) $(DESTDIR)$(CGIDIR)/
+	$(INSTALL) -m 0755 $(BATCH) $(DESTDIR)$(BINDIR)/
+	test -e $(DESTDIR)$(SYSCONFDIR)/flux/flux.conf || \
+		$(INSTALL) -m 0640 flux.conf.example $(DESTDIR)$(SYSCONFDIR)/flux/flux.conf
+	$(INSTALL) -m 0644 flux.conf.example $(DESTDIR)$(SYSCONFDIR)/flux/flux.conf.example
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(CGIDIR)/,$(notdir $(CGIS)))
+	rm -f $(DESTDIR)$(BINDIR)/flux-batch $(DESTDIR)$(SYSCONFDIR)/flux/flux.conf.example
+
+clean:
+	rm -f common/*.o common/*.d common/*.a cgi-bin/*.o cgi-bin/*.d batch/*.o batch/*.d
+	rm -f tests/unit/*.o tests/unit/*.d $(CGIS) $(BATCH) $(UNIT)
+
+.PHONY: all check install uninstall clean
+
+-include $(COMMON_SRC:.c=.d) $(CGIS:=.d) $(BATCH:=.d) $(UNIT:=.d)

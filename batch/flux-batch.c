@@ -1,0 +1,110 @@
+/*
+ * flux-batch - the cron-run side of Flux (SPEC section 8). With no command
+ * it runs every job; "flush" replays the spool of points that carbon did
+ * not take when they arrived. Runs never overlap: cron wraps it in
+ * flock -n, and it takes its own lock as well.
+ */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "spool.h"
+#include "util.h"
+
+#define FLUX_VERSION "0.1.0"
+
+/* Exit statuses: 0 all done, 1 a job failed, 2 usage or configuration. */
+enum { EXIT_OK = 0, EXIT_JOB = 1, EXIT_USAGE = 2 };
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: flux-batch [-hnv] [-c conf] [flush]\n");
+	exit(EXIT_USAGE);
+}
+
+static int
+job_flush(const struct flux_conf *c, int dryrun)
+{
+	char	err[FLUX_ERRLEN];
+	size_t	files, points;
+	int	rc;
+
+	rc = flux_spool_flush(c, dryrun, &files, &points, err);
+	if (files > 0 || rc == -1)
+		flux_info("spool: %s %zu points from %zu files", dryrun ?
+		    "would replay" : "replayed", points, files);
+	if (rc == -1)
+		flux_err("spool: %s", err);
+	return rc;
+}
+
+/* Hold an exclusive lock for the life of the process; -1 when it is taken. */
+static int
+take_lock(const struct flux_conf *c)
+{
+	char	path[FLUX_PATH_MAX];
+	int	fd;
+
+	snprintf(path, sizeof(path), "%s/.flux-batch.lock", c->spool_path);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1) {
+		flux_err("cannot open lock file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		flux_info("another flux-batch holds '%s'; nothing to do", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct flux_conf	 conf;
+	const char		*path = NULL, *cmd;
+	char			 err[FLUX_ERRLEN];
+	int			 ch, dryrun = 0, rc = EXIT_OK, lock;
+
+	flux_log_init("flux-batch");
+	while ((ch = getopt(argc, argv, "c:hnv")) != -1)
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			dryrun = 1;
+			break;
+		case 'v':
+			printf("flux-batch %s\n", FLUX_VERSION);
+			return EXIT_OK;
+		default:
+			usage();
+		}
+	if (argc - optind > 1)
+		usage();
+	cmd = (optind < argc) ? argv[optind] : "all";
+	if (strcmp(cmd, "all") != 0 && strcmp(cmd, "flush") != 0)
+		usage();
+	if (flux_conf_load(path ? path : flux_conf_path(), &conf, err) == -1) {
+		fprintf(stderr, "flux-batch: %s\n", err);
+		return EXIT_USAGE;
+	}
+	flux_log_set_level((enum flux_level)conf.log_level);
+	if ((lock = take_lock(&conf)) == -1)
+		rc = (errno == EWOULDBLOCK) ? EXIT_OK : EXIT_JOB;
+	else if (job_flush(&conf, dryrun) == -1)
+		rc = EXIT_JOB;
+	if (lock != -1)
+		close(lock);
+	flux_conf_free(&conf);
+	return rc;
+}

@@ -1,0 +1,482 @@
+/*
+ * metric_data_post - POST /flux/metric_data_post (SPEC 4.2): JSON bodies in
+ * the single, multi and telegraf forms, optionally gzipped. Every element
+ * is validated before anything is delivered: one bad element rejects the
+ * request and nothing of it reaches carbon or flux.last.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "cgi.h"
+#include "ingest.h"
+#include "log.h"
+#include "metric.h"
+#include "store.h"
+
+/* One request being taken apart. */
+struct post {
+	struct flux_env		*env;
+	struct flux_req		*req;
+	struct flux_resp	*resp;
+	cJSON			*root;
+	const char		*prefix;	/* the key's namespace prefix */
+	struct flux_points	 points;
+	struct flux_list	 dropped;	/* telegraf: non-numeric fields */
+};
+
+/* Body flags accept true or "true" only. */
+static int
+flag(const cJSON *o, const char *name)
+{
+	const cJSON	*f = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsTrue(f) || (cJSON_IsString(f) && strcmp(f->valuestring,
+	    "true") == 0);
+}
+
+static const char *
+str_item(const cJSON *o, const char *name)
+{
+	const cJSON	*f = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(f) ? f->valuestring : NULL;
+}
+
+/* The text a client sent for an item: a string as is, else its JSON. */
+static char *
+raw_text(const cJSON *it)
+{
+	if (it == NULL)
+		return strdup("None");
+	if (cJSON_IsString(it))
+		return strdup(it->valuestring);
+	return cJSON_PrintUnformatted(it);
+}
+
+/* A 400 about element idx, its name in "metric" so the client can find it. */
+static int
+reject(struct post *ps, int idx, const char *metric, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+reject(struct post *ps, int idx, const char *metric, const char *fmt, ...)
+{
+	char	 msg[FLUX_MSG_MAX], *clean;
+	cJSON	*o;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	flux_resp_error(ps->resp, 400, "%s", msg);
+	if (idx < 0 || (o = cJSON_Parse(ps->resp->body.ptr)) == NULL)
+		return -1;
+	clean = metric ? flux_utf8_clean(metric, strlen(metric)) : NULL;
+	if (clean)
+		cJSON_AddStringToObject(o, "metric", clean);
+	cJSON_AddNumberToObject(o, "index", idx);
+	flux_resp_json(ps->resp, 400, o);
+	cJSON_Delete(o);
+	free(clean);
+	return -1;
+}
+
+static int
+parse_ts(const cJSON *t, int64_t *ts)
+{
+	if (cJSON_IsString(t))
+		return flux_ts_parse(t->valuestring, ts);
+	if (!cJSON_IsNumber(t) || !(t->valuedouble >= 0) ||
+	    t->valuedouble > (double)UINT32_MAX ||
+	    t->valuedouble != floor(t->valuedouble))
+		return -1;
+	*ts = (int64_t)t->valuedouble;
+	return 0;
+}
+
+static int
+parse_value(const cJSON *v, double *out)
+{
+	if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
+		*out = v->valuedouble;
+		return 0;
+	}
+	return cJSON_IsString(v) ? flux_parse_double(v->valuestring, out) : -1;
+}
+
+/* Validate one point and add it; -1 with the answer set. */
+static int
+add_point(struct post *ps, int idx, const char *rawname, const cJSON *t,
+    const cJSON *v, int fill)
+{
+	char		 why[128], *name, *bad, *raw = NULL;
+	const char	*reason;
+	int64_t		 ts = ps->req->now;
+	double		 value;
+	int		 rc = -1;
+
+	if ((name = flux_metric_build(rawname, ps->prefix, &reason, &bad)) == NULL) {
+		reject(ps, idx, bad ? bad : rawname, "invalid metric - %s - %s",
+		    bad ? bad : rawname, reason);
+		free(bad);
+		return -1;
+	}
+	if (t != NULL && parse_ts(t, &ts) == -1)
+		reject(ps, idx, name, "invalid timestamp - %s - %s",
+		    (raw = raw_text(t)) ? raw : "", "timestamp is not an int");
+	else if (t != NULL && !fill && flux_ts_check(&ps->env->conf, ts,
+	    ps->req->now, why, sizeof(why)) != NULL)
+		reject(ps, idx, name, "invalid timestamp - %s - %s",
+		    (raw = raw_text(t)) ? raw : "", why);
+	else if (v == NULL)
+		reject(ps, idx, name, "no value parameter passed");
+	else if (parse_value(v, &value) == -1)
+		reject(ps, idx, name, "invalid value - %s",
+		    (raw = raw_text(v)) ? raw : "");
+	else if (flux_points_add(&ps->points, name, ts, value, fill) == -1)
+		flux_resp_error(ps->resp, 500, "internal error");
+	else
+		name = NULL, rc = 0;
+	free(name);
+	free(raw);
+	return rc;
+}
+
+/* One element of the flux forms: {"metric", "timestamp", "value", "fill"}. */
+static int
+add_element(struct post *ps, int idx, const cJSON *m, int fill)
+{
+	const char	*name = str_item(m, "metric");
+	char		*raw;
+
+	if (!cJSON_IsObject(m) || name == NULL) {
+		raw = raw_text(m);
+		reject(ps, idx, NULL, "invalid metric - %s - %s", raw ? raw : "",
+		    cJSON_IsObject(m) ? "no metric name" : "not an object");
+		free(raw);
+		return -1;
+	}
+	return add_point(ps, idx, name,
+	    cJSON_GetObjectItemCaseSensitive(m, "timestamp"),
+	    cJSON_GetObjectItemCaseSensitive(m, "value"), fill || flag(m, "fill"));
+}
+
+static int
+too_many(struct post *ps, size_t n)
+{
+	if (n <= (size_t)ps->env->conf.max_metrics_per_post)
+		return 0;
+	flux_resp_error(ps->resp, 413, "too many metrics in one request, the "
+	    "limit is %lld", (long long)ps->env->conf.max_metrics_per_post);
+	return 1;
+}
+
+static int
+flux_forms(struct post *ps)
+{
+	const cJSON	*ms = cJSON_GetObjectItemCaseSensitive(ps->root, "metrics");
+	const cJSON	*m;
+	int		 i = 0;
+
+	if (cJSON_IsArray(ms) && cJSON_GetArraySize(ms) > 0) {
+		if (too_many(ps, (size_t)cJSON_GetArraySize(ms)))
+			return -1;
+		cJSON_ArrayForEach(m, ms)
+			if (add_element(ps, i++, m, 0) == -1)
+				return -1;
+		return 0;
+	}
+	if (ms != NULL && !cJSON_IsArray(ms)) {
+		flux_resp_error(ps->resp, 400, "invalid metrics - not a list");
+		return -1;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(ps->root, "metric") == NULL) {
+		flux_resp_error(ps->resp, 400, "no metric data passed");
+		return -1;
+	}
+	return add_element(ps, -1, ps->root, flag(ps->root, "fill"));
+}
+
+/* Telegraf's Graphite-template parts: '.' -> '_' and '/' -> '-'. */
+static int
+add_part(struct flux_buf *b, const char *s)
+{
+	size_t	start = b->len;
+
+	if ((b->len > 0 && flux_buf_add(b, ".", 1) == -1) || flux_buf_adds(b, s) == -1)
+		return -1;
+	for (start += (start > 0); start < b->len; start++)
+		if (b->ptr[start] == '.' || b->ptr[start] == '/')
+			b->ptr[start] = b->ptr[start] == '.' ? '_' : '-';
+	return 0;
+}
+
+static int
+add_dropped(struct post *ps, const char *name)
+{
+	char	**v, *full = flux_metric_prefix(ps->prefix, name);
+
+	if (full == NULL || (v = realloc(ps->dropped.v, (ps->dropped.n + 1) *
+	    sizeof(*v))) == NULL) {
+		free(full);
+		return -1;
+	}
+	ps->dropped.v = v;
+	v[ps->dropped.n++] = full;
+	return 0;
+}
+
+/* "[P.]host.<other tag values>.<measurement>" of one telegraf object. */
+static int
+telegraf_base(const cJSON *obj, const char *host, struct flux_buf *b)
+{
+	const cJSON	*tag;
+
+	if (add_part(b, host) == -1)
+		return -1;
+	cJSON_ArrayForEach(tag, cJSON_GetObjectItemCaseSensitive(obj, "tags")) {
+		if (strcmp(tag->string, "host") == 0 || !cJSON_IsString(tag))
+			continue;
+		if (add_part(b, tag->valuestring) == -1)
+			return -1;
+	}
+	return add_part(b, str_item(obj, "name"));
+}
+
+static int
+telegraf_object(struct post *ps, int idx, const cJSON *obj, const char *pfx)
+{
+	const cJSON	*fields = cJSON_GetObjectItemCaseSensitive(obj, "fields"), *f;
+	const char	*host = str_item(cJSON_GetObjectItemCaseSensitive(obj, "tags"),
+	    "host");
+	struct flux_buf	 base = { 0 }, name = { 0 };
+	int		 rc = -1;
+
+	if (!cJSON_IsObject(obj) || !cJSON_IsObject(fields) ||
+	    str_item(obj, "name") == NULL) {
+		char *raw = raw_text(obj);
+		reject(ps, idx, NULL, "invalid metric - %s - %s", raw ? raw : "",
+		    "not a telegraf metric");
+		free(raw);
+		return -1;
+	}
+	if ((pfx && flux_buf_adds(&base, pfx) == -1) ||
+	    telegraf_base(obj, host ? host : "", &base) == -1)
+		goto oom;
+	cJSON_ArrayForEach(f, fields) {
+		name.len = 0;
+		if (flux_buf_add(&name, base.ptr, base.len) == -1 ||
+		    add_part(&name, f->string) == -1)
+			goto oom;
+		if (host == NULL || !cJSON_IsNumber(f)) {
+			if (add_dropped(ps, name.ptr) == -1)
+				goto oom;
+			continue;
+		}
+		if (add_point(ps, idx, name.ptr,
+		    cJSON_GetObjectItemCaseSensitive(obj, "timestamp"), f, 0) == -1)
+			goto done;
+	}
+	rc = 0;
+	goto done;
+oom:
+	flux_resp_error(ps->resp, 500, "internal error");
+done:
+	flux_buf_free(&base);
+	flux_buf_free(&name);
+	return rc;
+}
+
+static int
+telegraf_form(struct post *ps)
+{
+	const cJSON	*ms = cJSON_GetObjectItemCaseSensitive(ps->root, "metrics");
+	const cJSON	*obj, *fields;
+	const char	*pfx = flux_req_env(ps->req, "HTTP_PREFIX");
+	size_t		 n = 0;
+	int		 i = 0;
+
+	if (!cJSON_IsArray(ms) || cJSON_GetArraySize(ms) == 0) {
+		flux_resp_error(ps->resp, 400, "no metric data passed");
+		return -1;
+	}
+	cJSON_ArrayForEach(obj, ms)
+		if (cJSON_IsObject(fields = cJSON_GetObjectItemCaseSensitive(obj,
+		    "fields")))
+			n += (size_t)cJSON_GetArraySize(fields);
+	if (too_many(ps, n))
+		return -1;
+	if (pfx != NULL && *pfx == '\0')
+		pfx = NULL;
+	cJSON_ArrayForEach(obj, ms)
+		if (telegraf_object(ps, i++, obj, pfx) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+is_telegraf(const struct flux_req *req)
+{
+	const char	*t = flux_req_env(req, "HTTP_TELEGRAF");
+
+	return t != NULL && strcasecmp(t, "true") == 0;
+}
+
+/* 207 when telegraf fields were dropped, else 204. */
+static void
+answer_delivered(struct post *ps)
+{
+	cJSON	*o, *d;
+	char	 msg[64], *clean;
+	size_t	 i;
+
+	if (ps->dropped.n == 0) {
+		ps->resp->status = 204;
+		return;
+	}
+	snprintf(msg, sizeof(msg), "%zu non-numeric value metrics were dropped",
+	    ps->dropped.n);
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "code", 207);
+	cJSON_AddStringToObject(o, "message", msg);
+	d = cJSON_AddArrayToObject(o, "dropped non-numeric metrics");
+	for (i = 0; d != NULL && i < ps->dropped.n; i++) {
+		clean = flux_utf8_clean(ps->dropped.v[i], strlen(ps->dropped.v[i]));
+		cJSON_AddItemToArray(d, cJSON_CreateString(clean ? clean : ""));
+		free(clean);
+	}
+	cJSON_AddNumberToObject(o, "processed metrics count", (double)ps->points.n);
+	flux_resp_json(ps->resp, 207, o);
+	cJSON_Delete(o);
+}
+
+/* Parse the body into ps->root; -1 with the answer set. */
+static int
+parse_body(struct post *ps)
+{
+	const struct flux_req	*req = ps->req;
+	size_t			 i = 0;
+
+	while (i < req->body_len && strchr(" \t\r\n", req->body[i]) != NULL)
+		i++;
+	if (i == req->body_len) {
+		flux_resp_error(ps->resp, 400, "no POST data received");
+		return -1;
+	}
+	/* The body is NUL-terminated; a NUL inside it is not JSON. */
+	if (memchr(req->body, '\0', req->body_len) != NULL ||
+	    (ps->root = cJSON_ParseWithLengthOpts(req->body, req->body_len + 1,
+	    NULL, 1)) == NULL) {
+		flux_resp_error(ps->resp, 400, "invalid json data");
+		return -1;
+	}
+	if (!cJSON_IsObject(ps->root) || ps->root->child == NULL) {
+		flux_resp_error(ps->resp, 400, "no POST data received");
+		return -1;
+	}
+	return 0;
+}
+
+/* Health check, key, validate_key; -1 when the request is answered. */
+static int
+check_key(struct post *ps)
+{
+	const char	*key = flux_req_env(ps->req, "HTTP_KEY");
+	const cJSON	*k = cJSON_GetObjectItemCaseSensitive(ps->root, "key");
+
+	if (key == NULL || *key == '\0')
+		key = cJSON_IsString(k) ? k->valuestring : NULL;
+	if (key == NULL && k != NULL && !cJSON_IsNull(k))
+		key = "";	/* present but not a string: invalid, not missing */
+	if (key == NULL) {
+		flux_resp_error(ps->resp, 400, "no key passed");
+		return -1;
+	}
+	if (flux_key_check(&ps->env->conf, key, &ps->prefix) == -1) {
+		flux_resp_error(ps->resp, 401, "invalid key");
+		return -1;
+	}
+	if (flag(ps->root, "validate_key")) {
+		flux_resp_raw(ps->resp, 200, "{\"status\": \"key valid\"}");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+health(struct post *ps)
+{
+	struct flux_store	*s = flux_env_store(ps->env);
+	char			 err[FLUX_ERRLEN];
+
+	if (s != NULL && flux_store_ping(s, ps->req->now, err) == 0)
+		flux_resp_raw(ps->resp, 200, "{\"status\": \"ok\"}");
+	else {
+		if (s != NULL)
+			flux_warn("%s", err);
+		flux_resp_error(ps->resp, 503, "redis unavailable");
+	}
+}
+
+static void
+run(struct post *ps)
+{
+	const char	*xt = flux_req_env(ps->req, "HTTP_X_TEST_ONLY");
+	char		 err[FLUX_ERRLEN];
+	int		 test;
+
+	if (parse_body(ps) == -1)
+		return;
+	if (flag(ps->root, "status")) {
+		health(ps);
+		return;
+	}
+	if (check_key(ps) == -1)
+		return;
+	test = flag(ps->root, "test") || (xt != NULL && *xt != '\0');
+	if ((is_telegraf(ps->req) ? telegraf_form(ps) : flux_forms(ps)) == -1)
+		return;
+	if (test) {
+		flux_ingest_dedup(ps->env, &ps->points, 1);
+		flux_resp_test(ps->resp, ps->prefix, &ps->points, &ps->dropped);
+	} else if (flux_ingest(ps->env, &ps->points, err) == -1)
+		flux_resp_error(ps->resp, 503, "points could not be delivered or "
+		    "spooled, retry later");
+	else
+		answer_delivered(ps);
+}
+
+static void
+handle(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
+{
+	struct post	ps = { env, req, resp, NULL, NULL, { 0 }, { 0 } };
+	size_t		i;
+
+	if (strcmp(req->method, "POST") != 0) {
+		flux_resp_error(resp, 405, "method not allowed");
+		resp->allow = "POST";
+		return;
+	}
+	if (req->body_status != 0) {
+		flux_resp_error(resp, req->body_status, "%s", req->body_error);
+		return;
+	}
+	run(&ps);
+	cJSON_Delete(ps.root);
+	flux_points_free(&ps.points);
+	for (i = 0; i < ps.dropped.n; i++)
+		free(ps.dropped.v[i]);
+	free(ps.dropped.v);
+}
+
+int
+main(void)
+{
+	return flux_cgi_main("metric_data_post", handle);
+}

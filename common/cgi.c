@@ -1,0 +1,406 @@
+/*
+ * cgi.c - request reading, response writing and the shared main() of the
+ * CGI programs.
+ *
+ * The body is always read to its end before the answer, whatever the
+ * answer: under Apache a CGI that exits without reading makes the server
+ * reset the connection and the client gets nothing (ecosystem.md, finding
+ * 3). Apache passes a chunked body with no CONTENT_LENGTH (finding 1), so
+ * then we read to EOF. Bytes beyond a cap are read and thrown away.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <zlib.h>
+
+#include "cgi.h"
+#include "log.h"
+#include "store.h"
+
+/* Used before the config is known, e.g. to drain a body when it failed. */
+#define DEFAULT_BODY_MAX 1048576
+#define READ_CHUNK 65536
+
+extern char **environ;
+
+static const struct {
+	int		 code;
+	const char	*reason;
+} reasons[] = {
+	{ 200, "OK" }, { 204, "No Content" }, { 207, "Multi-Status" },
+	{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 404, "Not Found" },
+	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
+	{ 415, "Unsupported Media Type" }, { 500, "Internal Server Error" },
+	{ 503, "Service Unavailable" },
+};
+
+static const char *
+reason_of(int code)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].code == code)
+			return reasons[i].reason;
+	return "Unknown";
+}
+
+/* A meta-variable of the request (RFC 3875 section 4.1), or NULL. */
+const char *
+flux_req_env(const struct flux_req *r, const char *name)
+{
+	size_t	n = strlen(name);
+	char	**e;
+
+	for (e = r->envp; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+static void
+body_fail(struct flux_req *r, int status, const char *msg)
+{
+	if (r->body_status == 0) {
+		r->body_status = status;
+		r->body_error = msg;
+	}
+}
+
+/*
+ * Read up to want bytes (to EOF when want is -1), keeping at most max of
+ * them in b and discarding the rest.
+ */
+static void
+read_stream(struct flux_req *r, const struct flux_io *io, long long want,
+    size_t max, struct flux_buf *b)
+{
+	char		buf[READ_CHUNK];
+	long long	got = 0;
+	long		n;
+	size_t		ask, keep;
+
+	for (;;) {
+		ask = sizeof(buf);
+		if (want >= 0 && (long long)ask > want - got)
+			ask = (size_t)(want - got);
+		if (ask == 0)
+			break;
+		if ((n = io->read(io->ctx, buf, ask)) < 0) {
+			body_fail(r, 400, "cannot read request body");
+			return;
+		}
+		if (n == 0)
+			break;
+		got += n;
+		keep = (b->len < max) ? max - b->len : 0;
+		if ((size_t)n > keep)
+			body_fail(r, 413, "request body too large");
+		if (keep > 0 && flux_buf_add(b, buf, (size_t)n < keep ? (size_t)n : keep) == -1)
+			body_fail(r, 500, "out of memory");
+	}
+	if (want >= 0 && got < want)
+		body_fail(r, 400, "incomplete request body");
+}
+
+/* Inflate a gzip body (several members allowed), at most max bytes out. */
+static int
+gunzip(struct flux_req *r, const struct flux_buf *in, size_t max,
+    struct flux_buf *out)
+{
+	z_stream	z = { 0 };
+	int		zr = Z_OK;
+
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return body_fail(r, 500, "out of memory"), -1;
+	z.next_in = (Bytef *)in->ptr;
+	z.avail_in = (uInt)in->len;
+	while (zr != Z_STREAM_END || z.avail_in > 0) {
+		if (zr == Z_STREAM_END && inflateReset(&z) != Z_OK)
+			break;
+		if (flux_buf_grow(out, READ_CHUNK) == -1) {
+			body_fail(r, 500, "out of memory");
+			break;
+		}
+		z.next_out = (Bytef *)out->ptr + out->len;
+		z.avail_out = READ_CHUNK;
+		zr = inflate(&z, Z_NO_FLUSH);
+		out->len = (size_t)((char *)z.next_out - out->ptr);
+		out->ptr[out->len] = '\0';
+		if (out->len > max) {
+			body_fail(r, 413, "inflated request body too large");
+			break;
+		}
+		if (zr != Z_OK && zr != Z_STREAM_END) {
+			body_fail(r, 400, "invalid gzip data");
+			break;
+		}
+		if (zr == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
+			body_fail(r, 400, "invalid gzip data");
+			break;
+		}
+	}
+	inflateEnd(&z);
+	return r->body_status ? -1 : 0;
+}
+
+static long long
+content_length(struct flux_req *r)
+{
+	const char	*cl = flux_req_env(r, "CONTENT_LENGTH");
+	int64_t		 v;
+
+	if (cl == NULL || *cl == '\0')
+		return -1;
+	if (!flux_digits_only(cl) || flux_parse_i64(cl, 0, INT64_MAX, &v) == -1) {
+		body_fail(r, 400, "invalid Content-Length");
+		return -1;
+	}
+	return (long long)v;
+}
+
+static int
+decode_body(struct flux_req *r, const struct flux_conf *c, struct flux_buf *raw)
+{
+	const char	*enc = flux_req_env(r, "HTTP_CONTENT_ENCODING");
+	struct flux_buf	 out = { 0 };
+	size_t		 max = c ? (size_t)c->max_inflated_bytes : DEFAULT_BODY_MAX;
+
+	if (enc == NULL || *enc == '\0' || strcasecmp(enc, "identity") == 0) {
+		r->body = raw->ptr;
+		r->body_len = raw->len;
+		return 0;
+	}
+	if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
+		body_fail(r, 415, "unsupported Content-Encoding");
+		flux_buf_free(raw);
+		return -1;
+	}
+	gunzip(r, raw, max, &out);
+	flux_buf_free(raw);
+	r->body = out.ptr;
+	r->body_len = out.len;
+	return r->body_status ? -1 : 0;
+}
+
+/*
+ * Read the whole body. body_status is then 0, or the status the request
+ * earns (400 bad length or gzip, 413 over a cap, 415 unknown encoding);
+ * the body is read to its end in every case.
+ */
+int
+flux_req_read_body(struct flux_req *r, const struct flux_conf *c,
+    const struct flux_io *io)
+{
+	struct flux_buf	raw = { 0 };
+	size_t		max = c ? (size_t)c->max_body_bytes : DEFAULT_BODY_MAX;
+	long long	want = content_length(r);
+
+	read_stream(r, io, want, max, &raw);
+	if (flux_buf_grow(&raw, 0) == -1)
+		body_fail(r, 500, "out of memory");
+	if (r->body_status != 0) {
+		flux_buf_free(&raw);
+		return -1;
+	}
+	return decode_body(r, c, &raw);
+}
+
+/*
+ * Copy compact JSON into b with a space after each ':' and ',' outside
+ * strings: the layout of Python's json.dumps, which Skyline's clients and
+ * the SPEC show ({"code": 400, "message": "..."}).
+ */
+static int
+add_spaced_json(struct flux_buf *b, const char *s)
+{
+	int	in_str = 0, esc = 0;
+
+	for (; *s != '\0'; s++) {
+		if (flux_buf_add(b, s, 1) == -1)
+			return -1;
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (*s == '\\')
+				esc = 1;
+			else if (*s == '"')
+				in_str = 0;
+		} else if (*s == '"')
+			in_str = 1;
+		else if ((*s == ':' || *s == ',') && flux_buf_add(b, " ", 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+set_json_body(struct flux_resp *resp, int status, cJSON *o)
+{
+	char	*text = o ? cJSON_PrintUnformatted(o) : NULL;
+
+	resp->body.len = 0;
+	resp->status = status;
+	resp->content_type = "application/json";
+	if (text == NULL || add_spaced_json(&resp->body, text) == -1) {
+		resp->status = 500;
+		resp->body.len = 0;
+		flux_buf_adds(&resp->body,
+		    "{\"code\": 500, \"message\": \"internal error\"}");
+	}
+	free(text);
+}
+
+/* Answer {"code": status, "message": ...}; invalid UTF-8 is replaced. */
+void
+flux_resp_error(struct flux_resp *resp, int status, const char *fmt, ...)
+{
+	char	 buf[FLUX_MSG_MAX];
+	char	*clean;
+	cJSON	*o = cJSON_CreateObject();
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	clean = flux_utf8_clean(buf, strlen(buf));
+	if (o != NULL) {
+		cJSON_AddNumberToObject(o, "code", status);
+		cJSON_AddStringToObject(o, "message", clean ? clean : "");
+	}
+	set_json_body(resp, status, o);
+	cJSON_Delete(o);
+	free(clean);
+}
+
+/* Answer with a JSON text given whole. */
+void
+flux_resp_raw(struct flux_resp *resp, int status, const char *json)
+{
+	resp->status = status;
+	resp->content_type = "application/json";
+	resp->body.len = 0;
+	if (flux_buf_adds(&resp->body, json) == -1)
+		resp->status = 500;
+}
+
+/* Answer with the JSON object o (not freed here). */
+void
+flux_resp_json(struct flux_resp *resp, int status, void *o)
+{
+	set_json_body(resp, status, o);
+}
+
+int
+flux_resp_write(const struct flux_resp *resp, const struct flux_io *io)
+{
+	struct flux_buf	h = { 0 };
+	int		rc;
+
+	rc = flux_buf_printf(&h, "Status: %d %s\r\n", resp->status,
+	    reason_of(resp->status));
+	if (rc == 0 && resp->allow)
+		rc = flux_buf_printf(&h, "Allow: %s\r\n", resp->allow);
+	if (rc == 0 && resp->body.len > 0)
+		rc = flux_buf_printf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n",
+		    resp->content_type ? resp->content_type : "application/json",
+		    resp->body.len);
+	if (rc == 0)
+		rc = flux_buf_adds(&h, "\r\n");
+	if (rc == 0 && resp->body.len > 0)
+		rc = flux_buf_add(&h, resp->body.ptr, resp->body.len);
+	if (rc == 0)
+		rc = io->write(io->ctx, h.ptr, h.len);
+	flux_buf_free(&h);
+	return rc;
+}
+
+/*
+ * The Redis store of this process, connected on first use; NULL when Redis
+ * cannot be reached (the caller decides what that means), and a failed
+ * connection is not retried within the request.
+ */
+struct flux_store *
+flux_env_store(struct flux_env *e)
+{
+	char	err[FLUX_ERRLEN];
+
+	if (e->store == NULL && !e->store_failed) {
+		if ((e->store = flux_store_open(&e->conf, err)) == NULL) {
+			e->store_failed = 1;
+			flux_warn("%s", err);
+		}
+	}
+	return e->store;
+}
+
+static long
+fd_read(void *ctx, char *buf, size_t n)
+{
+	ssize_t	r;
+
+	(void)ctx;
+	while ((r = read(STDIN_FILENO, buf, n)) == -1 && errno == EINTR)
+		;
+	return (long)r;
+}
+
+static int
+fd_write(void *ctx, const char *buf, size_t n)
+{
+	(void)ctx;
+	return flux_write_all(STDOUT_FILENO, buf, n);
+}
+
+/* Serve one request: limit, read, dispatch, respond. */
+static void
+serve(struct flux_env *env, flux_handler h, const struct flux_io *io)
+{
+	struct flux_req		req = { 0 };
+	struct flux_resp	resp = { 0 };
+
+	req.envp = io->envp;
+	req.method = flux_req_env(&req, "REQUEST_METHOD");
+	req.query = flux_req_env(&req, "QUERY_STRING");
+	req.now = flux_now();
+	if (req.method == NULL)
+		req.method = "";
+	if (req.query == NULL)
+		req.query = "";
+	flux_req_read_body(&req, env->conf_ok ? &env->conf : NULL, io);
+	if (!env->conf_ok)
+		flux_resp_error(&resp, 500, "internal error");
+	else
+		h(env, &req, &resp);
+	if (flux_resp_write(&resp, io) == -1)
+		flux_warn("cannot write the response: %s", strerror(errno));
+	free(req.body);
+	flux_buf_free(&resp.body);
+}
+
+/* The main() of every CGI program: load the config, serve one request. */
+int
+flux_cgi_main(const char *program, flux_handler h)
+{
+	struct flux_env	env = { 0 };
+	struct flux_io	io = { fd_read, fd_write, NULL, environ };
+	char		err[FLUX_ERRLEN];
+
+	flux_log_init(program);
+	if (flux_conf_load(flux_conf_path(), &env.conf, err) == -1)
+		flux_err("%s", err);
+	else {
+		env.conf_ok = 1;
+		flux_log_set_level((enum flux_level)env.conf.log_level);
+	}
+	serve(&env, h, &io);
+	flux_store_close(env.store);
+	flux_conf_free(&env.conf);
+	return 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * cgi.h - the request and response of one HTTP request (RFC 3875), and the
+ * entry point every program shares. An endpoint is a function over a
+ * request struct that fills a response struct, so the one-shot CGI and the
+ * resident FastCGI loop run the same code.
+ */
+#ifndef FLUX_CGI_H
+#define FLUX_CGI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "util.h"
+
+struct flux_store;
+
+/* How bytes come in and go out: stdin/stdout for CGI, FCGX streams for FastCGI. */
+struct flux_io {
+	long	(*read)(void *ctx, char *buf, size_t n);
+	int	(*write)(void *ctx, const char *buf, size_t n);
+	void	 *ctx;
+	char	**envp;
+};
+
+struct flux_req {
+	char		**envp;
+	const char	*method;
+	const char	*query;
+	char		*body;		/* after gzip decoding; NUL-terminated */
+	size_t		 body_len;
+	int		 body_status;	/* 0, or the HTTP status the body earns */
+	const char	*body_error;	/* message for body_status */
+	int64_t		 now;
+};
+
+struct flux_resp {
+	int		 status;
+	const char	*allow;		/* Allow: header of a 405 */
+	const char	*content_type;
+	struct flux_buf	 body;
+};
+
+/* What a handler may use besides the request: config and connections. */
+struct flux_env {
+	struct flux_conf	 conf;
+	int			 conf_ok;
+	struct flux_store	*store;
+	int			 store_failed;
+};
+
+typedef void (*flux_handler)(struct flux_env *, struct flux_req *,
+	    struct flux_resp *);
+
+const char *flux_req_env(const struct flux_req *r, const char *name);
+int	flux_req_read_body(struct flux_req *r, const struct flux_conf *c,
+	    const struct flux_io *io);
+void	flux_resp_error(struct flux_resp *resp, int status, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	flux_resp_raw(struct flux_resp *resp, int status, const char *json);
+void	flux_resp_json(struct flux_resp *resp, int status, void *cjson);
+int	flux_resp_write(const struct flux_resp *resp, const struct flux_io *io);
+struct flux_store *flux_env_store(struct flux_env *e);
+int	flux_cgi_main(const char *program, flux_handler h);
+
+#endif

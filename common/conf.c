@@ -1,0 +1,455 @@
+/*
+ * conf.c - the strict flux.conf reader of conf.h. Every setting is a row of
+ * one table (name, type, where it lives, bounds); defaults are applied
+ * first, then each line of the file overrides one setting exactly once.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "log.h"
+#include "metric.h"
+#include "util.h"
+
+/* Skyline's shipped placeholder key: a working key there, refused here. */
+#define PLACEHOLDER_KEY "YOURown32charSkylineAPIkeySecret"
+
+/* A configuration line longer than this is refused rather than split. */
+#define CONF_LINE_MAX 65536
+
+enum conf_type {
+	T_STR,		/* any text, may be empty */
+	T_INT,		/* integer within [min, max] */
+	T_BOOL,		/* true or false */
+	T_LIST,		/* comma-separated items */
+	T_MAP_FIRST,	/* left:right entries, split at the first ':' */
+	T_MAP_LAST,	/* left:right entries, split at the last ':' */
+	T_PROTO,	/* pickle or plaintext */
+	T_LEVEL		/* error, warn, info or debug */
+};
+
+struct setting {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 off;
+	const char	*def;
+	int64_t		 min, max;
+};
+
+#define S(n, t, f, d, lo, hi) { n, t, offsetof(struct flux_conf, f), d, lo, hi }
+static const struct setting settings[] = {
+	S("FLUX_SELF_API_KEY", T_STR, self_api_key, NULL, 0, 0),
+	S("FLUX_API_KEYS", T_MAP_FIRST, api_keys, "", 0, 0),
+	S("FLUX_MAX_AGE", T_INT, max_age, "3600", 1, INT32_MAX),
+	S("FLUX_MAX_FUTURE", T_INT, max_future, "60", 0, INT32_MAX),
+	S("FLUX_CHECK_LAST_TIMESTAMP", T_BOOL, check_last_timestamp, "true", 0, 0),
+	S("FLUX_MAX_METRICS_PER_POST", T_INT, max_metrics_per_post, "10000", 1, 10000000),
+	S("FLUX_MAX_BODY_BYTES", T_INT, max_body_bytes, "1048576", 1, INT32_MAX),
+	S("FLUX_MAX_INFLATED_BYTES", T_INT, max_inflated_bytes, "16777216", 1, INT32_MAX),
+	S("FLUX_SEND_TO_CARBON", T_BOOL, send_to_carbon, "true", 0, 0),
+	S("FLUX_CARBON_HOST", T_STR, carbon_host, "127.0.0.1", 0, 0),
+	S("FLUX_CARBON_PORT", T_INT, carbon_port, "2003", 1, 65535),
+	S("FLUX_CARBON_PICKLE_PORT", T_INT, carbon_pickle_port, "2004", 1, 65535),
+	S("FLUX_CARBON_PROTOCOL", T_PROTO, carbon_protocol, "pickle", 0, 0),
+	S("FLUX_CARBON_TIMEOUT_MS", T_INT, carbon_timeout_ms, "2000", 1, 600000),
+	S("FLUX_SPOOL_PATH", T_STR, spool_path, "/var/spool/flux", 0, 0),
+	S("REDIS_SOCKET_PATH", T_STR, redis_socket_path, NULL, 0, 0),
+	S("REDIS_HOST", T_STR, redis_host, "127.0.0.1", 0, 0),
+	S("REDIS_PORT", T_INT, redis_port, "6379", 1, 65535),
+	S("REDIS_PASSWORD", T_STR, redis_password, NULL, 0, 0),
+	S("REDIS_TIMEOUT_MS", T_INT, redis_timeout_ms, "1000", 1, 600000),
+	S("GRAPHITE_HOST", T_STR, graphite_host, "127.0.0.1", 0, 0),
+	S("GRAPHITE_PROTOCOL", T_STR, graphite_protocol, "http", 0, 0),
+	S("GRAPHITE_PORT", T_INT, graphite_port, "80", 1, 65535),
+	S("GRAPHITE_RENDER_URI", T_STR, graphite_render_uri, "render", 0, 0),
+	S("VISTA_DO_NOT_SUBMIT_CURRENT_MINUTE", T_BOOL, vista_no_current_minute, "true", 0, 0),
+	S("FLUX_PROCESS_UPLOADS", T_BOOL, process_uploads, "false", 0, 0),
+	S("WEBAPP_ACCEPT_DATA_UPLOADS", T_BOOL, accept_uploads, "false", 0, 0),
+	S("DATA_UPLOADS_PATH", T_STR, uploads_path, "/var/lib/flux/data_uploads", 0, 0),
+	S("FLUX_UPLOADS_KEYS", T_MAP_LAST, uploads_keys, "", 0, 0),
+	S("BATCH_PROCESSING", T_BOOL, batch_processing, "false", 0, 0),
+	S("BATCH_PROCESSING_NAMESPACES", T_LIST, batch_namespaces, "", 0, 0),
+	S("FLUX_SAVE_UPLOADS", T_BOOL, save_uploads, "false", 0, 0),
+	S("FLUX_SAVE_UPLOADS_PATH", T_STR, save_uploads_path, "/var/lib/flux/processed_uploads", 0, 0),
+	S("FLUX_LOG_LEVEL", T_LEVEL, log_level, "info", 0, 0),
+};
+#undef S
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+#define FIELD(c, s, type) ((type *)(void *)((char *)(c) + (s)->off))
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static void
+list_free(struct flux_list *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static void
+map_free(struct flux_map *m)
+{
+	size_t	i;
+
+	for (i = 0; i < m->n; i++) {
+		free(m->v[i].left);
+		free(m->v[i].right);
+	}
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}
+
+/* Split "a, b ,c" into trimmed items; empty text gives an empty list. */
+static int
+parse_list(char *val, struct flux_list *out)
+{
+	char	*item, *save = NULL;
+	char   **v;
+
+	if (*trim(val) == '\0')
+		return 0;
+	for (item = strtok_r(val, ",", &save); item != NULL;
+	    item = strtok_r(NULL, ",", &save)) {
+		item = trim(item);
+		if (*item == '\0')
+			return -1;
+		if ((v = realloc(out->v, (out->n + 1) * sizeof(*v))) == NULL)
+			return -1;
+		out->v = v;
+		if ((out->v[out->n] = strdup(item)) == NULL)
+			return -1;
+		out->n++;
+	}
+	return 0;
+}
+
+static int
+parse_map(char *val, int last, struct flux_map *out)
+{
+	struct flux_list	 items = { 0 };
+	struct flux_pair	*v;
+	char			*colon;
+	size_t			 i;
+	int			 rc = -1;
+
+	if (parse_list(val, &items) == -1)
+		goto done;
+	if ((v = calloc(items.n ? items.n : 1, sizeof(*v))) == NULL)
+		goto done;
+	out->v = v;
+	for (i = 0; i < items.n; i++, out->n++) {
+		colon = last ? strrchr(items.v[i], ':') : strchr(items.v[i], ':');
+		if (colon == NULL)
+			goto done;
+		*colon = '\0';
+		v[i].left = strdup(trim(items.v[i]));
+		v[i].right = strdup(trim(colon + 1));
+		if (v[i].left == NULL || v[i].right == NULL || *v[i].left == '\0') {
+			out->n++;
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	list_free(&items);
+	return rc;
+}
+
+/* Store one value into its field; the old value (a default) is replaced. */
+static int
+set_value(struct flux_conf *c, const struct setting *s, const char *text)
+{
+	char		*copy;
+	int		 rc = -1;
+	enum flux_level	 lv;
+
+	if ((copy = strdup(text)) == NULL)
+		return -1;
+	switch (s->type) {
+	case T_STR:
+		free(*FIELD(c, s, char *));
+		*FIELD(c, s, char *) = copy;
+		return 0;
+	case T_INT:
+		rc = flux_parse_i64(copy, s->min, s->max, FIELD(c, s, int64_t));
+		break;
+	case T_BOOL:
+		rc = 0;
+		if (strcmp(copy, "true") == 0)
+			*FIELD(c, s, int) = 1;
+		else if (strcmp(copy, "false") == 0)
+			*FIELD(c, s, int) = 0;
+		else
+			rc = -1;
+		break;
+	case T_LIST:
+		list_free(FIELD(c, s, struct flux_list));
+		rc = parse_list(copy, FIELD(c, s, struct flux_list));
+		break;
+	case T_MAP_FIRST:
+	case T_MAP_LAST:
+		map_free(FIELD(c, s, struct flux_map));
+		rc = parse_map(copy, s->type == T_MAP_LAST,
+		    FIELD(c, s, struct flux_map));
+		break;
+	case T_PROTO:
+		rc = 0;
+		if (strcmp(copy, "pickle") == 0)
+			*FIELD(c, s, enum flux_proto) = FLUX_PROTO_PICKLE;
+		else if (strcmp(copy, "plaintext") == 0)
+			*FIELD(c, s, enum flux_proto) = FLUX_PROTO_PLAINTEXT;
+		else
+			rc = -1;
+		break;
+	case T_LEVEL:
+		if ((rc = flux_log_parse_level(copy, &lv)) == 0)
+			*FIELD(c, s, int) = (int)lv;
+		break;
+	}
+	free(copy);
+	return rc;
+}
+
+static int
+valid_key(const char *k)
+{
+	size_t	i;
+
+	for (i = 0; k[i] != '\0'; i++)
+		if (!isascii((unsigned char)k[i]) || !isalnum((unsigned char)k[i]))
+			return 0;
+	return i == FLUX_KEY_LEN;
+}
+
+/* Checks that involve a whole value, done once the line is stored. */
+static const char *
+check_setting(const struct flux_conf *c, const struct setting *s)
+{
+	size_t	i;
+
+	if (s->off == offsetof(struct flux_conf, self_api_key)) {
+		if (strcmp(c->self_api_key, PLACEHOLDER_KEY) == 0)
+			return "the Skyline placeholder key is not a key";
+		if (!valid_key(c->self_api_key))
+			return "a key is 32 ASCII letters and digits";
+	}
+	if (s->off == offsetof(struct flux_conf, api_keys))
+		for (i = 0; i < c->api_keys.n; i++) {
+			if (!valid_key(c->api_keys.v[i].left))
+				return "a key is 32 ASCII letters and digits";
+			if (*c->api_keys.v[i].right != '\0' &&
+			    flux_metric_invalid(c->api_keys.v[i].right) != NULL)
+				return "a namespace prefix must be a valid metric name";
+		}
+	if (s->off == offsetof(struct flux_conf, uploads_keys))
+		for (i = 0; i < c->uploads_keys.n; i++)
+			if (*c->uploads_keys.v[i].right == '\0')
+				return "an upload key must not be empty";
+	return NULL;
+}
+
+static const struct setting *
+find_setting(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].name, name) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+static int
+parse_line(struct flux_conf *c, char *line, unsigned char *seen,
+    const char **why)
+{
+	const struct setting	*s;
+	char			*eq, *name;
+
+	if ((eq = strchr(line, '=')) == NULL) {
+		*why = "expected NAME = value";
+		return -1;
+	}
+	*eq = '\0';
+	name = trim(line);
+	if ((s = find_setting(name)) == NULL) {
+		*why = "unknown setting";
+		return -1;
+	}
+	if (seen[s - settings]++) {
+		*why = "setting given twice";
+		return -1;
+	}
+	if (set_value(c, s, trim(eq + 1)) == -1) {
+		*why = "bad value";
+		return -1;
+	}
+	*why = check_setting(c, s);
+	return *why ? -1 : 0;
+}
+
+static int
+apply_defaults(struct flux_conf *c)
+{
+	size_t	i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NSETTINGS; i++)
+		if (settings[i].def != NULL &&
+		    set_value(c, &settings[i], settings[i].def) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+read_lines(FILE *f, const char *path, struct flux_conf *c, char err[])
+{
+	unsigned char	 seen[NSETTINGS] = { 0 };
+	char		*line = NULL, *p, *name;
+	size_t		 cap = 0;
+	ssize_t		 n;
+	unsigned	 lineno = 0;
+	const char	*why;
+	int		 rc = -1;
+
+	while ((n = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		if (n > CONF_LINE_MAX) {
+			snprintf(err, FLUX_ERRLEN, "%s:%u: line too long", path, lineno);
+			goto done;
+		}
+		p = trim(line);
+		if (*p == '\0' || *p == '#')
+			continue;
+		name = strndup(p, strcspn(p, " \t="));
+		if (parse_line(c, p, seen, &why) == -1) {
+			snprintf(err, FLUX_ERRLEN, "%s:%u: %s: '%s'", path, lineno,
+			    why, name ? name : "");
+			free(name);
+			goto done;
+		}
+		free(name);
+	}
+	if (ferror(f)) {
+		snprintf(err, FLUX_ERRLEN, "cannot read '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	free(line);
+	return rc;
+}
+
+/*
+ * Load path into conf. On failure conf is freed and err says why, naming
+ * the file and line. The caller frees conf with flux_conf_free().
+ */
+int
+flux_conf_load(const char *path, struct flux_conf *conf, char err[])
+{
+	struct stat	 st;
+	FILE		*f;
+	int		 rc;
+
+	if (apply_defaults(conf) == -1) {
+		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_conf_free(conf);
+		return -1;
+	}
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, FLUX_ERRLEN, "cannot open '%s': %s", path, strerror(errno));
+		flux_conf_free(conf);
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == -1 || (st.st_mode & S_IWOTH)) {
+		snprintf(err, FLUX_ERRLEN, "refusing '%s': the file is world-writable",
+		    path);
+		fclose(f);
+		flux_conf_free(conf);
+		return -1;
+	}
+	rc = read_lines(f, path, conf, err);
+	fclose(f);
+	if (rc == 0 && (conf->path = strdup(path)) == NULL) {
+		snprintf(err, FLUX_ERRLEN, "out of memory");
+		rc = -1;
+	}
+	if (rc == -1) {
+		flux_conf_free(conf);
+		return -1;
+	}
+	conf->dev = st.st_dev;
+	conf->ino = st.st_ino;
+	conf->mtime = st.st_mtim;
+	return 0;
+}
+
+void
+flux_conf_free(struct flux_conf *c)
+{
+	size_t	i;
+
+	for (i = 0; i < NSETTINGS; i++)
+		switch (settings[i].type) {
+		case T_STR:
+			free(*FIELD(c, &settings[i], char *));
+			break;
+		case T_LIST:
+			list_free(FIELD(c, &settings[i], struct flux_list));
+			break;
+		case T_MAP_FIRST:
+		case T_MAP_LAST:
+			map_free(FIELD(c, &settings[i], struct flux_map));
+			break;
+		default:
+			break;
+		}
+	free(c->path);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The file to load: $FLUX_CONF, else the default. */
+const char *
+flux_conf_path(void)
+{
+	const char	*p = getenv("FLUX_CONF");
+
+	return (p != NULL && *p != '\0') ? p : FLUX_CONF_DEFAULT;
+}
+
+/* True when the file on disk is no longer the one loaded (for reloads). */
+int
+flux_conf_changed(const struct flux_conf *c)
+{
+	struct stat	st;
+
+	if (stat(c->path, &st) == -1)
+		return 1;
+	return st.st_dev != c->dev || st.st_ino != c->ino ||
+	    st.st_mtim.tv_sec != c->mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != c->mtime.tv_nsec;
+}

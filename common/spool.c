@@ -1,0 +1,273 @@
+/*
+ * spool.c - the spool of spool.h. A spool file holds carbon plaintext
+ * lines, "name value timestamp\n", which any operator can read, and which
+ * are validated again when read back, as any other untrusted input.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "carbon.h"
+#include "log.h"
+#include "spool.h"
+#include "util.h"
+
+#define SPOOL_SUFFIX ".spool"
+
+/* Names sort by time: 12-digit seconds, 9-digit nanoseconds, pid, counter. */
+#define SPOOL_NAME_MAX 96
+
+static int
+spool_name(char *out, size_t len, const char *prefix)
+{
+	static unsigned	counter;
+	struct timespec	ts;
+	int		n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(out, len, "%s%012lld.%09ld.%ld.%u" SPOOL_SUFFIX, prefix,
+	    (long long)ts.tv_sec, ts.tv_nsec, (long)getpid(), counter++);
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+static int
+format_points(struct flux_buf *b, const struct flux_points *p)
+{
+	char	num[FLUX_DBLLEN];
+	size_t	i;
+
+	for (i = 0; i < p->n; i++) {
+		if (p->v[i].state != FLUX_PT_ACCEPT)
+			continue;
+		flux_fmt_double(p->v[i].value, num);
+		if (flux_buf_printf(b, "%s %s %lld\n", p->v[i].name, num,
+		    (long long)p->v[i].ts) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+sync_dir(const char *dir)
+{
+	int	fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Write the accepted points of p durably; 0 on success, -1 with err. */
+int
+flux_spool_write(const struct flux_conf *c, const struct flux_points *p,
+    char err[])
+{
+	struct flux_buf	 b = { 0 };
+	char		 name[SPOOL_NAME_MAX], tmp[FLUX_PATH_MAX], dst[FLUX_PATH_MAX];
+	int		 fd = -1, rc = -1;
+
+	if (format_points(&b, p) == -1 || spool_name(name, sizeof(name), "") == -1) {
+		snprintf(err, FLUX_ERRLEN, "out of memory");
+		goto done;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s/.tmp.%s", c->spool_path, name) >=
+	    (int)sizeof(tmp) || snprintf(dst, sizeof(dst), "%s/%s",
+	    c->spool_path, name) >= (int)sizeof(dst)) {
+		snprintf(err, FLUX_ERRLEN, "spool path too long: '%s'", c->spool_path);
+		goto done;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) == -1 ||
+	    flux_write_all(fd, b.ptr, b.len) == -1 || fsync(fd) == -1) {
+		snprintf(err, FLUX_ERRLEN, "cannot write spool file '%s': %s", tmp,
+		    strerror(errno));
+		goto done;
+	}
+	if (close(fd) == -1 || (fd = -1, rename(tmp, dst) == -1) ||
+	    sync_dir(c->spool_path) == -1) {
+		fd = -1;
+		snprintf(err, FLUX_ERRLEN, "cannot commit spool file '%s': %s", dst,
+		    strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	if (fd != -1)
+		close(fd);
+	if (rc == -1 && b.ptr != NULL)
+		unlink(tmp);
+	flux_buf_free(&b);
+	return rc;
+}
+
+/* Parse one "name value ts" line into p; -1 when it is not valid. */
+static int
+parse_line(char *line, struct flux_points *p)
+{
+	char	*name, *val, *ts, *save = NULL, *copy;
+	double	 v;
+	int64_t	 t;
+
+	name = strtok_r(line, " ", &save);
+	val = strtok_r(NULL, " ", &save);
+	ts = strtok_r(NULL, " \n", &save);
+	if (name == NULL || val == NULL || ts == NULL ||
+	    strtok_r(NULL, " \n", &save) != NULL ||
+	    flux_metric_invalid(name) != NULL || flux_parse_double(val, &v) == -1 ||
+	    flux_ts_parse(ts, &t) == -1)
+		return -1;
+	if ((copy = strdup(name)) == NULL ||
+	    flux_points_add(p, copy, t, v, 1) == -1)
+		return -1;
+	p->v[p->n - 1].state = FLUX_PT_ACCEPT;
+	return 0;
+}
+
+/* Read a spool file into p (points in state FLUX_PT_ACCEPT). */
+int
+flux_spool_read(const char *path, struct flux_points *p, char err[])
+{
+	FILE	*f;
+	char	*line = NULL;
+	size_t	 cap = 0;
+	unsigned lineno = 0;
+	int	 rc = 0;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		snprintf(err, FLUX_ERRLEN, "cannot open spool file '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && getline(&line, &cap, f) != -1) {
+		lineno++;
+		if ((rc = parse_line(line, p)) == -1)
+			snprintf(err, FLUX_ERRLEN, "spool file '%s' line %u: not a valid "
+			    "point", path, lineno);
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, FLUX_ERRLEN, "cannot read spool file '%s': %s", path,
+		    strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The spool's committed files, sorted oldest first. Caller frees. */
+static char **
+list_spool(const char *dir, size_t *n, char err[])
+{
+	DIR		*d;
+	struct dirent	*e;
+	char		**v = NULL, **nv;
+	size_t		 len;
+
+	*n = 0;
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(err, FLUX_ERRLEN, "cannot open spool directory '%s': %s", dir,
+		    strerror(errno));
+		return NULL;
+	}
+	while ((e = readdir(d)) != NULL) {
+		len = strlen(e->d_name);
+		if (e->d_name[0] == '.' || len <= strlen(SPOOL_SUFFIX) ||
+		    strcmp(e->d_name + len - strlen(SPOOL_SUFFIX), SPOOL_SUFFIX) != 0)
+			continue;
+		if ((nv = realloc(v, (*n + 1) * sizeof(*v))) == NULL)
+			break;
+		v = nv;
+		if ((v[*n] = strdup(e->d_name)) == NULL)
+			break;
+		(*n)++;
+	}
+	closedir(d);
+	if (v == NULL)
+		v = calloc(1, sizeof(*v));
+	if (v != NULL)
+		qsort(v, *n, sizeof(*v), cmp_names);
+	return v;
+}
+
+/* Move a spool file that does not parse aside, so it is kept but not retried. */
+static void
+quarantine(const char *path)
+{
+	char	bad[FLUX_PATH_MAX];
+
+	if (snprintf(bad, sizeof(bad), "%s.bad", path) < (int)sizeof(bad) &&
+	    rename(path, bad) == 0)
+		flux_err("moved unreadable spool file to '%s'", bad);
+}
+
+static int
+flush_one(const struct flux_conf *c, const char *path, int dryrun,
+    size_t *points, char err[])
+{
+	struct flux_points	p = { 0 };
+	int			rc = -1;
+
+	if (flux_spool_read(path, &p, err) == -1) {
+		flux_err("%s", err);
+		quarantine(path);
+		goto done;
+	}
+	if (!dryrun && flux_carbon_deliver(c, &p, err) == -1)
+		goto done;
+	if (!dryrun && unlink(path) == -1) {
+		snprintf(err, FLUX_ERRLEN, "cannot remove spool file '%s': %s", path,
+		    strerror(errno));
+		goto done;
+	}
+	*points += p.n;
+	rc = 0;
+done:
+	flux_points_free(&p);
+	return rc;
+}
+
+/*
+ * Replay the spool oldest first. A file that does not parse is moved aside
+ * and the replay goes on; a delivery failure stops it (carbon is down, the
+ * later files would fail too). Returns 0 when every file went, else -1.
+ */
+int
+flux_spool_flush(const struct flux_conf *c, int dryrun, size_t *files,
+    size_t *points, char err[])
+{
+	char	**names, path[FLUX_PATH_MAX];
+	size_t	  n, i;
+	int	  rc = 0;
+
+	*files = *points = 0;
+	if ((names = list_spool(c->spool_path, &n, err)) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", c->spool_path, names[i]);
+		if (flush_one(c, path, dryrun, points, err) == 0) {
+			(*files)++;
+			continue;
+		}
+		rc = -1;
+		if (access(path, F_OK) == 0)
+			break;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}

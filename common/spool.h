@@ -1,0 +1,21 @@
+/*
+ * spool.h - points accepted but not yet delivered (SPEC section 6). One
+ * file per request under FLUX_SPOOL_PATH, written to a temporary name,
+ * fsynced and renamed, so a file is either whole or absent. flux-batch
+ * replays the files oldest first and deletes each once carbon took it all.
+ */
+#ifndef FLUX_SPOOL_H
+#define FLUX_SPOOL_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "metric.h"
+
+int	flux_spool_write(const struct flux_conf *c, const struct flux_points *p,
+	    char err[]);
+int	flux_spool_read(const char *path, struct flux_points *p, char err[]);
+int	flux_spool_flush(const struct flux_conf *c, int dryrun, size_t *files,
+	    size_t *points, char err[]);
+
+#endif

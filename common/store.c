@@ -1,0 +1,404 @@
+/*
+ * store.c - the Redis store of store.h, on hiredis 0.14.
+ *
+ * flux.last.<metric> holds "[<ts>, <value>]", a JSON array and a Python
+ * literal both, so Skyline's literal_eval readers keep working; a bare
+ * integer timestamp is read too. The check-and-set script returns, per
+ * point, whether it was taken and what the key held before, which is what
+ * a rollback needs to put each key back unless a newer request moved it on.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis.h>
+
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+#define LAST_PREFIX "flux.last."
+
+/*
+ * ARGV[1] is "1" to apply (SET) or "0" for a test request (check only);
+ * then ARGV[2i], ARGV[2i+1] are point i's timestamp and new record. The
+ * reply holds two entries per key: 0 (duplicate), 1 (taken, key was
+ * absent) or 2 (taken, old record follows), and the old record or "".
+ * A key of another type counts as absent (SET replaces it).
+ */
+static const char dedup_lua[] =
+    "local apply = ARGV[1] == '1'\n"
+    "local seen, out = {}, {}\n"
+    "for i, k in ipairs(KEYS) do\n"
+    "  local ts = tonumber(ARGV[2 * i])\n"
+    "  local cur = seen[k]\n"
+    "  if cur == nil then\n"
+    "    cur = redis.pcall('GET', k)\n"
+    "    if type(cur) ~= 'string' then cur = false end\n"
+    "  end\n"
+    "  local last = nil\n"
+    "  if cur then last = tonumber(string.match(cur, '^%s*%[?%s*(%d+)')) end\n"
+    "  if last ~= nil and ts <= last then\n"
+    "    out[2 * i - 1] = 0\n"
+    "    out[2 * i] = ''\n"
+    "  else\n"
+    "    if apply then redis.call('SET', k, ARGV[2 * i + 1]) end\n"
+    "    seen[k] = ARGV[2 * i + 1]\n"
+    "    out[2 * i - 1] = cur and 2 or 1\n"
+    "    out[2 * i] = cur or ''\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS in reverse order of setting; ARGV triples: new record, status, old. */
+static const char rollback_lua[] =
+    "for i, k in ipairs(KEYS) do\n"
+    "  local cur = redis.pcall('GET', k)\n"
+    "  if cur == ARGV[3 * i - 2] then\n"
+    "    if ARGV[3 * i - 1] == '2' then redis.call('SET', k, ARGV[3 * i])\n"
+    "    else redis.call('DEL', k) end\n"
+    "  end\n"
+    "end\n"
+    "return 0\n";
+
+/* What one applied check-and-set changed, for a rollback. */
+struct undo {
+	char	*key;
+	char	*newrec;
+	char	*oldrec;
+	int	 status;
+};
+
+struct flux_store {
+	redisContext	*ctx;
+	struct undo	*undo;
+	size_t		 nundo;
+};
+
+static void
+undo_clear(struct flux_store *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nundo; i++) {
+		free(s->undo[i].key);
+		free(s->undo[i].newrec);
+		free(s->undo[i].oldrec);
+	}
+	free(s->undo);
+	s->undo = NULL;
+	s->nundo = 0;
+}
+
+static redisContext *
+connect_redis(const struct flux_conf *c, char err[])
+{
+	struct timeval	 tv = { c->redis_timeout_ms / 1000,
+	    (c->redis_timeout_ms % 1000) * 1000 };
+	redisContext	*ctx;
+	const char	*where;
+
+	if (c->redis_socket_path != NULL && *c->redis_socket_path != '\0') {
+		where = c->redis_socket_path;
+		ctx = redisConnectUnixWithTimeout(where, tv);
+	} else {
+		where = c->redis_host;
+		ctx = redisConnectWithTimeout(where, (int)c->redis_port, tv);
+	}
+	if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK) {
+		snprintf(err, FLUX_ERRLEN, "cannot connect to redis '%s': %s", where,
+		    ctx ? ctx->errstr : "out of memory");
+		if (ctx)
+			redisFree(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static int
+authenticate(redisContext *ctx, const char *password, char err[])
+{
+	redisReply	*r;
+	int		 ok;
+
+	r = redisCommand(ctx, "AUTH %s", password);
+	ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+	if (!ok)
+		snprintf(err, FLUX_ERRLEN, "redis refused AUTH: %s",
+		    r ? (r->str ? r->str : "unexpected reply") : ctx->errstr);
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* Connect (and authenticate); NULL with err set when Redis is unreachable. */
+struct flux_store *
+flux_store_open(const struct flux_conf *c, char err[])
+{
+	struct flux_store	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, FLUX_ERRLEN, "out of memory");
+		return NULL;
+	}
+	if ((s->ctx = connect_redis(c, err)) == NULL ||
+	    (c->redis_password != NULL && *c->redis_password != '\0' &&
+	    authenticate(s->ctx, c->redis_password, err) == -1)) {
+		flux_store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+flux_store_close(struct flux_store *s)
+{
+	if (s == NULL)
+		return;
+	undo_clear(s);
+	if (s->ctx)
+		redisFree(s->ctx);
+	free(s);
+}
+
+/* The hiredis context, for modules with Redis work of their own. */
+void *
+flux_store_context(struct flux_store *s)
+{
+	return s->ctx;
+}
+
+/* The health check: a write round trip, as Skyline's flux.listen heartbeat. */
+int
+flux_store_ping(struct flux_store *s, int64_t now, char err[])
+{
+	redisReply	*r;
+	int		 ok;
+
+	r = redisCommand(s->ctx, "SET flux.listen %lld EX 120", (long long)now);
+	ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+	if (!ok)
+		snprintf(err, FLUX_ERRLEN, "redis health check failed: %s",
+		    r ? (r->str ? r->str : "unexpected reply") : s->ctx->errstr);
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* Argument vectors for one EVAL; strings owned here, freed by args_free. */
+struct args {
+	char	**v;
+	size_t	 *len;
+	size_t	  n;
+};
+
+static int
+args_add(struct args *a, char *s)
+{
+	if (s == NULL)
+		return -1;
+	a->v[a->n] = s;
+	a->len[a->n++] = strlen(s);
+	return 0;
+}
+
+static int
+args_init(struct args *a, size_t max)
+{
+	a->n = 0;
+	a->v = calloc(max, sizeof(*a->v));
+	a->len = calloc(max, sizeof(*a->len));
+	return (a->v && a->len) ? 0 : -1;
+}
+
+static void
+args_free(struct args *a)
+{
+	size_t	i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	free(a->len);
+}
+
+static char *
+strprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+strprintf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* The record flux.last.<metric> gets: "[ts, value]". */
+static char *
+last_record(const struct flux_point *pt)
+{
+	char	num[FLUX_DBLLEN];
+
+	flux_fmt_double(pt->value, num);
+	return strprintf("[%lld, %s]", (long long)pt->ts, num);
+}
+
+static int
+build_dedup(struct args *a, const struct flux_points *p, const size_t *idx,
+    size_t n, int apply)
+{
+	size_t	i;
+
+	if (args_init(a, 4 + 3 * n) == -1 || args_add(a, strdup("EVAL")) == -1 ||
+	    args_add(a, strdup(dedup_lua)) == -1 ||
+	    args_add(a, strprintf("%zu", n)) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (args_add(a, strprintf(LAST_PREFIX "%s", p->v[idx[i]].name)) == -1)
+			return -1;
+	if (args_add(a, strdup(apply ? "1" : "0")) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (args_add(a, strprintf("%lld", (long long)p->v[idx[i]].ts)) == -1 ||
+		    args_add(a, last_record(&p->v[idx[i]])) == -1)
+			return -1;
+	return 0;
+}
+
+/* Record what the script reported; keep undo data when it applied. */
+static int
+take_reply(struct flux_store *s, struct flux_points *p, const size_t *idx,
+    size_t n, const struct args *a, const redisReply *r, int apply)
+{
+	size_t	i;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * n)
+		return -1;
+	if (apply && (s->undo = calloc(n ? n : 1, sizeof(*s->undo))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const redisReply *st = r->element[2 * i], *old = r->element[2 * i + 1];
+
+		if (st->type != REDIS_REPLY_INTEGER || old->type != REDIS_REPLY_STRING)
+			return -1;
+		p->v[idx[i]].state = st->integer ? FLUX_PT_ACCEPT : FLUX_PT_DUP;
+		if (!apply || st->integer == 0)
+			continue;
+		s->undo[s->nundo].status = (int)st->integer;
+		s->undo[s->nundo].key = strdup(a->v[3 + i]);
+		s->undo[s->nundo].newrec = strdup(a->v[4 + n + 2 * i + 1]);
+		s->undo[s->nundo].oldrec = strdup(old->str);
+		if (s->undo[s->nundo++].oldrec == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Decide every point of p: fill points (and all points when
+ * FLUX_CHECK_LAST_TIMESTAMP is false) are taken as they are; the others are
+ * checked against flux.last and, when apply is set, flux.last advances for
+ * those taken, all in one round trip. On error no point is decided.
+ */
+int
+flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
+    struct flux_points *p, int apply, char err[])
+{
+	struct args	 a = { 0 };
+	redisReply	*r = NULL;
+	size_t		*idx, n = 0, i;
+	int		 rc = -1;
+
+	undo_clear(s);
+	if ((idx = calloc(p->n ? p->n : 1, sizeof(*idx))) == NULL)
+		goto oom;
+	for (i = 0; i < p->n; i++) {
+		if (!c->check_last_timestamp || p->v[i].fill)
+			continue;
+		idx[n++] = i;
+	}
+	if (n > 0) {
+		if (build_dedup(&a, p, idx, n, apply) == -1)
+			goto oom;
+		r = redisCommandArgv(s->ctx, (int)a.n, (const char **)a.v, a.len);
+		if (r == NULL || take_reply(s, p, idx, n, &a, r, apply) == -1) {
+			snprintf(err, FLUX_ERRLEN, "redis de-duplication failed: %s",
+			    r ? (r->type == REDIS_REPLY_ERROR ? r->str :
+			    "unexpected reply") : s->ctx->errstr);
+			undo_clear(s);
+			for (i = 0; i < n; i++)
+				p->v[idx[i]].state = FLUX_PT_NEW;
+			goto done;
+		}
+	}
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].state == FLUX_PT_NEW)
+			p->v[i].state = FLUX_PT_ACCEPT;
+	rc = 0;
+	goto done;
+oom:
+	snprintf(err, FLUX_ERRLEN, "out of memory");
+done:
+	if (r)
+		freeReplyObject(r);
+	args_free(&a);
+	free(idx);
+	return rc;
+}
+
+/*
+ * Put back what the last applied flux_store_dedup() changed, newest change
+ * first, each key only if it still holds the record this request wrote.
+ */
+int
+flux_store_rollback(struct flux_store *s, char err[])
+{
+	struct args	 a = { 0 };
+	redisReply	*r = NULL;
+	size_t		 i, j;
+	int		 rc = -1;
+
+	if (s->nundo == 0)
+		return 0;
+	if (args_init(&a, 3 + 4 * s->nundo) == -1 || args_add(&a, strdup("EVAL")) == -1 ||
+	    args_add(&a, strdup(rollback_lua)) == -1 ||
+	    args_add(&a, strprintf("%zu", s->nundo)) == -1)
+		goto oom;
+	for (i = s->nundo; i-- > 0;)
+		if (args_add(&a, strdup(s->undo[i].key)) == -1)
+			goto oom;
+	for (i = s->nundo; i-- > 0;) {
+		j = (size_t)s->undo[i].status;
+		if (args_add(&a, strdup(s->undo[i].newrec)) == -1 ||
+		    args_add(&a, strprintf("%zu", j)) == -1 ||
+		    args_add(&a, strdup(s->undo[i].oldrec)) == -1)
+			goto oom;
+	}
+	r = redisCommandArgv(s->ctx, (int)a.n, (const char **)a.v, a.len);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		snprintf(err, FLUX_ERRLEN, "redis rollback failed: %s",
+		    r ? r->str : s->ctx->errstr);
+		goto done;
+	}
+	undo_clear(s);
+	rc = 0;
+	goto done;
+oom:
+	snprintf(err, FLUX_ERRLEN, "out of memory");
+done:
+	if (r)
+		freeReplyObject(r);
+	args_free(&a);
+	return rc;
+}

@@ -1,0 +1,265 @@
+/*
+ * util.c - strict parsers, buffers and the other small helpers of util.h.
+ * Numbers are parsed, never atoi'ed: empty input, trailing junk, ERANGE,
+ * NaN and Inf are all errors.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* Parse a decimal integer in [min, max]; optional leading '-', nothing else. */
+int
+flux_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	const char	*p = (s != NULL && *s == '-') ? s + 1 : s;
+	char		*end;
+	long long	 v;
+
+	if (p == NULL || *p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Parse a finite decimal number, the whole string. Only the characters of a
+ * decimal float are allowed, so "0x10", " 1", "1_000", "nan" and "inf" (all
+ * accepted by strtod or by Python's float()) are refused.
+ */
+int
+flux_parse_double(const char *s, double *out)
+{
+	char	*end;
+	double	 v;
+
+	if (s == NULL || *s == '\0' || strspn(s, "0123456789+-.eE") != strlen(s))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno == ERANGE && fabs(v) > 1.0)
+		return -1;
+	if (end == s || *end != '\0' || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* True when s is a non-empty run of ASCII digits. */
+int
+flux_digits_only(const char *s)
+{
+	return s != NULL && *s != '\0' && strspn(s, "0123456789") == strlen(s);
+}
+
+int
+flux_buf_grow(struct flux_buf *b, size_t more)
+{
+	size_t	 cap;
+	char	*p;
+
+	if (more > SIZE_MAX / 2 - b->len)
+		return -1;
+	if (b->len + more + 1 <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < b->len + more + 1)
+		cap *= 2;
+	if ((p = realloc(b->ptr, cap)) == NULL)
+		return -1;
+	b->ptr = p;
+	b->cap = cap;
+	b->ptr[b->len] = '\0';
+	return 0;
+}
+
+int
+flux_buf_add(struct flux_buf *b, const void *p, size_t n)
+{
+	if (flux_buf_grow(b, n) == -1)
+		return -1;
+	if (n > 0)
+		memcpy(b->ptr + b->len, p, n);
+	b->len += n;
+	b->ptr[b->len] = '\0';
+	return 0;
+}
+
+int
+flux_buf_adds(struct flux_buf *b, const char *s)
+{
+	return flux_buf_add(b, s, strlen(s));
+}
+
+int
+flux_buf_printf(struct flux_buf *b, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || flux_buf_grow(b, (size_t)n) == -1)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+void
+flux_buf_free(struct flux_buf *b)
+{
+	free(b->ptr);
+	b->ptr = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Compare two NUL-terminated secrets in time independent of where they differ. */
+int
+flux_ct_equal(const char *a, const char *b)
+{
+	size_t			 la = strlen(a), lb = strlen(b), i;
+	volatile unsigned char	 d = (unsigned char)(la != lb);
+
+	for (i = 0; i < la; i++)
+		d |= (unsigned char)a[i] ^ (unsigned char)b[i % (lb ? lb : 1)];
+	return d == 0;
+}
+
+/*
+ * Print a double as Python's repr() would: the shortest text that reads
+ * back as the same double, always with a '.' or an exponent, so Skyline's
+ * literal_eval readers of flux.last see a float.
+ */
+void
+flux_fmt_double(double v, char out[FLUX_DBLLEN])
+{
+	int	prec;
+
+	for (prec = 15; prec <= 17; prec++) {
+		snprintf(out, FLUX_DBLLEN, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			break;
+	}
+	if (strpbrk(out, ".eEn") == NULL)
+		strncat(out, ".0", FLUX_DBLLEN - strlen(out) - 1);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t		len, i;
+	uint32_t	cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+int
+flux_utf8_valid(const char *s, size_t len)
+{
+	size_t	i = 0, n;
+
+	while (i < len) {
+		if ((n = utf8_seq((const unsigned char *)s + i, len - i)) == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+/*
+ * Copy s with every invalid UTF-8 byte replaced by U+FFFD and every NUL by
+ * U+FFFD, so the text can be echoed inside a JSON answer. Caller frees.
+ */
+char *
+flux_utf8_clean(const char *s, size_t len)
+{
+	struct flux_buf	b = { 0 };
+	size_t		i = 0, n;
+
+	if (flux_buf_grow(&b, len) == -1)
+		return NULL;
+	while (i < len) {
+		n = utf8_seq((const unsigned char *)s + i, len - i);
+		if (n == 0 || s[i] == '\0') {
+			if (flux_buf_add(&b, "\xef\xbf\xbd", 3) == -1)
+				goto fail;
+			i++;
+			continue;
+		}
+		if (flux_buf_add(&b, s + i, n) == -1)
+			goto fail;
+		i += n;
+	}
+	return b.ptr;
+fail:
+	flux_buf_free(&b);
+	return NULL;
+}
+
+/*
+ * "Now" in Unix seconds, read once per request by the caller. FLUX_NOW pins
+ * it so tests are repeatable.
+ */
+int64_t
+flux_now(void)
+{
+	const char	*s = getenv("FLUX_NOW");
+	int64_t		 v;
+
+	if (s != NULL && flux_parse_i64(s, 0, INT64_MAX / 2, &v) == 0)
+		return v;
+	return (int64_t)time(NULL);
+}
+
+int
+flux_write_all(int fd, const void *p, size_t n)
+{
+	const char	*c = p;
+	ssize_t		 w;
+
+	while (n > 0) {
+		if ((w = write(fd, c, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

@@ -1,0 +1,84 @@
+# tests/lib/flux.bash - helpers for the Flux bats suites: a test config, and
+# calling a CGI exactly as a web server would (RFC 3875: meta-variables in
+# the environment, the body on stdin), splitting its answer.
+
+FLUX_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export FLUX_TOP
+source "$FLUX_TOP/tests/lib/stack.bash"
+
+# Test keys: the self key has no prefix, the other the prefix "team.a".
+KEY=abcdefghij0123456789ABCDEFGHIJ01
+PKEY=zzzzzzzzzz0123456789ABCDEFGHIJ01
+export KEY PKEY
+
+# write_conf [EXTRA LINES...]: the suite's flux.conf, pointing at its servers.
+write_conf() {
+	mkdir -p "$STACK_DIR/spool"
+	chmod 777 "$STACK_DIR/spool"
+	{
+		echo "FLUX_SELF_API_KEY = $KEY"
+		echo "FLUX_API_KEYS = $PKEY:team.a"
+		echo "REDIS_SOCKET_PATH = ${REDIS_SOCK:-$STACK_DIR/redis.sock}"
+		echo "FLUX_CARBON_PORT = ${CARBON_PORT:-1}"
+		echo "FLUX_CARBON_PICKLE_PORT = ${CARBON_PICKLE_PORT:-1}"
+		echo "FLUX_SPOOL_PATH = $STACK_DIR/spool"
+		echo "FLUX_CARBON_TIMEOUT_MS = 2000"
+		local line
+		for line in "$@"; do echo "$line"; done
+	} > "$STACK_DIR/flux.conf"
+	chmod 644 "$STACK_DIR/flux.conf"
+	export FLUX_CONF="$STACK_DIR/flux.conf"
+}
+
+# cgi PROGRAM METHOD QUERY [BODYFILE] [VAR=VALUE...]: run a CGI and set
+# cgi_status, cgi_headers and cgi_body. CONTENT_LENGTH is set from the body
+# file unless a VAR list sets NO_CL=1.
+cgi() {
+	local prog=$1 method=$2 query=$3 body=${4:-/dev/null}
+	shift 3; [ $# -gt 0 ] && shift
+	local -a envs=("PATH=$PATH" "FLUX_CONF=$FLUX_CONF" "REQUEST_METHOD=$method"
+		"QUERY_STRING=$query" "GATEWAY_INTERFACE=CGI/1.1")
+	[ -n "${FLUX_NOW:-}" ] && envs+=("FLUX_NOW=$FLUX_NOW")
+	local v nocl=0
+	for v in "$@"; do
+		[ "$v" = NO_CL=1 ] && { nocl=1; continue; }
+		envs+=("$v")
+	done
+	[ "$body" != /dev/null ] && [ $nocl = 0 ] && envs+=("CONTENT_LENGTH=$(stat -c %s "$body")")
+	local out
+	out=$(env -i "${envs[@]}" "$FLUX_TOP/cgi-bin/$prog" < "$body" 2>"$STACK_DIR/cgi.err"; echo x)
+	out=${out%x}
+	cgi_headers=${out%%$'\r\n\r\n'*}
+	cgi_body=${out#*$'\r\n\r\n'}
+	cgi_status=$(printf '%s' "$cgi_headers" | sed -n 's/^Status: \([0-9]*\).*/\1/p')
+}
+
+# get QUERY [VAR=VALUE...] and post JSON [VAR=VALUE...]: the two endpoints.
+get() { local q=$1; shift; cgi metric_data GET "$q" /dev/null "$@"; }
+post() {
+	local f="$STACK_DIR/body.$$"
+	printf '%s' "$1" > "$f"; shift
+	cgi metric_data_post POST "" "$f" "$@"
+}
+
+# expect STATUS [BODY]: the last answer had this status (and exactly this body).
+expect() {
+	if [ "$cgi_status" != "$1" ] || { [ $# -gt 1 ] && [ "$cgi_body" != "$2" ]; }; then
+		echo "expected: $1 ${2:-}" >&2
+		echo "got:      $cgi_status $cgi_body" >&2
+		cat "$STACK_DIR/cgi.err" >&2
+		return 1
+	fi
+}
+
+# err_body CODE MESSAGE: the JSON error body Flux answers.
+err_body() { printf '{"code": %s, "message": "%s"}' "$1" "$2"; }
+
+# last METRIC: the flux.last record of a metric ("" when none).
+last() { redis-cli -s "$REDIS_SOCK" get "flux.last.$1"; }
+
+# minute_ts [AGO]: a minute-aligned timestamp AGO minutes back (default 1).
+minute_ts() { echo $(( $(date +%s) / 60 * 60 - 60 * ${1:-1} )); }
+
+# spool_count: files waiting in the spool.
+spool_count() { find "$STACK_DIR/spool" -name '*.spool' | wc -l; }
