@@ -32,6 +32,9 @@ COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
 CGIS = cgi-bin/metric_data cgi-bin/metric_data_post
 BATCH = batch/flux-batch
+# The jobs flux-batch links besides its main().
+BATCH_SRC = batch/flux-batch.c
+BATCH_OBJ = $(BATCH_SRC:.c=.o)
 UNIT = tests/unit/test_unit
 
 all: $(CGIS) $(BATCH)
@@ -42,8 +45,11 @@ common/libflux.a: $(COMMON_OBJ)
 %.o: %.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(CGIS) $(BATCH) $(UNIT): %: %.o common/libflux.a
+$(CGIS) $(UNIT): %: %.o common/libflux.a
 	$(CC) $(LDFLAGS) -o $@ $< common/libflux.a $(LIBS)
+
+$(BATCH): $(BATCH_OBJ) common/libflux.a
+	$(CC) $(LDFLAGS) -o $@ $(BATCH_OBJ) common/libflux.a $(LIBS)
 
 # The test suite installs what it needs (tests/lib/deps.sh) and starts its
 # own redis-server, carbon-cache and Apache on private ports.
@@ -68,4 +74,4 @@ clean:
 
 .PHONY: all check install uninstall clean
 
--include $(COMMON_SRC:.c=.d) $(CGIS:=.d) $(BATCH:=.d) $(UNIT:=.d)
+-include $(COMMON_SRC:.c=.d) $(CGIS:=.d) $(BATCH_SRC:.c=.d) $(UNIT:=.d)

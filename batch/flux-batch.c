@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "conf.h"
 #include "log.h"
 #include "spool.h"
@@ -23,10 +24,26 @@
 /* Exit statuses: 0 all done, 1 a job failed, 2 usage or configuration. */
 enum { EXIT_OK = 0, EXIT_JOB = 1, EXIT_USAGE = 2 };
 
+static int	job_flush(const struct flux_conf *, int);
+
+/* The jobs, in the order a plain run does them. */
+static const struct job {
+	const char	*name;
+	int		(*run)(const struct flux_conf *, int dryrun);
+} jobs[] = {
+	{ "flush", job_flush },
+};
+#define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: flux-batch [-hnv] [-c conf] [flush]\n");
+	size_t	i;
+
+	fprintf(stderr, "usage: flux-batch [-hnv] [-c conf] [");
+	for (i = 0; i < NJOBS; i++)
+		fprintf(stderr, "%s%s", i ? " | " : "", jobs[i].name);
+	fprintf(stderr, "]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -73,6 +90,7 @@ main(int argc, char *argv[])
 	const char		*path = NULL, *cmd;
 	char			 err[FLUX_ERRLEN];
 	int			 ch, dryrun = 0, rc = EXIT_OK, lock;
+	size_t			 i = 0;
 
 	flux_log_init("flux-batch");
 	while ((ch = getopt(argc, argv, "c:hnv")) != -1)
@@ -91,8 +109,11 @@ main(int argc, char *argv[])
 		}
 	if (argc - optind > 1)
 		usage();
-	cmd = (optind < argc) ? argv[optind] : "all";
-	if (strcmp(cmd, "all") != 0 && strcmp(cmd, "flush") != 0)
+	cmd = (optind < argc) ? argv[optind] : NULL;
+	for (i = 0; cmd != NULL && i < NJOBS; i++)
+		if (strcmp(cmd, jobs[i].name) == 0)
+			break;
+	if (i == NJOBS)
 		usage();
 	if (flux_conf_load(path ? path : flux_conf_path(), &conf, err) == -1) {
 		fprintf(stderr, "flux-batch: %s\n", err);
@@ -101,8 +122,11 @@ main(int argc, char *argv[])
 	flux_log_set_level((enum flux_level)conf.log_level);
 	if ((lock = take_lock(&conf)) == -1)
 		rc = (errno == EWOULDBLOCK) ? EXIT_OK : EXIT_JOB;
-	else if (job_flush(&conf, dryrun) == -1)
-		rc = EXIT_JOB;
+	else
+		for (i = 0; i < NJOBS; i++)
+			if ((cmd == NULL || strcmp(cmd, jobs[i].name) == 0) &&
+			    jobs[i].run(&conf, dryrun) == -1)
+				rc = EXIT_JOB;
 	if (lock != -1)
 		close(lock);
 	flux_conf_free(&conf);

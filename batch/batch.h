@@ -1,0 +1,11 @@
+/*
+ * batch.h - the jobs of flux-batch. Each job is one function over the
+ * loaded configuration; it returns 0 when everything it took on succeeded,
+ * -1 otherwise, and logs its own progress and failures.
+ */
+#ifndef FLUX_BATCH_H
+#define FLUX_BATCH_H
+
+#include "conf.h"
+
+#endif
