@@ -238,7 +238,8 @@ telegraf_base(const cJSON *obj, const char *host, struct flux_buf *b)
 {
 	const cJSON	*tag;
 
-	if (add_part(b, host) == -1)
+	/* An object without a host is dropped, its names shown without one. */
+	if (host != NULL && add_part(b, host) == -1)
 		return -1;
 	cJSON_ArrayForEach(tag, cJSON_GetObjectItemCaseSensitive(obj, "tags")) {
 		if (strcmp(tag->string, "host") == 0 || !cJSON_IsString(tag))
@@ -267,7 +268,7 @@ telegraf_object(struct post *ps, int idx, const cJSON *obj, const char *pfx)
 		return -1;
 	}
 	if ((pfx && flux_buf_adds(&base, pfx) == -1) ||
-	    telegraf_base(obj, host ? host : "", &base) == -1)
+	    telegraf_base(obj, host, &base) == -1)
 		goto oom;
 	cJSON_ArrayForEach(f, fields) {
 		name.len = 0;

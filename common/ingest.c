@@ -22,10 +22,14 @@
 int
 flux_ingest_dedup(struct flux_env *env, struct flux_points *p, int test)
 {
-	struct flux_store	*s = flux_env_store(env);
+	struct flux_store	*s;
 	char			 err[FLUX_ERRLEN];
-	size_t			 i;
+	size_t			 i, need = 0;
 
+	for (i = 0; i < p->n; i++)
+		need += env->conf.check_last_timestamp && !p->v[i].fill;
+	/* No point to de-duplicate: no Redis round trip at all. */
+	s = need ? flux_env_store(env) : NULL;
 	if (s != NULL && flux_store_dedup(s, &env->conf, p, !test, err) == 0)
 		return 0;
 	if (s != NULL) {
@@ -35,7 +39,9 @@ flux_ingest_dedup(struct flux_env *env, struct flux_points *p, int test)
 		env->store = NULL;
 		env->store_failed = 1;
 	}
-	flux_warn("de-duplication skipped for %zu points: redis unavailable", p->n);
+	if (need)
+		flux_warn("de-duplication skipped for %zu points: redis unavailable",
+		    p->n);
 	for (i = 0; i < p->n; i++)
 		p->v[i].state = FLUX_PT_ACCEPT;
 	return 0;

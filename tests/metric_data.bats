@@ -72,8 +72,7 @@ setup() {
 }
 
 @test "status=true answers 503 when redis is unreachable" {
-	write_conf "REDIS_TIMEOUT_MS = 200"
-	sed -i "s|^REDIS_SOCKET_PATH = .*|REDIS_SOCKET_PATH = $STACK_DIR/nothing.sock|" "$FLUX_CONF"
+	write_conf "REDIS_TIMEOUT_MS = 200" "REDIS_SOCKET_PATH = $STACK_DIR/nothing.sock"
 	get "status=true"
 	expect 503 "$(err_body 503 'redis unavailable')"
 }

@@ -11,20 +11,29 @@ KEY=abcdefghij0123456789ABCDEFGHIJ01
 PKEY=zzzzzzzzzz0123456789ABCDEFGHIJ01
 export KEY PKEY
 
-# write_conf [EXTRA LINES...]: the suite's flux.conf, pointing at its servers.
+# write_conf [EXTRA LINES...]: the suite's flux.conf, pointing at its
+# servers; an extra "NAME = value" line replaces the base line of NAME.
 write_conf() {
 	mkdir -p "$STACK_DIR/spool"
 	chmod 777 "$STACK_DIR/spool"
+	local -a base=(
+		"FLUX_SELF_API_KEY = $KEY"
+		"FLUX_API_KEYS = $PKEY:team.a"
+		"REDIS_SOCKET_PATH = ${REDIS_SOCK:-$STACK_DIR/redis.sock}"
+		"FLUX_CARBON_PORT = ${CARBON_PORT:-1}"
+		"FLUX_CARBON_PICKLE_PORT = ${CARBON_PICKLE_PORT:-1}"
+		"FLUX_SPOOL_PATH = $STACK_DIR/spool"
+		"FLUX_CARBON_TIMEOUT_MS = 2000"
+	)
+	local line extra
 	{
-		echo "FLUX_SELF_API_KEY = $KEY"
-		echo "FLUX_API_KEYS = $PKEY:team.a"
-		echo "REDIS_SOCKET_PATH = ${REDIS_SOCK:-$STACK_DIR/redis.sock}"
-		echo "FLUX_CARBON_PORT = ${CARBON_PORT:-1}"
-		echo "FLUX_CARBON_PICKLE_PORT = ${CARBON_PICKLE_PORT:-1}"
-		echo "FLUX_SPOOL_PATH = $STACK_DIR/spool"
-		echo "FLUX_CARBON_TIMEOUT_MS = 2000"
-		local line
-		for line in "$@"; do echo "$line"; done
+		for line in "${base[@]}"; do
+			for extra in "$@"; do
+				[ "${extra%% *}" = "${line%% *}" ] && continue 2
+			done
+			echo "$line"
+		done
+		for extra in "$@"; do echo "$extra"; done
 	} > "$STACK_DIR/flux.conf"
 	chmod 644 "$STACK_DIR/flux.conf"
 	export FLUX_CONF="$STACK_DIR/flux.conf"

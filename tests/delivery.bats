@@ -1,0 +1,244 @@
+#!/usr/bin/env bats
+# Delivery to carbon and the spool (SPEC sections 5 and 6): exact wire
+# bytes against a capture listener, carbon outages against a real
+# carbon-cache, and the rollback of flux.last when a point can be neither
+# delivered nor spooled.
+
+setup_file() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	stack_init "$(mktemp -d /tmp/flux-dlv.XXXXXX)"
+	start_redis
+	start_carbon
+}
+
+teardown_file() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	stack_stop
+	rm -rf "$STACK_DIR"
+}
+
+setup() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	write_conf
+	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
+	rm -f "$STACK_DIR"/spool/*
+}
+
+teardown() {
+	stop_capture 2>/dev/null || true
+}
+
+golden_body='{"key":"'$KEY'","metrics":[{"metric":"test.golden.a","timestamp":1700000000,"value":1.5},{"metric":"test.golden.b","timestamp":"1700000060","value":"-2"}]}'
+
+# items: the "name ts value" lines carbon's unpickler reads from the capture.
+items() { /usr/bin/python3 "$FLUX_TOP/tests/lib/unpickle.py" "$CAPTURE_FILE" "$@"; }
+
+@test "pickle: the bytes on the wire match the golden file" {
+	start_capture accept
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+	FLUX_NOW=1700000000 post "$golden_body"
+	expect 204
+	diff -u "$FLUX_TOP/tests/golden/pickle-two-points.hex" <(xxd -p "$CAPTURE_FILE")
+}
+
+@test "pickle: carbon's own unpickler reads what Flux sends" {
+	start_capture accept
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+	FLUX_NOW=1700000000 post "$golden_body"
+	run items
+	[ "$output" = $'test.golden.a 1700000000 1.5\ntest.golden.b 1700000060 -2.0' ]
+}
+
+@test "plaintext: the lines on the wire match the golden file" {
+	start_capture accept
+	write_conf "FLUX_CARBON_PROTOCOL = plaintext" "FLUX_CARBON_PORT = $CAPTURE_PORT"
+	FLUX_NOW=1700000000 post "$golden_body"
+	expect 204
+	diff -u "$FLUX_TOP/tests/golden/plaintext-two-points.txt" "$CAPTURE_FILE"
+}
+
+@test "a large request goes in several frames under 1 MiB on one connection" {
+	start_capture accept
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_MAX_BODY_BYTES = 8000000"
+	pad=$(printf 'p%.0s' $(seq 1 90))
+	/usr/bin/python3 -c "
+import json
+m=[{'metric':'test.frames.$pad.m%05d' % i,'timestamp':1700000000,'value':i} for i in range(10000)]
+print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
+	FLUX_NOW=1700000000 cgi metric_data_post POST "" "$STACK_DIR/big.json"
+	expect 204
+	run items --frames
+	[ "${#lines[@]}" -ge 2 ]
+	total=0
+	for l in "${lines[@]}"; do
+		set -- $l
+		[ "$1" -lt 1000000 ]
+		total=$((total + $2))
+	done
+	[ "$total" = 10000 ]
+	[ "$(grep -c open "$CAPTURE_FILE.events")" = 1 ]
+}
+
+@test "carbon stopped: points are spooled, 204, and flux-batch flush delivers them" {
+	T=$(minute_ts)
+	stop_carbon
+	post '{"key":"'$KEY'","metrics":[{"metric":"test.spool.a","timestamp":'$T',"value":1},{"metric":"test.spool.b","timestamp":'$T',"value":2}]}'
+	expect 204 ""
+	get "metric=test.spool.c&value=3&timestamp=$T&key=$KEY"
+	expect 204 ""
+	[ "$(spool_count)" = 2 ]
+	[ "$(last test.spool.a)" = "[$T, 1.0]" ]
+	grep -q 'spooling 1 points' "$STACK_DIR/cgi.err"
+	start_carbon
+	run "$FLUX_TOP/batch/flux-batch" flush
+	[ "$status" = 0 ]
+	[ "$(spool_count)" = 0 ]
+	for m in a b c; do
+		run whisper_fetch_value "test.spool.$m" "$T"
+		[ "$status" = 0 ]
+	done
+	[ "$(whisper_fetch_value test.spool.c "$T")" = "3.000000" ]
+}
+
+@test "flux-batch flush keeps the spool and exits 1 while carbon is down" {
+	T=$(minute_ts)
+	write_conf "FLUX_CARBON_PICKLE_PORT = 1"
+	get "metric=test.spool.down&value=3&timestamp=$T&key=$KEY"
+	expect 204
+	run "$FLUX_TOP/batch/flux-batch" flush
+	[ "$status" = 1 ]
+	[[ "$output" == *"cannot connect to carbon '127.0.0.1:1'"* ]]
+	[ "$(spool_count)" = 1 ]
+}
+
+@test "flux-batch -n flush reports and delivers nothing" {
+	write_conf "FLUX_CARBON_PICKLE_PORT = 1"
+	get "metric=test.spool.dry&value=3&key=$KEY"
+	run "$FLUX_TOP/batch/flux-batch" -n flush
+	[ "$status" = 0 ]
+	[[ "$output" == *"would replay 1 points from 1 files"* ]]
+	[ "$(spool_count)" = 1 ]
+}
+
+@test "a spool file that does not parse is set aside; the others are delivered" {
+	T=$(minute_ts)
+	printf 'test.spool.bad 1.0\n' > "$STACK_DIR/spool/000000000001.000000000.1.0.spool"
+	printf 'test.spool.good 5.0 %s\n' "$T" > "$STACK_DIR/spool/000000000002.000000000.1.0.spool"
+	run "$FLUX_TOP/batch/flux-batch" flush
+	[ "$status" = 1 ]
+	[[ "$output" == *"line 1: not a valid point"* ]]
+	[ -f "$STACK_DIR/spool/000000000001.000000000.1.0.spool.bad" ]
+	[ "$(spool_count)" = 0 ]
+	[ "$(whisper_fetch_value test.spool.good "$T")" = "5.000000" ]
+}
+
+@test "a carbon that resets the connection: the points are spooled" {
+	start_capture reset 10
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+	get "metric=test.reset&value=1&key=$KEY"
+	expect 204
+	[ "$(spool_count)" = 1 ]
+}
+
+@test "a carbon that stops reading: the send times out and the points are spooled" {
+	start_capture stall
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 300"
+	get "metric=test.stall&value=1&key=$KEY"
+	expect 204
+	[ "$(spool_count)" = 1 ]
+	grep -q 'timed out' "$STACK_DIR/cgi.err"
+}
+
+@test "neither delivered nor spooled: 503 and flux.last is rolled back" {
+	T=$(minute_ts)
+	redis-cli -s "$REDIS_SOCK" set flux.last.test.rb.old "[$((T - 60)), 1.0]" >/dev/null
+	write_conf "FLUX_CARBON_PICKLE_PORT = 1" "FLUX_SPOOL_PATH = $STACK_DIR/no/such/dir"
+	post '{"key":"'$KEY'","metrics":[{"metric":"test.rb.old","timestamp":'$T',"value":2},{"metric":"test.rb.new","timestamp":'$T',"value":3}]}'
+	expect 503 "$(err_body 503 'points could not be delivered or spooled, retry later')"
+	[ "$(last test.rb.old)" = "[$((T - 60)), 1.0]" ]
+	[ -z "$(last test.rb.new)" ]
+	grep -q 'neither delivered nor spooled' "$STACK_DIR/cgi.err"
+	# The client's retry, once carbon is back, is not discarded as a duplicate.
+	write_conf
+	post '{"key":"'$KEY'","metrics":[{"metric":"test.rb.old","timestamp":'$T',"value":2},{"metric":"test.rb.new","timestamp":'$T',"value":3}]}'
+	expect 204
+	[ "$(whisper_fetch_value test.rb.new "$T")" = "3.000000" ]
+}
+
+@test "a rollback leaves a key that a newer request moved on" {
+	T=$(minute_ts)
+	start_capture stall
+	# Hold the first request in carbon's timeout while a newer point lands.
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 1500" \
+		"FLUX_SPOOL_PATH = $STACK_DIR/no/such/dir"
+	get "metric=test.rb.race&value=1&timestamp=$((T - 60))&key=$KEY" &
+	pid=$!
+	sleep 0.5
+	redis-cli -s "$REDIS_SOCK" set flux.last.test.rb.race "[$T, 9.0]" >/dev/null
+	# Only this pid: a plain wait would also wait for the capture listener.
+	wait "$pid"
+	[ "$(last test.rb.race)" = "[$T, 9.0]" ]
+}
+
+@test "redis unreachable: points are still delivered, without de-dup, with a warning" {
+	T=$(minute_ts)
+	write_conf "REDIS_TIMEOUT_MS = 200" "REDIS_SOCKET_PATH = $STACK_DIR/nothing.sock"
+	get "metric=test.noredis&value=4&timestamp=$T&key=$KEY"
+	expect 204 ""
+	grep -q "warn: cannot connect to redis" "$STACK_DIR/cgi.err"
+	grep -q "de-duplication skipped for 1 points: redis unavailable" "$STACK_DIR/cgi.err"
+	[ "$(whisper_fetch_value test.noredis "$T")" = "4.000000" ]
+}
+
+@test "FLUX_SEND_TO_CARBON false: validated, de-duplicated and logged, not sent" {
+	start_capture accept
+	write_conf "FLUX_SEND_TO_CARBON = false" "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+	get "metric=test.nosend&value=4&key=$KEY&timestamp=1700000000" FLUX_NOW=1700000000
+	expect 204
+	grep -q 'not sent (FLUX_SEND_TO_CARBON is false): test.nosend' "$STACK_DIR/cgi.err"
+	[ -n "$(last test.nosend)" ]
+	[ ! -s "$CAPTURE_FILE" ]
+}
+
+@test "concurrent requests for one metric and timestamp deliver it once" {
+	start_capture accept
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+	T=$(minute_ts)
+	pids=()
+	for i in $(seq 1 20); do
+		get "metric=test.race&value=$i&timestamp=$T&key=$KEY" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	run items
+	[ "${#lines[@]}" = 1 ]
+	[[ "${lines[0]}" == "test.race $T "* ]]
+}
+
+@test "flux.last holds [ts, value] readable by Python's literal_eval" {
+	get "metric=test.last.fmt&value=0.1&key=$KEY&timestamp=1700000000" FLUX_NOW=1700000000
+	[ "$(last test.last.fmt)" = "[1700000000, 0.1]" ]
+	get "metric=test.last.fmt&value=1e20&key=$KEY&timestamp=1700000001" FLUX_NOW=1700000000
+	v=$(last test.last.fmt)
+	/usr/bin/python3 -c "import ast,json,sys; a=ast.literal_eval(sys.argv[1]); b=json.loads(sys.argv[1]); assert a==[1700000001,1e20]==b" "$v"
+}
+
+@test "a bare integer in flux.last is read as the last timestamp" {
+	redis-cli -s "$REDIS_SOCK" set flux.last.test.bare 1700000000 >/dev/null
+	get "metric=test.bare&value=1&key=$KEY&timestamp=1700000000&test=true" FLUX_NOW=1700000000
+	[[ "$cgi_body" == *'"ingest_count": 0, "drop_count": 1'* ]]
+	get "metric=test.bare&value=1&key=$KEY&timestamp=1700000001&test=true" FLUX_NOW=1700000000
+	[[ "$cgi_body" == *'"ingest_count": 1, "drop_count": 0'* ]]
+}
+
+@test "one request's points are de-duplicated in one Redis round trip" {
+	redis-cli -s "$REDIS_SOCK" config resetstat >/dev/null
+	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}],"test":true}'
+	expect 200
+	# Commands since the reset, but our CONFIG and INFO and the script's own
+	# GETs (commandstats counts commands run inside a script too).
+	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' -e '^cmdstat_get:'"
+	echo "$output"
+	[ "${#lines[@]}" = 1 ]
+	[[ "${lines[0]}" == cmdstat_eval:calls=1,* ]]
+}
