@@ -140,22 +140,54 @@ flux_ct_equal(const char *a, const char *b)
 }
 
 /*
- * Print a double as Python's repr() would: the shortest text that reads
- * back as the same double, always with a '.' or an exponent, so Skyline's
- * literal_eval readers of flux.last see a float.
+ * Print a double as Python's repr() would: the shortest digits that read
+ * back as the same double, in positional notation when the decimal
+ * exponent is in [-4, 16), else as d.ddde+XX; always with a '.' or an
+ * exponent, so Skyline's literal_eval readers of flux.last see a float.
  */
 void
 flux_fmt_double(double v, char out[FLUX_DBLLEN])
 {
-	int	prec;
+	/* "%.17e" gives at most 18 significant digits. */
+	char	 sci[FLUX_DBLLEN], digits[20], *e;
+	size_t	 nd = 0, i;
+	int	 prec, exp, o = 0;
 
-	for (prec = 15; prec <= 17; prec++) {
-		snprintf(out, FLUX_DBLLEN, "%.*g", prec, v);
-		if (strtod(out, NULL) == v)
+	for (prec = 0; prec <= 17; prec++) {
+		snprintf(sci, sizeof(sci), "%.*e", prec, v);
+		if (strtod(sci, NULL) == v)
 			break;
 	}
-	if (strpbrk(out, ".eEn") == NULL)
-		strncat(out, ".0", FLUX_DBLLEN - strlen(out) - 1);
+	if (!isfinite(v)) {
+		snprintf(out, FLUX_DBLLEN, "%s", sci);
+		return;
+	}
+	for (i = (sci[0] == '-'); sci[i] != 'e'; i++)
+		if (sci[i] != '.')
+			digits[nd++] = sci[i];
+	digits[nd] = '\0';
+	e = strchr(sci, 'e');
+	exp = (int)strtol(e + 1, NULL, 10);
+	if (v < 0 || (v == 0 && signbit(v)))
+		out[o++] = '-';
+	if (exp < -4 || exp >= 16) {
+		o += snprintf(out + o, FLUX_DBLLEN - (size_t)o, "%c%s%se%c%02d",
+		    digits[0], nd > 1 ? "." : "", digits + 1, exp < 0 ? '-' : '+',
+		    exp < 0 ? -exp : exp);
+		return;
+	}
+	if (exp < 0) {
+		o += snprintf(out + o, FLUX_DBLLEN - (size_t)o, "0.%.*s%s", -exp - 1,
+		    "0000", digits);
+		return;
+	}
+	for (i = 0; i <= (size_t)exp; i++)
+		out[o++] = i < nd ? digits[i] : '0';
+	out[o++] = '.';
+	if (nd > (size_t)exp + 1)
+		o += snprintf(out + o, FLUX_DBLLEN - (size_t)o, "%s", digits + exp + 1);
+	else
+		out[o++] = '0', out[o] = '\0';
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */

@@ -18,8 +18,8 @@
 /* Longest message we answer or log: a 4096-byte name and room to spare. */
 #define FLUX_MSG_MAX 8448
 
-/* Room for a double printed by flux_fmt_double(): "%.17g" needs at most 24. */
-#define FLUX_DBLLEN 32
+/* Room for a double printed by flux_fmt_double(): at most 24 bytes are used. */
+#define FLUX_DBLLEN 48
 
 /* A growable byte buffer. Always NUL-terminated past len when ptr != NULL. */
 struct flux_buf {

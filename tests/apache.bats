@@ -1,0 +1,93 @@
+#!/usr/bin/env bats
+# End to end through a real Apache (mod_cgid) serving the installed CGIs:
+# the seed's curl examples exactly as written, chunked and gzip bodies,
+# and answers to oversized bodies that reach the client.
+
+setup_file() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	stack_init "$(mktemp -d /tmp/flux-apache.XXXXXX)"
+	start_redis
+	start_carbon
+	make -s -C "$FLUX_TOP" install DESTDIR="$STACK_DIR/inst" PREFIX=/usr \
+		SYSCONFDIR=/etc >/dev/null
+	write_conf
+	start_apache "$STACK_DIR/inst/usr/lib/cgi-bin/flux" "$STACK_DIR/flux.conf"
+}
+
+teardown_file() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	stack_stop
+	rm -rf "$STACK_DIR"
+}
+
+setup() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	APACHE_PORT=$(cat "$STACK_DIR/ports/apache" 2>/dev/null || echo "${FLUX_URL##*:}")
+	HOST=127.0.0.1:$APACHE_PORT
+	write_conf
+	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
+}
+
+# code_of CURL-ARGS...: run curl, print the HTTP status, body in $STACK_DIR/out.
+code_of() { curl -s -o "$STACK_DIR/out" -w '%{http_code}' "$@"; }
+
+@test "the seed's GET example works through Apache" {
+	T=$(minute_ts)
+	run curl -s -w '%{http_code}' "http://$HOST/flux/metric_data?metric=vista.nodes.skyline-1.cpu.user&timestamp=$T&value=1.0&key=$KEY"
+	[ "$output" = 204 ]
+	[ "$(whisper_fetch_value vista.nodes.skyline-1.cpu.user "$T")" = "1.000000" ]
+}
+
+@test "the seed's POST example works through Apache" {
+	T=$(minute_ts 2)
+	run curl -s -w '%{http_code}' -d '{"metric":"vista.nodes.skyline-1.cpu.user","timestamp":"'$T'","value":"1.0","key":"'$KEY'"}' -H "Content-Type: application/json" -X POST "http://$HOST/flux/metric_data_post"
+	[ "$output" = 204 ]
+	[ "$(whisper_fetch_value vista.nodes.skyline-1.cpu.user "$T")" = "1.000000" ]
+}
+
+@test "errors reach the client as JSON with their status" {
+	[ "$(code_of "http://$HOST/flux/metric_data?metric=a/b&value=1&key=$KEY")" = 400 ]
+	[ "$(cat "$STACK_DIR/out")" = "$(err_body 400 'invalid metric - a/b - invalid characters in name')" ]
+	run curl -s -D - -o /dev/null "http://$HOST/flux/metric_data?metric=a&value=1&key=$KEY" -X DELETE
+	[[ "$output" == *"405 Method Not Allowed"* ]]
+	[[ "$output" == *"Allow: GET"* ]]
+	[[ "$(curl -s -D - -o /dev/null "http://$HOST/flux/metric_data?x=1")" == *"Content-Type: application/json"* ]]
+}
+
+@test "a gzip body sent chunked (as telegraf sends it) is read to EOF" {
+	T=$(minute_ts)
+	printf '{"metrics":[{"fields":{"idle":42.5,"s":"x"},"name":"cpu","tags":{"host":"h1"},"timestamp":%s}]}' "$T" | gzip > "$STACK_DIR/t.gz"
+	code=$(code_of -H 'Content-Encoding: gzip' -H 'Transfer-Encoding: chunked' \
+		-H "key: $KEY" -H 'telegraf: true' -H 'prefix: tg' \
+		-H 'Content-Type: application/json' --data-binary @"$STACK_DIR/t.gz" \
+		"http://$HOST/flux/metric_data_post")
+	[ "$code" = 207 ]
+	[[ "$(cat "$STACK_DIR/out")" == *'"dropped non-numeric metrics": ["tg.h1.cpu.s"]'* ]]
+	[ "$(whisper_fetch_value tg.h1.cpu.idle "$T")" = "42.500000" ]
+}
+
+@test "a body over FLUX_MAX_BODY_BYTES gets a 413 answer, not a reset" {
+	head -c 1500000 /dev/zero | tr '\0' ' ' > "$STACK_DIR/big"
+	code=$(code_of --data-binary @"$STACK_DIR/big" "http://$HOST/flux/metric_data_post")
+	[ "$code" = 413 ]
+	[ "$(cat "$STACK_DIR/out")" = "$(err_body 413 'request body too large')" ]
+	code=$(code_of -H 'Transfer-Encoding: chunked' --data-binary @"$STACK_DIR/big" "http://$HOST/flux/metric_data_post")
+	[ "$code" = 413 ]
+}
+
+@test "a GET with a body still gets its answer" {
+	head -c 500000 /dev/zero > "$STACK_DIR/big"
+	code=$(code_of -X GET --data-binary @"$STACK_DIR/big" "http://$HOST/flux/metric_data?status=true")
+	[ "$code" = 200 ]
+}
+
+@test "Apache's LimitRequestBody refuses a grossly oversized body first" {
+	head -c 3000000 /dev/zero > "$STACK_DIR/huge"
+	code=$(code_of --data-binary @"$STACK_DIR/huge" "http://$HOST/flux/metric_data_post")
+	[ "$code" = 413 ]
+}
+
+@test "the status check works through Apache" {
+	[ "$(code_of "http://$HOST/flux/metric_data?status=true")" = 200 ]
+	[ "$(cat "$STACK_DIR/out")" = '{"status": "ok"}' ]
+}

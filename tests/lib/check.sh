@@ -1,0 +1,19 @@
+#!/bin/bash
+# tests/lib/check.sh - the README's test command: install the Debian
+# packages that are missing, build, and run the whole suite (each suite
+# starts its own redis-server, carbon-cache and Apache on private ports).
+# With SANITIZE=1 in the environment the suite runs a second time on an
+# AddressSanitizer + UndefinedBehaviorSanitizer build.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash tests/lib/deps.sh
+make clean >/dev/null
+make -j2
+make check
+if [ "${SANITIZE:-0}" = 1 ]; then
+	make clean >/dev/null
+	make -j2 SANITIZE=1
+	make check SANITIZE=1
+	make clean >/dev/null
+	make -j2
+fi

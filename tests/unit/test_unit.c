@@ -1,0 +1,152 @@
+/*
+ * test_unit.c - C unit tests of the pure functions in common/: number
+ * parsing, float formatting, name rules, query decoding, UTF-8 cleaning
+ * and the pickle encoder. Prints TAP, so prove (through unit.bats) reads it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metric.h"
+#include "pickle.h"
+#include "query.h"
+#include "util.h"
+
+static int	tests, failed;
+
+static void
+ok(int cond, const char *what)
+{
+	tests++;
+	if (!cond)
+		failed++;
+	printf("%sok %d - %s\n", cond ? "" : "not ", tests, what);
+}
+
+static void
+test_parse(void)
+{
+	int64_t	i;
+	double	d;
+
+	ok(flux_parse_i64("42", 0, 100, &i) == 0 && i == 42, "i64 parses 42");
+	ok(flux_parse_i64("-5", -10, 0, &i) == 0 && i == -5, "i64 parses -5");
+	ok(flux_parse_i64("", 0, 100, &i) == -1, "i64 refuses empty");
+	ok(flux_parse_i64("4x", 0, 100, &i) == -1, "i64 refuses trailing junk");
+	ok(flux_parse_i64(" 4", 0, 100, &i) == -1, "i64 refuses leading space");
+	ok(flux_parse_i64("101", 0, 100, &i) == -1, "i64 refuses above max");
+	ok(flux_parse_i64("99999999999999999999", 0, INT64_MAX, &i) == -1,
+	    "i64 refuses ERANGE");
+	ok(flux_parse_double("1.5", &d) == 0 && d == 1.5, "double parses 1.5");
+	ok(flux_parse_double("-1e3", &d) == 0 && d == -1000, "double parses -1e3");
+	ok(flux_parse_double("nan", &d) == -1, "double refuses nan");
+	ok(flux_parse_double("inf", &d) == -1, "double refuses inf");
+	ok(flux_parse_double("1e999", &d) == -1, "double refuses overflow");
+	ok(flux_parse_double("0x10", &d) == -1, "double refuses hex");
+	ok(flux_parse_double("1 ", &d) == -1, "double refuses trailing space");
+	ok(flux_parse_double("", &d) == -1, "double refuses empty");
+	ok(flux_parse_double(".", &d) == -1, "double refuses a lone dot");
+}
+
+static void
+test_fmt(void)
+{
+	static const struct { double v; const char *s; } cases[] = {
+		{ 1.0, "1.0" }, { 0.1, "0.1" }, { -2.5, "-2.5" }, { 1e16, "1e+16" },
+		{ 1e15, "1000000000000000.0" }, { 1.0 / 3, "0.3333333333333333" },
+		{ 0, "0.0" }, { 123456789.125, "123456789.125" }, { 1e-05, "1e-05" },
+		{ 0.0001, "0.0001" }, { -1.5e300, "-1.5e+300" }, { 5e-324, "5e-324" },
+	};
+	char	buf[FLUX_DBLLEN];
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		flux_fmt_double(cases[i].v, buf);
+		ok(strcmp(buf, cases[i].s) == 0, cases[i].s);
+		ok(strtod(buf, NULL) == cases[i].v, "round-trips");
+	}
+}
+
+static void
+test_names(void)
+{
+	char	n[64];
+	char	*p;
+
+	snprintf(n, sizeof(n), "a b*c'd...e");
+	flux_metric_normalise(n);
+	ok(strcmp(n, "a_b_c_d.e") == 0, "normalise");
+	ok(flux_metric_invalid("a.b-c_d:e=f+g%h") == NULL, "allowed characters");
+	ok(flux_metric_invalid("a/b") != NULL, "no slash");
+	ok(flux_metric_invalid("a;b") != NULL, "no semicolon");
+	ok(flux_metric_invalid(".a") != NULL, "no leading dot");
+	ok(flux_metric_invalid("a.") != NULL, "no trailing dot");
+	ok(flux_metric_invalid("") != NULL, "not empty");
+	ok(flux_metric_invalid("a\xc3\xa9") != NULL, "ASCII only");
+	p = flux_metric_prefix("team", "team.x");
+	ok(strcmp(p, "team.x") == 0, "prefix kept when present");
+	free(p);
+	p = flux_metric_prefix("team", "teamx");
+	ok(strcmp(p, "team.teamx") == 0, "prefix is a dotted-element test");
+	free(p);
+}
+
+static void
+test_query(void)
+{
+	struct flux_query	q;
+
+	ok(flux_query_parse("a=1&b=x+y%21&&c", &q) == 0 && q.n == 3 &&
+	    strcmp(q.v[1].value, "x y!") == 0 && strcmp(q.v[2].value, "") == 0,
+	    "query decodes");
+	flux_query_free(&q);
+	ok(flux_query_parse("a=%4", &q) == -1, "query refuses a short escape");
+	flux_query_free(&q);
+	ok(flux_query_parse("a=%00", &q) == -1, "query refuses NUL");
+	flux_query_free(&q);
+}
+
+static void
+test_utf8(void)
+{
+	char	*c = flux_utf8_clean("a\xff" "b\xc3\xa9", 5);
+
+	ok(strcmp(c, "a\xef\xbf\xbd" "b\xc3\xa9") == 0, "invalid byte replaced");
+	free(c);
+	ok(!flux_utf8_valid("\xed\xa0\x80", 3), "surrogates are invalid");
+	ok(!flux_utf8_valid("\xc0\xaf", 2), "overlong is invalid");
+}
+
+static void
+test_pickle(void)
+{
+	static const unsigned char want[] = {
+		0, 0, 0, 0x1c, 0x80, 2, ']', '(', 'X', 1, 0, 0, 0, 'm', 'J',
+		0x00, 0xf1, 0x53, 0x65, 'G', 0x3f, 0xf8, 0, 0, 0, 0, 0, 0,
+		0x86, 0x86, 'e', '.' };
+	struct flux_buf	b = { 0 };
+
+	flux_pickle_begin(&b);
+	flux_pickle_add(&b, "m", 1700000000, 1.5);
+	flux_pickle_end(&b);
+	ok(b.len == sizeof(want) && memcmp(b.ptr, want, b.len) == 0,
+	    "pickle frame bytes");
+	flux_pickle_begin(&b);
+	flux_pickle_add(&b, "m", 4294967295LL, 1.5);
+	ok(b.ptr[8 + 1 + 4 + 1] == 'G', "a timestamp after 2038 is a BINFLOAT");
+	flux_buf_free(&b);
+}
+
+int
+main(void)
+{
+	test_parse();
+	test_fmt();
+	test_names();
+	test_query();
+	test_utf8();
+	test_pickle();
+	printf("1..%d\n", tests);
+	return failed != 0;
+}
