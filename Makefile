@@ -51,10 +51,26 @@ $(CGIS) $(UNIT): %: %.o common/libflux.a
 $(BATCH): $(BATCH_OBJ) common/libflux.a
 	$(CC) $(LDFLAGS) -o $@ $(BATCH_OBJ) common/libflux.a $(LIBS)
 
-# The test suite installs what it needs (tests/lib/deps.sh) and starts its
-# own redis-server, carbon-cache and Apache on private ports.
+# The test suite starts its own redis-server, carbon-cache and Apache on
+# private ports (tests/lib/deps.sh installs the packages). Under SANITIZE=1
+# every sanitizer report goes to a file and any report fails the check.
+SANLOG = /tmp/flux-sanitizer-logs
 check: all $(UNIT)
+ifeq ($(SANITIZE),1)
+	rm -rf $(SANLOG) && mkdir -p $(SANLOG) && chmod 1777 $(SANLOG)
+	ASAN_OPTIONS=log_path=$(SANLOG)/asan:detect_leaks=1 \
+	UBSAN_OPTIONS=log_path=$(SANLOG)/ubsan:print_stacktrace=1 \
+		prove -e bats tests/*.bats
+	@if [ -n "$$(ls -A $(SANLOG))" ]; then cat $(SANLOG)/*; \
+		echo "sanitizer reports above"; exit 1; fi
+else
 	prove -e bats tests/*.bats
+endif
+
+# The CGI suites once more, each CGI run under valgrind (errors and leaks fail).
+check-valgrind: all $(UNIT)
+	FLUX_VALGRIND=1 prove -e bats tests/metric_data.bats tests/metric_data_post.bats \
+		tests/conf.bats
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(CGIDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/flux
@@ -72,6 +88,6 @@ clean:
 	rm -f common/*.o common/*.d common/*.a cgi-bin/*.o cgi-bin/*.d batch/*.o batch/*.d
 	rm -f tests/unit/*.o tests/unit/*.d $(CGIS) $(BATCH) $(UNIT)
 
-.PHONY: all check install uninstall clean
+.PHONY: all check check-valgrind install uninstall clean
 
 -include $(COMMON_SRC:.c=.d) $(CGIS:=.d) $(BATCH_SRC:.c=.d) $(UNIT:=.d)

@@ -3,7 +3,8 @@
 # packages that are missing, build, and run the whole suite (each suite
 # starts its own redis-server, carbon-cache and Apache on private ports).
 # With SANITIZE=1 in the environment the suite runs a second time on an
-# AddressSanitizer + UndefinedBehaviorSanitizer build.
+# AddressSanitizer + UndefinedBehaviorSanitizer build; with VALGRIND=1 the
+# CGI suites run once more with every CGI under valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash tests/lib/deps.sh
@@ -16,4 +17,7 @@ if [ "${SANITIZE:-0}" = 1 ]; then
 	make check SANITIZE=1
 	make clean >/dev/null
 	make -j2
+fi
+if [ "${VALGRIND:-0}" = 1 ]; then
+	make check-valgrind
 fi

@@ -41,25 +41,38 @@ write_conf() {
 
 # cgi PROGRAM METHOD QUERY [BODYFILE] [VAR=VALUE...]: run a CGI and set
 # cgi_status, cgi_headers and cgi_body. CONTENT_LENGTH is set from the body
-# file unless a VAR list sets NO_CL=1.
+# file unless a VAR list sets NO_CL=1. A CGI always exits 0: any other exit
+# (a crash, a sanitizer report, a valgrind error under FLUX_VALGRIND=1)
+# fails the calling test.
 cgi() {
 	local prog=$1 method=$2 query=$3 body=${4:-/dev/null}
 	shift 3; [ $# -gt 0 ] && shift
 	local -a envs=("PATH=$PATH" "FLUX_CONF=$FLUX_CONF" "REQUEST_METHOD=$method"
 		"QUERY_STRING=$query" "GATEWAY_INTERFACE=CGI/1.1")
+	local -a wrap=()
 	[ -n "${FLUX_NOW:-}" ] && envs+=("FLUX_NOW=$FLUX_NOW")
-	local v nocl=0
+	[ -n "${ASAN_OPTIONS:-}" ] && envs+=("ASAN_OPTIONS=$ASAN_OPTIONS")
+	[ -n "${UBSAN_OPTIONS:-}" ] && envs+=("UBSAN_OPTIONS=$UBSAN_OPTIONS")
+	[ "${FLUX_VALGRIND:-0}" = 1 ] && wrap=(valgrind -q --error-exitcode=99
+		--leak-check=full --errors-for-leak-kinds=definite,indirect)
+	local v nocl=0 rc
 	for v in "$@"; do
 		[ "$v" = NO_CL=1 ] && { nocl=1; continue; }
 		envs+=("$v")
 	done
 	[ "$body" != /dev/null ] && [ $nocl = 0 ] && envs+=("CONTENT_LENGTH=$(stat -c %s "$body")")
 	local out
-	out=$(env -i "${envs[@]}" "$FLUX_TOP/cgi-bin/$prog" < "$body" 2>"$STACK_DIR/cgi.err"; echo x)
-	out=${out%x}
+	out=$(env -i "${envs[@]}" "${wrap[@]}" "$FLUX_TOP/cgi-bin/$prog" < "$body" 2>"$STACK_DIR/cgi.err"; echo "x$?")
+	rc=${out##*x}
+	out=${out%x*}
 	cgi_headers=${out%%$'\r\n\r\n'*}
 	cgi_body=${out#*$'\r\n\r\n'}
 	cgi_status=$(printf '%s' "$cgi_headers" | sed -n 's/^Status: \([0-9]*\).*/\1/p')
+	if [ "$rc" != 0 ]; then
+		echo "$prog exited $rc" >&2
+		cat "$STACK_DIR/cgi.err" >&2
+		return 1
+	fi
 }
 
 # get QUERY [VAR=VALUE...] and post JSON [VAR=VALUE...]: the two endpoints.

@@ -464,6 +464,13 @@ EOF
   SetHandler cgi-script
 EOF
     fi
+    # Sanitizer settings of a SANITIZE=1 check reach the CGIs too.
+    if [ -n "${ASAN_OPTIONS:-}" ]; then
+      echo "  SetEnv ASAN_OPTIONS ${ASAN_OPTIONS}"
+    fi
+    if [ -n "${UBSAN_OPTIONS:-}" ]; then
+      echo "  SetEnv UBSAN_OPTIONS ${UBSAN_OPTIONS}"
+    fi
     cat <<EOF
   SetEnv FLUX_CONF $fluxconf
   LimitRequestBody 2097152
