@@ -15,10 +15,10 @@ INSTALL ?= install
 
 # Warnings and includes are added to the user's CFLAGS, never replace them.
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
-PKGS = hiredis libcjson zlib
+PKGS = hiredis libcjson zlib libarchive
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS)) \
 	-Icommon -MMD -MP $(CFLAGS)
-LIBS = $(shell pkg-config --libs $(PKGS)) -lm
+LIBS = $(shell pkg-config --libs $(PKGS)) -lcsv -lm
 
 # make SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer.
 ifeq ($(SANITIZE),1)
@@ -28,12 +28,15 @@ endif
 
 COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 	common/query.c common/cgi.c common/store.c common/pickle.c \
-	common/carbon.c common/spool.c common/ingest.c
+	common/carbon.c common/spool.c common/ingest.c common/multipart.c \
+	common/date.c common/fs.c common/upload.c common/status.c
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
-CGIS = cgi-bin/metric_data cgi-bin/metric_data_post
+CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/upload_data \
+	cgi-bin/upload_status
 BATCH = batch/flux-batch
 # The jobs flux-batch links besides its main().
-BATCH_SRC = batch/flux-batch.c
+BATCH_SRC = batch/flux-batch.c batch/uploads.c batch/upfile.c batch/report.c \
+	batch/archive.c
 BATCH_OBJ = $(BATCH_SRC:.c=.o)
 UNIT = tests/unit/test_unit
 
