@@ -66,10 +66,15 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/flux/flux.conf || \
 		$(INSTALL) -m 0640 flux.conf.example $(DESTDIR)$(SYSCONFDIR)/flux/flux.conf
 	$(INSTALL) -m 0644 flux.conf.example $(DESTDIR)$(SYSCONFDIR)/flux/flux.conf.example
+	$(INSTALL) -d $(DESTDIR)$(SYSCONFDIR)/cron.d
+	sed 's|^PATH=.*|PATH=$(BINDIR):/usr/bin:/bin|' cron/flux-batch > \
+		$(DESTDIR)$(SYSCONFDIR)/cron.d/flux-batch
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/cron.d/flux-batch
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(CGIDIR)/,$(notdir $(CGIS)))
 	rm -f $(DESTDIR)$(BINDIR)/flux-batch $(DESTDIR)$(SYSCONFDIR)/flux/flux.conf.example
+	rm -f $(DESTDIR)$(SYSCONFDIR)/cron.d/flux-batch
 
 clean:
 	rm -f common/*.o common/*.d common/*.a cgi-bin/*.o cgi-bin/*.d batch/*.o batch/*.d
