@@ -213,16 +213,31 @@ pass1(struct file *f, const char *path)
 
 /* ------------------------------------------------------------- pass 2 -- */
 
-/* Print what a dry run would send, in carbon's plaintext format. */
+/*
+ * Print what a dry run would send, in carbon's plaintext format. Built
+ * with fputs: printf's format parsing was a fifth of a dry run's time.
+ */
 static void
 print_chunk(const struct flux_points *p)
 {
-	char	num[FLUX_DBLLEN];
+	char	num[FLUX_DBLLEN], ts[24], *t;
 	size_t	i;
+	int64_t	v;
 
 	for (i = 0; i < p->n; i++) {
 		flux_fmt_double(p->v[i].value, num);
-		printf("%s %s %lld\n", p->v[i].name, num, (long long)p->v[i].ts);
+		t = ts + sizeof(ts) - 1;
+		*t = '\0';
+		v = p->v[i].ts;		/* 0 .. 2^32: checked when parsed */
+		do
+			*--t = (char)('0' + v % 10);
+		while ((v /= 10) > 0);
+		fputs(p->v[i].name, stdout);
+		putchar(' ');
+		fputs(num, stdout);
+		putchar(' ');
+		fputs(t, stdout);
+		putchar('\n');
 	}
 }
 
