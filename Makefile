@@ -36,7 +36,7 @@ CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/upload_data \
 BATCH = batch/flux-batch
 # The jobs flux-batch links besides its main().
 BATCH_SRC = batch/flux-batch.c batch/uploads.c batch/upfile.c batch/report.c \
-	batch/archive.c
+	batch/unpack.c
 BATCH_OBJ = $(BATCH_SRC:.c=.o)
 UNIT = tests/unit/test_unit
 

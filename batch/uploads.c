@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "archive.h"
+#include "unpack.h"
 #include "batch.h"
 #include "date.h"
 #include "fs.h"
@@ -325,7 +325,7 @@ run_archive(struct up_upload *u, const char *path, const char *name)
 	    flux_fs_remove_tree(u->work) == -1 || mkdir(u->work, 0700) == -1) {
 		up_fail(u, "%s: cannot make a directory to unpack into", name);
 		u->work[0] = '\0';
-	} else if (flux_archive_unpack(path, u->info.archive, gz, u->work,
+	} else if (flux_unpack_archive(path, u->info.archive, gz, u->work,
 	    u->job->conf->max_extracted_bytes, &csv, &skipped, err) == -1) {
 		up_fail(u, "%s: %s", name, err);
 		flux_status_set_in(u->status, "files", name, "failed");

@@ -1,5 +1,5 @@
 /*
- * archive.c - see archive.h. Only the formats and filters an upload may
+ * unpack.c - see unpack.h. Only the formats and filters an upload may
  * use are enabled in libarchive, which keeps its attack surface to what
  * we need. Members are written flat (their last path element only), so
  * no directory is ever made from archive data.
@@ -17,7 +17,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "archive.h"
+#include "unpack.h"
 #include "fs.h"
 #include "util.h"
 
@@ -29,7 +29,7 @@
  * either.
  */
 const char *
-flux_archive_member_check(const char *path, mode_t type, int hardlink,
+flux_unpack_member_check(const char *path, mode_t type, int hardlink,
     int symlink)
 {
 	const char	*p = path;
@@ -81,7 +81,7 @@ reader(enum flux_archive kind)
  * archive may be unpacked.
  */
 int
-flux_archive_check(struct archive *a, int64_t cap, char err[])
+flux_unpack_check(struct archive *a, int64_t cap, char err[])
 {
 	struct archive_entry	*e;
 	const char		*why;
@@ -90,7 +90,7 @@ flux_archive_check(struct archive *a, int64_t cap, char err[])
 	int			 r;
 
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		why = flux_archive_member_check(archive_entry_pathname(e),
+		why = flux_unpack_member_check(archive_entry_pathname(e),
 		    archive_entry_filetype(e), archive_entry_hardlink(e) != NULL,
 		    archive_entry_symlink(e) != NULL);
 		if (why != NULL) {
@@ -98,9 +98,9 @@ flux_archive_check(struct archive *a, int64_t cap, char err[])
 			    archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
 			return -1;
 		}
-		if (++n > FLUX_ARCHIVE_MEMBERS_MAX) {
+		if (++n > FLUX_UNPACK_MEMBERS_MAX) {
 			snprintf(err, FLUX_ERRLEN, "more than %d members",
-			    FLUX_ARCHIVE_MEMBERS_MAX);
+			    FLUX_UNPACK_MEMBERS_MAX);
 			return -1;
 		}
 		if (archive_entry_size_is_set(e) && (total += archive_entry_size(e)) > cap) {
@@ -259,7 +259,7 @@ open_file(struct archive *a, const char *path, char err[])
  * left out as not CSV; the caller frees both lists.
  */
 int
-flux_archive_unpack(const char *path, enum flux_archive kind,
+flux_unpack_archive(const char *path, enum flux_archive kind,
     const char *gz_name, const char *dir, int64_t cap, struct flux_list *csv,
     struct flux_list *skipped, char err[])
 {
@@ -271,7 +271,7 @@ flux_archive_unpack(const char *path, enum flux_archive kind,
 		return -1;
 	}
 	if (kind != FLUX_AR_GZ && (open_file(a, path, err) == -1 ||
-	    flux_archive_check(a, cap, err) == -1))
+	    flux_unpack_check(a, cap, err) == -1))
 		goto done;
 	if (kind != FLUX_AR_GZ) {
 		archive_read_free(a);
