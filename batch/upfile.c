@@ -171,7 +171,12 @@ pass1_done(struct file *f, const struct flux_report *r)
 		    (long long)st->interval);
 		return -1;
 	}
-	return fflush(f->spill) == 0 ? 0 : -1;
+	if (fflush(f->spill) == EOF) {
+		snprintf(f->error, sizeof(f->error), "cannot write the spill file: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Parse and check the file into the spill; -1 with f->error when it fails. */
