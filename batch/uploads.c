@@ -163,19 +163,23 @@ scan(const struct up_job *j, struct pending_list *l)
 static cJSON *
 load_json(const struct up_upload *u, const char *name, int *absent, char err[])
 {
-	char	path[FLUX_PATH_MAX], *text;
-	size_t	len;
-	cJSON	*o;
+	char		 path[FLUX_PATH_MAX], *text;
+	struct stat	 st;
+	size_t		 len;
+	cJSON		*o;
 
 	*absent = 0;
 	if (flux_fs_join(path, sizeof(path), u->dir, name) == -1) {
 		snprintf(err, FLUX_ERRLEN, "%s: path too long", name);
 		return NULL;
 	}
+	if (lstat(path, &st) == -1 && errno == ENOENT) {
+		*absent = 1;
+		snprintf(err, FLUX_ERRLEN, "%s: missing", name);
+		return NULL;
+	}
 	if ((text = flux_fs_read(path, FLUX_UPLOAD_JSON_MAX, &len, err)) == NULL) {
-		*absent = errno == ENOENT;
-		snprintf(err, FLUX_ERRLEN, "%s: %s", name, *absent ? "missing" :
-		    "cannot be read");
+		snprintf(err, FLUX_ERRLEN, "%s: cannot be read", name);
 		return NULL;
 	}
 	o = cJSON_ParseWithLength(text, len);

@@ -524,9 +524,6 @@ cleanup(struct upload *u)
 static int
 check_request(struct upload *u, char boundary[])
 {
-	const char	*cl = flux_req_env(u->req, "CONTENT_LENGTH");
-	int64_t		 len;
-
 	if (strcmp(u->req->method, "POST") != 0)
 		return fail(u, 405, "method not allowed");
 	if (u->req->body_status != 0)
@@ -534,8 +531,8 @@ check_request(struct upload *u, char boundary[])
 	if (flux_mp_boundary(flux_req_env(u->req, "CONTENT_TYPE"), boundary) == -1)
 		return fail(u, 415, "Content-Type must be multipart/form-data with "
 		    "a boundary");
-	if (cl != NULL && flux_parse_i64(cl, 0, INT64_MAX, &len) == 0 &&
-	    len > u->conf->max_upload_bytes)
+	/* body_left is CONTENT_LENGTH here, or -1 for a chunked body. */
+	if (u->req->body_left > u->conf->max_upload_bytes)
 		return fail(u, 413, "upload too large - more than %lld bytes",
 		    (long long)u->conf->max_upload_bytes);
 	return 0;
