@@ -15,10 +15,10 @@ INSTALL ?= install
 
 # Warnings and includes are added to the user's CFLAGS, never replace them.
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
-PKGS = hiredis libcjson zlib
+PKGS = hiredis libcjson zlib libarchive
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS)) \
 	-Icommon -MMD -MP $(CFLAGS)
-LIBS = $(shell pkg-config --libs $(PKGS)) -lm
+LIBS = $(shell pkg-config --libs $(PKGS)) -lcsv -lm
 
 # make SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer.
 ifeq ($(SANITIZE),1)
@@ -28,12 +28,15 @@ endif
 
 COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 	common/query.c common/cgi.c common/store.c common/pickle.c \
-	common/carbon.c common/spool.c common/ingest.c
+	common/carbon.c common/spool.c common/ingest.c common/multipart.c \
+	common/date.c common/fs.c common/upload.c common/status.c
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
-CGIS = cgi-bin/metric_data cgi-bin/metric_data_post
+CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/upload_data \
+	cgi-bin/upload_status
 BATCH = batch/flux-batch
 # The jobs flux-batch links besides its main().
-BATCH_SRC = batch/flux-batch.c
+BATCH_SRC = batch/flux-batch.c batch/uploads.c batch/upfile.c batch/report.c \
+	batch/unpack.c
 BATCH_OBJ = $(BATCH_SRC:.c=.o)
 UNIT = tests/unit/test_unit
 
@@ -79,10 +82,15 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/flux/flux.conf || \
 		$(INSTALL) -m 0640 flux.conf.example $(DESTDIR)$(SYSCONFDIR)/flux/flux.conf
 	$(INSTALL) -m 0644 flux.conf.example $(DESTDIR)$(SYSCONFDIR)/flux/flux.conf.example
+	$(INSTALL) -d $(DESTDIR)$(SYSCONFDIR)/cron.d
+	sed 's|^PATH=.*|PATH=$(BINDIR):/usr/bin:/bin|' cron/flux-batch > \
+		$(DESTDIR)$(SYSCONFDIR)/cron.d/flux-batch
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/cron.d/flux-batch
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(CGIDIR)/,$(notdir $(CGIS)))
 	rm -f $(DESTDIR)$(BINDIR)/flux-batch $(DESTDIR)$(SYSCONFDIR)/flux/flux.conf.example
+	rm -f $(DESTDIR)$(SYSCONFDIR)/cron.d/flux-batch
 
 clean:
 	rm -f common/*.o common/*.d common/*.a cgi-bin/*.o cgi-bin/*.d batch/*.o batch/*.d

@@ -73,40 +73,21 @@ body_fail(struct flux_req *r, int status, const char *msg)
 	}
 }
 
-/*
- * Read up to want bytes (to EOF when want is -1), keeping at most max of
- * them in b and discarding the rest.
- */
+/* Keep at most max bytes of the rest of the body in b, discarding the rest. */
 static void
-read_stream(struct flux_req *r, const struct flux_io *io, long long want,
-    size_t max, struct flux_buf *b)
+read_stream(struct flux_req *r, size_t max, struct flux_buf *b)
 {
-	char		buf[READ_CHUNK];
-	long long	got = 0;
-	long		n;
-	size_t		ask, keep;
+	char	buf[READ_CHUNK];
+	long	n;
+	size_t	keep;
 
-	for (;;) {
-		ask = sizeof(buf);
-		if (want >= 0 && (long long)ask > want - got)
-			ask = (size_t)(want - got);
-		if (ask == 0)
-			break;
-		if ((n = io->read(io->ctx, buf, ask)) < 0) {
-			body_fail(r, 400, "cannot read request body");
-			return;
-		}
-		if (n == 0)
-			break;
-		got += n;
+	while ((n = flux_req_read(r, buf, sizeof(buf))) > 0) {
 		keep = (b->len < max) ? max - b->len : 0;
 		if ((size_t)n > keep)
 			body_fail(r, 413, "request body too large");
 		if (keep > 0 && flux_buf_add(b, buf, (size_t)n < keep ? (size_t)n : keep) == -1)
 			body_fail(r, 500, "out of memory");
 	}
-	if (want >= 0 && got < want)
-		body_fail(r, 400, "incomplete request body");
 }
 
 /* Inflate a gzip body (several members allowed), at most max bytes out. */
@@ -150,6 +131,7 @@ gunzip(struct flux_req *r, const struct flux_buf *in, size_t max,
 	return r->body_status ? -1 : 0;
 }
 
+/* CONTENT_LENGTH, or -1 when absent (read to EOF) or invalid (400). */
 static long long
 content_length(struct flux_req *r)
 {
@@ -200,9 +182,10 @@ flux_req_read_body(struct flux_req *r, const struct flux_conf *c,
 {
 	struct flux_buf	raw = { 0 };
 	size_t		max = c ? (size_t)c->max_body_bytes : DEFAULT_BODY_MAX;
-	long long	want = content_length(r);
 
-	read_stream(r, io, want, max, &raw);
+	r->io = io;
+	r->body_left = content_length(r);
+	read_stream(r, max, &raw);
 	if (flux_buf_grow(&raw, 0) == -1)
 		body_fail(r, 500, "out of memory");
 	if (r->body_status != 0) {
@@ -210,6 +193,78 @@ flux_req_read_body(struct flux_req *r, const struct flux_conf *c,
 		return -1;
 	}
 	return decode_body(r, c, &raw);
+}
+
+/*
+ * Read at most n bytes of the body: never more than CONTENT_LENGTH (RFC
+ * 3875 section 4.2), to EOF when there is none. Returns the count, 0 at
+ * the end of the body, -1 when it cannot be read or ends early (then
+ * body_status is 400). Used by streaming handlers and by the whole-body
+ * reader alike.
+ */
+long
+flux_req_read(struct flux_req *r, char *buf, size_t n)
+{
+	long	got;
+
+	if (r->io == NULL || r->body_eof || n == 0)
+		return 0;
+	if (r->body_left == 0) {
+		r->body_eof = 1;
+		return 0;
+	}
+	if (r->body_left > 0 && (long long)n > r->body_left)
+		n = (size_t)r->body_left;
+	if ((got = r->io->read(r->io->ctx, buf, n)) < 0) {
+		r->body_eof = 1;
+		body_fail(r, 400, "cannot read request body");
+		return -1;
+	}
+	if (got == 0) {
+		r->body_eof = 1;
+		if (r->body_left > 0) {
+			body_fail(r, 400, "incomplete request body");
+			return -1;
+		}
+		return 0;
+	}
+	if (r->body_left > 0)
+		r->body_left -= got;
+	return got;
+}
+
+/*
+ * Read and discard the rest of the body; returns the bytes discarded.
+ * Under Apache the answer only reaches the client once the body is read
+ * (ecosystem.md, finding 3), so every streaming request ends here.
+ */
+long long
+flux_req_drain(struct flux_req *r)
+{
+	char		buf[READ_CHUNK];
+	long long	total = 0;
+	long		n;
+
+	while ((n = flux_req_read(r, buf, sizeof(buf))) > 0)
+		total += n;
+	return total;
+}
+
+/*
+ * Streaming mode: check the framing of the body and leave the reading to
+ * the handler. A Content-Encoding is refused (415): decoding a stream
+ * behind the handler's back would defeat its caps, and no upload client
+ * (curl -F, browsers) compresses a form.
+ */
+static void
+stream_begin(struct flux_req *r, const struct flux_io *io)
+{
+	const char	*enc = flux_req_env(r, "HTTP_CONTENT_ENCODING");
+
+	r->io = io;
+	r->body_left = content_length(r);
+	if (enc != NULL && *enc != '\0' && strcasecmp(enc, "identity") != 0)
+		body_fail(r, 415, "unsupported Content-Encoding");
 }
 
 /*
@@ -358,9 +413,13 @@ fd_write(void *ctx, const char *buf, size_t n)
 	return flux_write_all(STDOUT_FILENO, buf, n);
 }
 
-/* Serve one request: limit, read, dispatch, respond. */
+/*
+ * Serve one request: limit, read, dispatch, respond. A streaming handler
+ * reads the body itself; what it leaves is drained before the answer.
+ */
 static void
-serve(struct flux_env *env, flux_handler h, const struct flux_io *io)
+serve(struct flux_env *env, flux_handler h, const struct flux_io *io,
+    int stream)
 {
 	struct flux_req		req = { 0 };
 	struct flux_resp	resp = { 0 };
@@ -373,20 +432,25 @@ serve(struct flux_env *env, flux_handler h, const struct flux_io *io)
 		req.method = "";
 	if (req.query == NULL)
 		req.query = "";
-	flux_req_read_body(&req, env->conf_ok ? &env->conf : NULL, io);
+	if (stream)
+		stream_begin(&req, io);
+	else
+		flux_req_read_body(&req, env->conf_ok ? &env->conf : NULL, io);
 	if (!env->conf_ok)
 		flux_resp_error(&resp, 500, "internal error");
 	else
 		h(env, &req, &resp);
+	if (stream)
+		flux_req_drain(&req);
 	if (flux_resp_write(&resp, io) == -1)
 		flux_warn("cannot write the response: %s", strerror(errno));
 	free(req.body);
 	flux_buf_free(&resp.body);
 }
 
-/* The main() of every CGI program: load the config, serve one request. */
-int
-flux_cgi_main(const char *program, flux_handler h)
+/* Load the config, serve one request. */
+static int
+cgi_main(const char *program, flux_handler h, int stream)
 {
 	struct flux_env	env = { 0 };
 	struct flux_io	io = { fd_read, fd_write, NULL, environ };
@@ -399,8 +463,26 @@ flux_cgi_main(const char *program, flux_handler h)
 		env.conf_ok = 1;
 		flux_log_set_level((enum flux_level)env.conf.log_level);
 	}
-	serve(&env, h, &io);
+	serve(&env, h, &io, stream);
 	flux_store_close(env.store);
 	flux_conf_free(&env.conf);
 	return 0;
+}
+
+/* The main() of every CGI program whose body fits in memory. */
+int
+flux_cgi_main(const char *program, flux_handler h)
+{
+	return cgi_main(program, h, 0);
+}
+
+/*
+ * The main() of a CGI that reads its body as a stream (upload_data): the
+ * handler gets req->body == NULL and calls flux_req_read(); body_status
+ * may already hold 400 (bad Content-Length) or 415 (Content-Encoding).
+ */
+int
+flux_cgi_main_stream(const char *program, flux_handler h)
+{
+	return cgi_main(program, h, 1);
 }

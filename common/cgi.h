@@ -32,6 +32,15 @@ struct flux_req {
 	int		 body_status;	/* 0, or the HTTP status the body earns */
 	const char	*body_error;	/* message for body_status */
 	int64_t		 now;
+	/*
+	 * The raw body as it arrives. A streaming handler
+	 * (flux_cgi_main_stream) gets body == NULL and reads it with
+	 * flux_req_read(); what it leaves is drained after it returns, before
+	 * the answer is written. Otherwise it is already read into body.
+	 */
+	const struct flux_io *io;
+	long long	 body_left;	/* CONTENT_LENGTH bytes unread; -1: to EOF */
+	int		 body_eof;	/* the body has been read to its end */
 };
 
 struct flux_resp {
@@ -55,6 +64,8 @@ typedef void (*flux_handler)(struct flux_env *, struct flux_req *,
 const char *flux_req_env(const struct flux_req *r, const char *name);
 int	flux_req_read_body(struct flux_req *r, const struct flux_conf *c,
 	    const struct flux_io *io);
+long	flux_req_read(struct flux_req *r, char *buf, size_t n);
+long long flux_req_drain(struct flux_req *r);
 void	flux_resp_error(struct flux_resp *resp, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	flux_resp_raw(struct flux_resp *resp, int status, const char *json);
@@ -62,5 +73,6 @@ void	flux_resp_json(struct flux_resp *resp, int status, void *cjson);
 int	flux_resp_write(const struct flux_resp *resp, const struct flux_io *io);
 struct flux_store *flux_env_store(struct flux_env *e);
 int	flux_cgi_main(const char *program, flux_handler h);
+int	flux_cgi_main_stream(const char *program, flux_handler h);
 
 #endif

@@ -76,6 +76,9 @@ static const struct setting settings[] = {
 	S("BATCH_PROCESSING_NAMESPACES", T_LIST, batch_namespaces, "", 0, 0),
 	S("FLUX_SAVE_UPLOADS", T_BOOL, save_uploads, "false", 0, 0),
 	S("FLUX_SAVE_UPLOADS_PATH", T_STR, save_uploads_path, "/var/lib/flux/processed_uploads", 0, 0),
+	/* Not Skyline's: bounds on what one upload may cost in disk. */
+	S("FLUX_MAX_UPLOAD_BYTES", T_INT, max_upload_bytes, "1073741824", 1, INT64_MAX / 4),
+	S("FLUX_MAX_EXTRACTED_BYTES", T_INT, max_extracted_bytes, "4294967296", 1, INT64_MAX / 4),
 	S("FLUX_LOG_LEVEL", T_LEVEL, log_level, "info", 0, 0),
 };
 #undef S

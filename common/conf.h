@@ -75,6 +75,8 @@ struct flux_conf {
 	struct flux_list	 batch_namespaces;
 	int			 save_uploads;
 	char			*save_uploads_path;
+	int64_t			 max_upload_bytes;	/* upload_data body */
+	int64_t			 max_extracted_bytes;	/* one archive, unpacked */
 	int			 log_level;
 };
 

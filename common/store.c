@@ -402,3 +402,176 @@ done:
 	args_free(&a);
 	return rc;
 }
+
+/* A reply error as text, for the caller's err. */
+static void
+reply_error(struct flux_store *s, const redisReply *r, const char *what,
+    char err[])
+{
+	snprintf(err, FLUX_ERRLEN, "redis %s failed: %s", what, r ?
+	    (r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply") :
+	    s->ctx->errstr);
+}
+
+/* SET key val EX ttl. */
+int
+flux_store_setex(struct flux_store *s, const char *key, const char *val,
+    int64_t ttl, char err[])
+{
+	redisReply	*r;
+	int		 ok;
+
+	r = redisCommand(s->ctx, "SET %s %s EX %lld", key, val, (long long)ttl);
+	if (!(ok = r != NULL && r->type == REDIS_REPLY_STATUS))
+		reply_error(s, r, "SET", err);
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/*
+ * GET key: a new string the caller frees; NULL with err "" when the key
+ * does not exist, NULL with err set when Redis failed.
+ */
+char *
+flux_store_get(struct flux_store *s, const char *key, char err[])
+{
+	redisReply	*r;
+	char		*out = NULL;
+
+	err[0] = '\0';
+	r = redisCommand(s->ctx, "GET %s", key);
+	if (r != NULL && r->type == REDIS_REPLY_STRING) {
+		if ((out = strdup(r->str)) == NULL)
+			snprintf(err, FLUX_ERRLEN, "out of memory");
+	} else if (r == NULL || r->type != REDIS_REPLY_NIL)
+		reply_error(s, r, "GET", err);
+	if (r)
+		freeReplyObject(r);
+	return out;
+}
+
+int
+flux_store_del(struct flux_store *s, const char *key, char err[])
+{
+	redisReply	*r;
+	int		 ok;
+
+	r = redisCommand(s->ctx, "DEL %s", key);
+	if (!(ok = r != NULL && r->type == REDIS_REPLY_INTEGER))
+		reply_error(s, r, "DEL", err);
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* The timestamp of a flux.last record: "[ts, value]" or a bare ts; -1 if none. */
+static int64_t
+record_ts(const char *rec)
+{
+	int64_t	v = 0;
+	int	digits = 0;
+
+	while (*rec == ' ' || *rec == '[')
+		rec++;
+	for (; *rec >= '0' && *rec <= '9' && digits < 18; rec++, digits++)
+		v = v * 10 + (*rec - '0');
+	return digits ? v : -1;
+}
+
+/*
+ * The flux.last timestamps of n metrics in one MGET: ts[i] is -1 where
+ * there is none (or the record is not ours to read).
+ */
+int
+flux_store_last_get(struct flux_store *s, const char *const *metrics, size_t n,
+    int64_t *ts, char err[])
+{
+	struct args	 a = { 0 };
+	redisReply	*r = NULL;
+	size_t		 i;
+	int		 rc = -1;
+
+	if (n == 0)
+		return 0;
+	if (args_init(&a, n + 1) == -1 || args_add(&a, strdup("MGET")) == -1)
+		goto oom;
+	for (i = 0; i < n; i++)
+		if (args_add(&a, strprintf(LAST_PREFIX "%s", metrics[i])) == -1)
+			goto oom;
+	r = redisCommandArgv(s->ctx, (int)a.n, (const char **)a.v, a.len);
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+		reply_error(s, r, "MGET", err);
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		ts[i] = r->element[i]->type == REDIS_REPLY_STRING ?
+		    record_ts(r->element[i]->str) : -1;
+	rc = 0;
+	goto done;
+oom:
+	snprintf(err, FLUX_ERRLEN, "out of memory");
+done:
+	if (r)
+		freeReplyObject(r);
+	args_free(&a);
+	return rc;
+}
+
+/*
+ * Set flux.last.<metric> to "[ts, value]" unless it already holds a
+ * timestamp at or past ts: batch loads may deliver a metric's history out
+ * of order, and flux.last only ever moves forward. One round trip.
+ */
+static const char advance_lua[] =
+    "for i, k in ipairs(KEYS) do\n"
+    "  local ts = tonumber(ARGV[2 * i - 1])\n"
+    "  local cur = redis.pcall('GET', k)\n"
+    "  local last = nil\n"
+    "  if type(cur) == 'string' then\n"
+    "    last = tonumber(string.match(cur, '^%s*%[?%s*(%d+)'))\n"
+    "  end\n"
+    "  if last == nil or ts > last then redis.call('SET', k, ARGV[2 * i]) end\n"
+    "end\n"
+    "return 0\n";
+
+int
+flux_store_last_advance(struct flux_store *s, const char *const *metrics,
+    const int64_t *ts, const double *values, size_t n, char err[])
+{
+	struct args	 a = { 0 };
+	redisReply	*r = NULL;
+	size_t		 i;
+	int		 rc = -1;
+
+	if (n == 0)
+		return 0;
+	if (args_init(&a, 3 + 3 * n) == -1 || args_add(&a, strdup("EVAL")) == -1 ||
+	    args_add(&a, strdup(advance_lua)) == -1 ||
+	    args_add(&a, strprintf("%zu", n)) == -1)
+		goto oom;
+	for (i = 0; i < n; i++)
+		if (args_add(&a, strprintf(LAST_PREFIX "%s", metrics[i])) == -1)
+			goto oom;
+	for (i = 0; i < n; i++) {
+		struct flux_point pt = { NULL, ts[i], values[i], 0, 0 };
+
+		if (args_add(&a, strprintf("%lld", (long long)ts[i])) == -1 ||
+		    args_add(&a, last_record(&pt)) == -1)
+			goto oom;
+	}
+	r = redisCommandArgv(s->ctx, (int)a.n, (const char **)a.v, a.len);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+		reply_error(s, r, "flux.last update", err);
+		goto done;
+	}
+	rc = 0;
+	goto done;
+oom:
+	snprintf(err, FLUX_ERRLEN, "out of memory");
+done:
+	if (r)
+		freeReplyObject(r);
+	args_free(&a);
+	return rc;
+}

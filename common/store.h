@@ -18,5 +18,13 @@ int	flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 	    struct flux_points *p, int apply, char err[]);
 int	flux_store_rollback(struct flux_store *s, char err[]);
 void	*flux_store_context(struct flux_store *s);
+int	flux_store_setex(struct flux_store *s, const char *key, const char *val,
+	    int64_t ttl, char err[]);
+char	*flux_store_get(struct flux_store *s, const char *key, char err[]);
+int	flux_store_del(struct flux_store *s, const char *key, char err[]);
+int	flux_store_last_get(struct flux_store *s, const char *const *metrics,
+	    size_t n, int64_t *ts, char err[]);
+int	flux_store_last_advance(struct flux_store *s, const char *const *metrics,
+	    const int64_t *ts, const double *values, size_t n, char err[]);
 
 #endif

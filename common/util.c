@@ -139,6 +139,57 @@ flux_ct_equal(const char *a, const char *b)
 	return d == 0;
 }
 
+/* Powers of ten that are exact doubles, for fmt_short(). */
+static const double pow10s[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+    1e9 };
+
+/*
+ * The common case of flux_fmt_double() without printf: |v| in [1e-4,
+ * 1e15) written with k <= 9 decimals and at most 15 digits, m / 10^k.
+ * m and 10^k are exact doubles, so IEEE division rounds m / 10^k to the
+ * double nearest the decimal, which is what strtod() reads it as: when
+ * the quotient equals v the text round-trips. With the smallest such k it
+ * has no trailing zero, and it is then what "%.15g" prints (fixed
+ * notation in this range, 15 digits being below DBL_DIG's limit). Returns
+ * 0 when v is not such a value.
+ */
+static int
+fmt_short(double v, char out[FLUX_DBLLEN])
+{
+	double		a = fabs(v), m = 0;
+	uint64_t	u;
+	char		buf[FLUX_DBLLEN], *p;
+	int		k, i;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	for (k = 0; k < (int)(sizeof(pow10s) / sizeof(pow10s[0])); k++) {
+		m = nearbyint(a * pow10s[k]);
+		if (m >= 1e15)
+			return 0;
+		if (m / pow10s[k] == a)
+			break;
+	}
+	if (k == (int)(sizeof(pow10s) / sizeof(pow10s[0])))
+		return 0;
+	/* Digits right to left: k decimals (at least "0"), the point, the rest. */
+	u = (uint64_t)m;
+	p = buf + sizeof(buf);
+	for (i = 0; i < (k ? k : 1); i++) {
+		*--p = (char)('0' + (k ? u % 10 : 0));
+		u = k ? u / 10 : u;
+	}
+	*--p = '.';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	if (v < 0)
+		*--p = '-';
+	memcpy(out, p, (size_t)(buf + sizeof(buf) - p));
+	out[buf + sizeof(buf) - p] = '\0';
+	return 1;
+}
+
 /*
  * Print a double as Python's repr() would: the shortest digits that read
  * back as the same double, in positional notation when the decimal
@@ -153,6 +204,8 @@ flux_fmt_double(double v, char out[FLUX_DBLLEN])
 	size_t	 nd = 0, i;
 	int	 prec, exp, o = 0;
 
+	if (fmt_short(v, out))
+		return;
 	for (prec = 0; prec <= 17; prec++) {
 		snprintf(sci, sizeof(sci), "%.*e", prec, v);
 		if (strtod(sci, NULL) == v)

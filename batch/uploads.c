@@ -1,0 +1,552 @@
+/*
+ * uploads.c - "flux-batch uploads" (SPEC 8): take the upload directories
+ * under DATA_UPLOADS_PATH, oldest first, check each (namespace, key,
+ * info.json), unpack its archive, hand its CSV files to upfile.c, keep
+ * its status record up to date and move it away when done: deleted or
+ * saved when complete, kept under .failed when not, so it is not retried.
+ *
+ * Uploads from upload_data carry upload.json (with the key); uploads
+ * dropped in by scp or rsync carry the key in info.json. Both appear by
+ * rename(), so a directory we see is whole. A run that crashed leaves its
+ * upload in place with status "processing"; the next run takes it again,
+ * and flux.last keeps it from sending twice what was delivered.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unpack.h"
+#include "batch.h"
+#include "date.h"
+#include "fs.h"
+#include "log.h"
+#include "metric.h"
+#include "status.h"
+#include "uploads.h"
+#include "util.h"
+
+/* CGI temporary directories older than this were left by a crash. */
+#define STALE_TMP_SECONDS 86400
+/* Names tried when a destination is taken: <id>, <id>-1, ... */
+#define MOVE_TRIES 100
+
+/* An upload directory found by the scan. */
+struct pending {
+	char		ns[256];
+	char		id[FLUX_UPLOAD_ID_MAX + 1];
+	struct timespec	mtime;
+};
+
+struct pending_list {
+	struct pending	*v;
+	size_t		 n;
+};
+
+/* Record a failure: the first one is the upload's "error" (SPEC 8 step 5). */
+void
+up_fail(struct up_upload *u, const char *fmt, ...)
+{
+	char	msg[FLUX_MSG_MAX];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	u->failures++;
+	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(u->status, "error")))
+		flux_status_set(u->status, "error", msg);
+}
+
+/* ---------------------------------------------------------------- scan -- */
+
+static int
+cmp_pending(const void *a, const void *b)
+{
+	const struct pending	*x = a, *y = b;
+	int			 c;
+
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	return (c = strcmp(x->ns, y->ns)) != 0 ? c : strcmp(x->id, y->id);
+}
+
+static int
+add_pending(struct pending_list *l, const char *ns, const char *id,
+    const struct stat *st)
+{
+	struct pending	*v;
+
+	if ((v = realloc(l->v, (l->n + 1) * sizeof(*v))) == NULL)
+		return -1;
+	l->v = v;
+	snprintf(v[l->n].ns, sizeof(v[l->n].ns), "%.*s", (int)sizeof(v->ns) - 1, ns);
+	snprintf(v[l->n].id, sizeof(v[l->n].id), "%.*s", FLUX_UPLOAD_ID_MAX, id);
+	v[l->n++].mtime = st->st_mtim;
+	return 0;
+}
+
+/* The upload directories of one namespace directory. */
+static void
+scan_ns(const char *path, const char *ns, struct pending_list *l)
+{
+	char		 sub[FLUX_PATH_MAX];
+	struct dirent	*e;
+	struct stat	 st;
+	DIR		*d;
+
+	if ((d = opendir(path)) == NULL) {
+		flux_warn("uploads: cannot open '%s': %s", path, strerror(errno));
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (flux_upload_id_ok(e->d_name) &&
+		    flux_fs_join(sub, sizeof(sub), path, e->d_name) == 0 &&
+		    lstat(sub, &st) == 0 && S_ISDIR(st.st_mode) &&
+		    add_pending(l, ns, e->d_name, &st) == -1)
+			flux_warn("uploads: out of memory listing '%s'", path);
+	closedir(d);
+}
+
+/* A temporary directory the CGI left behind when it was killed. */
+static void
+sweep_tmp(const char *path, const struct stat *st, const struct up_job *j)
+{
+	if (j->dryrun || st->st_mtim.tv_sec > j->now - STALE_TMP_SECONDS)
+		return;
+	if (flux_fs_remove_tree(path) == 0)
+		flux_info("uploads: removed stale temporary directory '%s'", path);
+}
+
+/* Every upload directory, oldest first (upload ids need not sort by time). */
+static int
+scan(const struct up_job *j, struct pending_list *l)
+{
+	const char	*root = j->conf->uploads_path;
+	char		 path[FLUX_PATH_MAX];
+	struct dirent	*e;
+	struct stat	 st;
+	DIR		*d;
+
+	if ((d = opendir(root)) == NULL) {
+		flux_err("uploads: cannot open '%s': %s", root, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (flux_fs_join(path, sizeof(path), root, e->d_name) == -1 ||
+		    lstat(path, &st) == -1 || !S_ISDIR(st.st_mode))
+			continue;
+		if (strncmp(e->d_name, FLUX_UPLOAD_TMP_PREFIX,
+		    strlen(FLUX_UPLOAD_TMP_PREFIX)) == 0)
+			sweep_tmp(path, &st, j);
+		else if (e->d_name[0] != '.' && strlen(e->d_name) < sizeof(l->v->ns) &&
+		    flux_metric_invalid(e->d_name) == NULL)
+			scan_ns(path, e->d_name, l);
+	}
+	closedir(d);
+	if (l->n > 0)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_pending);
+	return 0;
+}
+
+/* --------------------------------------------------------------- checks -- */
+
+/* A JSON file of the upload dir; NULL with err (and *absent when missing). */
+static cJSON *
+load_json(const struct up_upload *u, const char *name, int *absent, char err[])
+{
+	char		 path[FLUX_PATH_MAX], *text;
+	struct stat	 st;
+	size_t		 len;
+	cJSON		*o;
+
+	*absent = 0;
+	if (flux_fs_join(path, sizeof(path), u->dir, name) == -1) {
+		snprintf(err, FLUX_ERRLEN, "%s: path too long", name);
+		return NULL;
+	}
+	if (lstat(path, &st) == -1 && errno == ENOENT) {
+		*absent = 1;
+		snprintf(err, FLUX_ERRLEN, "%s: missing", name);
+		return NULL;
+	}
+	if ((text = flux_fs_read(path, FLUX_UPLOAD_JSON_MAX, &len, err)) == NULL) {
+		snprintf(err, FLUX_ERRLEN, "%s: cannot be read", name);
+		return NULL;
+	}
+	o = cJSON_ParseWithLength(text, len);
+	free(text);
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		snprintf(err, FLUX_ERRLEN, "%s is not valid JSON", name);
+		return NULL;
+	}
+	return o;
+}
+
+static const char *
+json_str(const cJSON *o, const char *name)
+{
+	const cJSON	*it = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+/*
+ * The key: upload.json's (written by upload_data), else info.json's (a
+ * dropped-in upload). -1 after up_fail() when it is missing or wrong.
+ */
+static int
+check_key(struct up_upload *u, const cJSON *meta, const cJSON *info,
+    const char *info_err)
+{
+	const char	*key = meta ? json_str(meta, "key") : json_str(info, "key");
+
+	if (key == NULL && meta == NULL && info == NULL)
+		up_fail(u, "%s", info_err);
+	else if (key == NULL)
+		up_fail(u, "no key in %s", meta ? FLUX_UPLOAD_META : FLUX_UPLOAD_INFO);
+	else if (!flux_upload_key_ok(u->job->conf, u->ns, key))
+		up_fail(u, "invalid key");
+	else
+		return 0;
+	return -1;
+}
+
+/* info.json: JSON, naming the directory's namespace, with valid settings. */
+static int
+check_info(struct up_upload *u, const cJSON *info, const char *info_err)
+{
+	const char	*ns = json_str(info, "parent_metric_namespace");
+	char		 err[FLUX_ERRLEN];
+
+	if (info == NULL)
+		up_fail(u, "%s", info_err);
+	else if (ns == NULL || strcmp(ns, u->ns) != 0)
+		up_fail(u, "info.json parent_metric_namespace does not match the "
+		    "upload's - %.512s", ns ? ns : "none");
+	else if (flux_upload_info_parse(info, &u->info, err) == -1)
+		up_fail(u, "info.json: %s", err);
+	else
+		return 0;
+	return -1;
+}
+
+/* The one file with a data extension, for an upload that does not name it. */
+static int
+find_data(struct up_upload *u, char *out, size_t len)
+{
+	struct dirent	*e;
+	DIR		*d;
+	int		 n = 0;
+
+	if ((d = opendir(u->dir)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (flux_upload_name_ok(e->d_name) &&
+		    flux_upload_name_is_data(e->d_name) && n++ == 0)
+			snprintf(out, len, "%s", e->d_name);
+	closedir(d);
+	if (n != 1)
+		up_fail(u, n ? "several data files: name one with data_filename in "
+		    "info.json" : "no data file");
+	return n == 1 ? 0 : -1;
+}
+
+/* The data file: named by upload.json or info.json, or the only one there. */
+static int
+check_data(struct up_upload *u, const cJSON *meta, char *name, size_t len)
+{
+	const char	*named = meta ? json_str(meta, "data_file") : NULL;
+	char		 path[FLUX_PATH_MAX];
+	struct stat	 st;
+
+	if (named == NULL)
+		named = u->info.data_filename;
+	if (named == NULL)
+		return find_data(u, name, len);
+	snprintf(name, len, "%s", named);
+	if (!flux_upload_name_ok(name) || !flux_upload_name_is_data(name))
+		up_fail(u, "invalid data file name - %.255s", name);
+	else if (flux_fs_join(path, sizeof(path), u->dir, name) == -1 ||
+	    lstat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		up_fail(u, "%.255s: missing or not a regular file", name);
+	else if (!flux_upload_name_fits(name, u->info.archive))
+		up_fail(u, "%.255s: does not fit archive %s", name,
+		    flux_upload_archive_name(u->info.archive));
+	else
+		return 0;
+	return -1;
+}
+
+/* SPEC 8 step 1, in order: namespace, key, info.json; then the data file. */
+static int
+check(struct up_upload *u, char *data, size_t len)
+{
+	cJSON	*meta, *info;
+	char	 merr[FLUX_ERRLEN], ierr[FLUX_ERRLEN];
+	int	 no_meta, no_info, rc = -1;
+
+	if (!flux_upload_ns_allowed(u->job->conf, u->ns)) {
+		up_fail(u, "namespace %.512s is not in BATCH_PROCESSING_NAMESPACES",
+		    u->ns);
+		return -1;
+	}
+	meta = load_json(u, FLUX_UPLOAD_META, &no_meta, merr);
+	info = load_json(u, FLUX_UPLOAD_INFO, &no_info, ierr);
+	if (meta == NULL && !no_meta)
+		up_fail(u, "%s", merr);
+	else if (check_key(u, meta, info, ierr) == 0 &&
+	    check_info(u, info, ierr) == 0)
+		rc = check_data(u, meta, data, len);
+	cJSON_Delete(meta);
+	cJSON_Delete(info);
+	return rc;
+}
+
+/* ----------------------------------------------------------------- data -- */
+
+/* Unpack the archive into the private directory and process its CSV files. */
+static void
+run_archive(struct up_upload *u, const char *path, const char *name)
+{
+	struct flux_list	 csv = { 0 }, skipped = { 0 };
+	char			 gz[FLUX_UPLOAD_NAME_MAX + 1], err[FLUX_ERRLEN];
+	char			 file[FLUX_PATH_MAX];
+	size_t			 i;
+
+	/* A .gz holds one stream; it becomes the file name without ".gz". */
+	snprintf(gz, sizeof(gz), "%.*s", (int)(strlen(name) - 3), name);
+	if (flux_fs_join(u->work, sizeof(u->work), u->dir, ".work") == -1 ||
+	    flux_fs_remove_tree(u->work) == -1 || mkdir(u->work, 0700) == -1) {
+		up_fail(u, "%s: cannot make a directory to unpack into", name);
+		u->work[0] = '\0';
+	} else if (flux_unpack_archive(path, u->info.archive, gz, u->work,
+	    u->job->conf->max_extracted_bytes, &csv, &skipped, err) == -1) {
+		up_fail(u, "%s: %s", name, err);
+		flux_status_set_in(u->status, "files", name, "failed");
+	} else
+		flux_status_set_in(u->status, "files", name, "unpacked");
+	for (i = 0; i < skipped.n; i++)
+		flux_status_set_in(u->status, "files", skipped.v[i],
+		    "skipped - not a csv file");
+	for (i = 0; i < csv.n; i++)
+		if (flux_fs_join(file, sizeof(file), u->work, csv.v[i]) == 0)
+			up_file(u, file, csv.v[i]);
+	for (i = 0; i < csv.n; i++)
+		free(csv.v[i]);
+	for (i = 0; i < skipped.n; i++)
+		free(skipped.v[i]);
+	free(csv.v);
+	free(skipped.v);
+}
+
+static void
+run_data(struct up_upload *u, const char *name)
+{
+	char	path[FLUX_PATH_MAX], err[FLUX_ERRLEN];
+
+	if (flux_date_set_tz(u->info.timezone, err) == -1) {
+		up_fail(u, "%s", err);
+		return;
+	}
+	u->dry = u->job->dryrun || u->info.dryrun;
+	if (flux_fs_join(path, sizeof(path), u->dir, name) == -1)
+		up_fail(u, "%.255s: path too long", name);
+	else if (u->info.archive == FLUX_AR_NONE)
+		up_file(u, path, name);
+	else
+		run_archive(u, path, name);
+}
+
+/* ------------------------------------------------------------ the end -- */
+
+/* Rename src to <root>/<ns>/<id>, or <id>-N when that is taken. */
+static int
+move_to(const struct up_upload *u, const char *root, char err[])
+{
+	char	dir[FLUX_PATH_MAX], dst[FLUX_PATH_MAX];
+	int	i, n;
+
+	if (flux_fs_join(dir, sizeof(dir), root, u->ns) == -1 ||
+	    flux_fs_mkdirs(dir, err) == -1)
+		return -1;
+	for (i = 0; i < MOVE_TRIES; i++) {
+		n = i ? snprintf(dst, sizeof(dst), "%s/%s-%d", dir, u->id, i) :
+		    snprintf(dst, sizeof(dst), "%s/%s", dir, u->id);
+		if (n < 0 || (size_t)n >= sizeof(dst))
+			break;
+		if (renameat2(AT_FDCWD, u->dir, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	snprintf(err, FLUX_ERRLEN, "cannot move the upload to '%s': %s", dir,
+	    strerror(errno));
+	return -1;
+}
+
+/*
+ * Done: a complete upload is deleted, or saved when FLUX_SAVE_UPLOADS; a
+ * failed or partial one goes to DATA_UPLOADS_PATH/.failed. Either way it
+ * leaves the directory scanned, so it is never taken twice.
+ */
+static int
+move_away(struct up_upload *u, const char *status)
+{
+	const struct flux_conf	*c = u->job->conf;
+	char			 failed[FLUX_PATH_MAX], err[FLUX_ERRLEN];
+
+	if (u->work[0] != '\0')
+		flux_fs_remove_tree(u->work);
+	if (strcmp(status, "complete") == 0 && !c->save_uploads) {
+		if (flux_fs_remove_tree(u->dir) == 0)
+			return 0;
+		snprintf(err, sizeof(err), "cannot remove '%s': %s", u->dir,
+		    strerror(errno));
+	} else if (strcmp(status, "complete") == 0) {
+		if (move_to(u, c->save_uploads_path, err) == 0)
+			return 0;
+	} else if (flux_fs_join(failed, sizeof(failed), c->uploads_path,
+	    FLUX_UPLOAD_FAILED_DIR) == 0 && move_to(u, failed, err) == 0)
+		return 0;
+	flux_err("upload %s: %s", u->id_key, err);
+	return -1;
+}
+
+/* The final status: complete only when nothing failed (reference Q48). */
+static const char *
+verdict(const struct up_upload *u)
+{
+	if (u->failures == 0)
+		return "complete";
+	return u->successes > 0 ? "partial" : "failed";
+}
+
+static void
+save(struct up_upload *u)
+{
+	char	err[FLUX_ERRLEN];
+
+	if (!u->job->dryrun &&
+	    flux_status_save(u->job->store, u->dir, u->status, err) == -1)
+		flux_warn("upload %s: status not saved: %s", u->id_key, err);
+}
+
+static int
+finish(struct up_upload *u)
+{
+	const char	*v = verdict(u);
+	const cJSON	*e = cJSON_GetObjectItemCaseSensitive(u->status, "error");
+	char		 when[32];
+
+	flux_upload_iso_time(flux_now(), when);
+	flux_status_set(u->status, "status", v);
+	flux_status_set(u->status, "finished_at", when);
+	cJSON_ReplaceItemInObjectCaseSensitive(u->status, "points_submitted",
+	    cJSON_CreateNumber((double)u->submitted));
+	if (u->dry)
+		cJSON_AddTrueToObject(u->status, "dryrun");
+	save(u);
+	if (strcmp(v, "complete") == 0)
+		flux_info("upload %s: complete, %lld points %s", u->id_key,
+		    (long long)u->submitted, u->dry ? "(dry run)" : "submitted");
+	else
+		flux_warn("upload %s: %s, %lld points submitted: %s", u->id_key, v,
+		    (long long)u->submitted, cJSON_IsString(e) ? e->valuestring : "");
+	if (!u->job->dryrun && move_away(u, v) == -1)
+		return -1;
+	return strcmp(v, "complete") == 0 ? 0 : -1;
+}
+
+/* An upload whose status is final but which could not be moved away. */
+static int
+already_done(const struct up_upload *u)
+{
+	char		 err[FLUX_ERRLEN];
+	const char	*st;
+	cJSON		*o;
+	int		 absent, done;
+
+	if ((o = load_json(u, FLUX_UPLOAD_STATUS, &absent, err)) == NULL)
+		return 0;
+	st = json_str(o, "status");
+	done = st != NULL && (strcmp(st, "complete") == 0 ||
+	    strcmp(st, "partial") == 0 || strcmp(st, "failed") == 0);
+	cJSON_Delete(o);
+	return done && !u->job->dryrun;
+}
+
+/* One upload, start to end; 0 when it completed. */
+static int
+process(struct up_job *j, const struct pending *p)
+{
+	struct up_upload	u = { .job = j };
+	char			data[FLUX_UPLOAD_NAME_MAX + 1], when[32];
+	int			rc = -1;
+
+	snprintf(u.ns, sizeof(u.ns), "%s", p->ns);
+	snprintf(u.id, sizeof(u.id), "%s", p->id);
+	snprintf(u.id_key, sizeof(u.id_key), "%s.%s", p->ns, p->id);
+	if (flux_upload_dir(j->conf, p->ns, p->id, u.dir) == -1)
+		return -1;
+	if (already_done(&u)) {
+		flux_err("upload %s: already processed but still in place; move it "
+		    "away by hand", u.id_key);
+		return -1;
+	}
+	if ((u.status = flux_status_new(u.ns, u.id_key, NULL)) == NULL)
+		return -1;
+	flux_upload_iso_time(flux_now(), when);
+	flux_status_set(u.status, "status", "processing");
+	flux_status_set(u.status, "started_at", when);
+	if (check(&u, data, sizeof(data)) == 0) {
+		flux_status_set_in(u.status, "files", data, "processing");
+		save(&u);
+		run_data(&u, data);
+	}
+	rc = finish(&u);
+	flux_upload_info_free(&u.info);
+	cJSON_Delete(u.status);
+	return rc;
+}
+
+/*
+ * The job: every pending upload, oldest first, when FLUX_PROCESS_UPLOADS
+ * and BATCH_PROCESSING allow it; else they stay pending, and the log says
+ * why. Returns 0 when every upload taken completed.
+ */
+int
+job_uploads(const struct flux_conf *c, int dryrun)
+{
+	struct up_job		j = { c, NULL, dryrun, flux_now(), isatty(2), 0 };
+	struct pending_list	l = { 0 };
+	char			err[FLUX_ERRLEN];
+	size_t			i;
+	int			rc = 0;
+
+	if (scan(&j, &l) == -1)
+		return -1;
+	if (l.n > 0 && (!c->process_uploads || !c->batch_processing))
+		flux_info("uploads: %zu pending, not processed: %s is false", l.n,
+		    !c->process_uploads ? "FLUX_PROCESS_UPLOADS" : "BATCH_PROCESSING");
+	else if (l.n > 0) {
+		if ((j.store = flux_store_open(c, err)) == NULL)
+			flux_warn("uploads: %s; no de-duplication, status in status.json "
+			    "only", err);
+		for (i = 0; i < l.n; i++)
+			if (process(&j, &l.v[i]) == -1)
+				rc = -1;
+		flux_store_close(j.store);
+	}
+	free(l.v);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * uploads.h - what the two halves of "flux-batch uploads" share:
+ * uploads.c takes upload directories through their life (scan, checks,
+ * status, unpacking, moving away) and upfile.c turns one CSV file of an
+ * upload into delivered points.
+ */
+#ifndef FLUX_UPLOADS_H
+#define FLUX_UPLOADS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "conf.h"
+#include "store.h"
+#include "upload.h"
+#include "util.h"
+
+/* One run of the uploads job. */
+struct up_job {
+	const struct flux_conf	*conf;
+	struct flux_store	*store;		/* NULL while Redis is unreachable */
+	int			 dryrun;	/* -n: print, change nothing */
+	int64_t			 now;
+	int			 tty;		/* progress on stderr */
+	int			 carbon_down;	/* a delivery failed: spool the rest */
+};
+
+/* One upload being processed. */
+struct up_upload {
+	struct up_job		*job;
+	char			 ns[FLUX_PATH_MAX];
+	char			 id[FLUX_UPLOAD_ID_MAX + 1];
+	char			 id_key[FLUX_PATH_MAX];
+	char			 dir[FLUX_PATH_MAX];
+	char			 work[FLUX_PATH_MAX];	/* unpacked archive, or "" */
+	struct flux_upload_info	 info;
+	cJSON			*status;
+	int64_t			 submitted;	/* points delivered or spooled */
+	int			 failures;	/* files and columns that failed */
+	int			 successes;	/* columns that completed */
+	int			 dry;		/* -n, or "dryrun" in info.json */
+};
+
+void	up_fail(struct up_upload *u, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	up_file(struct up_upload *u, const char *path, const char *name);
+
+#endif

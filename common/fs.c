@@ -1,0 +1,170 @@
+/*
+ * fs.c - the helpers of fs.h. Modes are set with fchmod/chmod after
+ * creation so they do not depend on the umask the web server or cron
+ * hands us.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "util.h"
+
+/* "a/b" into out; -1 when it does not fit. */
+int
+flux_fs_join(char *out, size_t len, const char *a, const char *b)
+{
+	int	n = snprintf(out, len, "%s/%s", a, b);
+
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+/*
+ * Write dir/name whole: a reader sees the old file or the new one, never
+ * part of it.
+ */
+int
+flux_fs_write_atomic(const char *dir, const char *name, const char *data,
+    size_t len, char err[])
+{
+	char	tmp[FLUX_PATH_MAX], dst[FLUX_PATH_MAX], base[FLUX_PATH_MAX];
+	int	fd, rc = -1;
+
+	if (snprintf(base, sizeof(base), ".%s.tmp", name) >= (int)sizeof(base) ||
+	    flux_fs_join(tmp, sizeof(tmp), dir, base) == -1 ||
+	    flux_fs_join(dst, sizeof(dst), dir, name) == -1) {
+		snprintf(err, FLUX_ERRLEN, "path too long: '%s/%s'", dir, name);
+		return -1;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    FLUX_FILE_MODE)) == -1) {
+		snprintf(err, FLUX_ERRLEN, "cannot create '%s': %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, FLUX_FILE_MODE) == -1 || flux_write_all(fd, data, len) == -1 ||
+	    fsync(fd) == -1)
+		snprintf(err, FLUX_ERRLEN, "cannot write '%s': %s", tmp, strerror(errno));
+	else
+		rc = 0;
+	if (close(fd) == -1 && rc == 0) {
+		snprintf(err, FLUX_ERRLEN, "cannot write '%s': %s", tmp, strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0 && rename(tmp, dst) == -1) {
+		snprintf(err, FLUX_ERRLEN, "cannot rename '%s': %s", tmp, strerror(errno));
+		rc = -1;
+	}
+	if (rc == -1)
+		unlink(tmp);
+	return rc;
+}
+
+/*
+ * Read a regular file of at most max bytes (symbolic links refused) into
+ * a new NUL-terminated buffer; the caller frees it.
+ */
+char *
+flux_fs_read(const char *path, size_t max, size_t *len, char err[])
+{
+	struct flux_buf	 b = { 0 };
+	struct stat	 st;
+	char		 chunk[8192];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		snprintf(err, FLUX_ERRLEN, "cannot open '%s': %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		snprintf(err, FLUX_ERRLEN, "'%s' is %s", path, S_ISREG(st.st_mode) ?
+		    "too large" : "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (b.len + (size_t)n > max || flux_buf_add(&b, chunk, (size_t)n) == -1) {
+			n = -1;
+			errno = EFBIG;
+			break;
+		}
+	if (n == -1 || flux_buf_grow(&b, 0) == -1) {
+		snprintf(err, FLUX_ERRLEN, "cannot read '%s': %s", path, strerror(errno));
+		flux_buf_free(&b);
+		b.ptr = NULL;
+	}
+	close(fd);
+	*len = b.len;
+	return b.ptr;
+}
+
+/* mkdir -p with FLUX_DIR_MODE for the directories it creates. */
+int
+flux_fs_mkdirs(const char *path, char err[])
+{
+	char	buf[FLUX_PATH_MAX], *p;
+	size_t	n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf)) {
+		snprintf(err, FLUX_ERRLEN, "invalid directory '%s'", path);
+		return -1;
+	}
+	memcpy(buf, path, n + 1);
+	for (p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, FLUX_DIR_MODE) == 0)
+			chmod(buf, FLUX_DIR_MODE);
+		else if (errno != EEXIST) {
+			snprintf(err, FLUX_ERRLEN, "cannot create '%s': %s", buf,
+			    strerror(errno));
+			return -1;
+		}
+		if (p == buf + n)
+			return 0;
+		*p = '/';
+	}
+}
+
+/*
+ * rm -r that never follows a symbolic link (it removes the link). Depth
+ * is bounded by what an upload holds (the upload and its extraction
+ * directory), so recursion is fine.
+ */
+int
+flux_fs_remove_tree(const char *path)
+{
+	struct stat	 st;
+	struct dirent	*e;
+	DIR		*d;
+	char		 sub[FLUX_PATH_MAX];
+	int		 rc = 0;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (flux_fs_join(sub, sizeof(sub), path, e->d_name) == -1 ||
+		    flux_fs_remove_tree(sub) == -1)
+			rc = -1;
+	}
+	closedir(d);
+	if (rmdir(path) == -1)
+		rc = -1;
+	return rc;
+}
