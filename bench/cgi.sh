@@ -20,7 +20,8 @@ stack_init "$B"
 start_redis
 start_carbon
 make -s install DESTDIR="$B/inst" PREFIX=/usr SYSCONFDIR=/etc >/dev/null
-write_conf
+# FLUX_BENCH_CONF: extra flux.conf lines, e.g. to isolate a cost.
+write_conf ${FLUX_BENCH_CONF:+"$FLUX_BENCH_CONF"}
 start_apache "$B/inst/usr/lib/cgi-bin/flux" "$FLUX_CONF"
 # The baseline: a compiled trivial CGI in place of the stack's shell one.
 cc -O2 -o "$B/apache/trivial/trivial" bench/trivial.c
@@ -40,7 +41,7 @@ export FLUX_BENCH_KEY=$KEY
 base="http://127.0.0.1:$APACHE_PORT"
 trivial=$(rate "$base/trivial/trivial")
 flux=$(rate -s bench/get.lua "$base/flux/metric_data")
-sent=$(find "$WHISPER_DIR/bench" -name '*.wsp' | wc -l)
+sent=$( (find "$WHISPER_DIR/bench" -name '*.wsp' 2>/dev/null || true) | wc -l)
 
 T=$(( $(date +%s) / 60 * 60 ))
 rss=$(env -i FLUX_CONF="$FLUX_CONF" REQUEST_METHOD=GET \

@@ -56,21 +56,6 @@ sort_params(const struct flux_query *q, const char *vals[P__MAX],
 	return 0;
 }
 
-static void
-health(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
-{
-	struct flux_store	*s = flux_env_store(env);
-	char			 err[FLUX_ERRLEN];
-
-	if (s == NULL || flux_store_ping(s, req->now, err) == -1) {
-		if (s != NULL)
-			flux_warn("%s", err);
-		flux_resp_error(resp, 503, "redis unavailable");
-		return;
-	}
-	flux_resp_raw(resp, 200, "{\"status\": \"ok\"}");
-}
-
 /* Validate metric, timestamp and value into p; -1 with the answer set. */
 static int
 build_point(struct flux_env *env, struct flux_req *req, const char *vals[],
@@ -133,7 +118,7 @@ handle(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
 	if (sort_params(&q, vals, resp) == -1)
 		goto done;
 	if (vals[P_STATUS] && strcmp(vals[P_STATUS], "true") == 0) {
-		health(env, req, resp);
+		flux_resp_health(env, req->now, resp);
 		goto done;
 	}
 	if (vals[P_KEY] == NULL) {

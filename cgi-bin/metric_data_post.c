@@ -411,21 +411,6 @@ check_key(struct post *ps)
 }
 
 static void
-health(struct post *ps)
-{
-	struct flux_store	*s = flux_env_store(ps->env);
-	char			 err[FLUX_ERRLEN];
-
-	if (s != NULL && flux_store_ping(s, ps->req->now, err) == 0)
-		flux_resp_raw(ps->resp, 200, "{\"status\": \"ok\"}");
-	else {
-		if (s != NULL)
-			flux_warn("%s", err);
-		flux_resp_error(ps->resp, 503, "redis unavailable");
-	}
-}
-
-static void
 run(struct post *ps)
 {
 	const char	*xt = flux_req_env(ps->req, "HTTP_X_TEST_ONLY");
@@ -435,7 +420,7 @@ run(struct post *ps)
 	if (parse_body(ps) == -1)
 		return;
 	if (flag(ps->root, "status")) {
-		health(ps);
+		flux_resp_health(ps->env, ps->req->now, ps->resp);
 		return;
 	}
 	if (check_key(ps) == -1)

@@ -9,6 +9,8 @@
  * then we read to EOF. Bytes beyond a cap are read and thrown away.
  */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <fcgiapp.h>
 #include <zlib.h>
 
 #include "cgi.h"
@@ -378,14 +381,19 @@ flux_resp_write(const struct flux_resp *resp, const struct flux_io *io)
 
 /*
  * The Redis store of this process, connected on first use; NULL when Redis
- * cannot be reached (the caller decides what that means), and a failed
- * connection is not retried within the request.
+ * cannot be reached (the caller decides what that means). A failed
+ * connection is not retried within the request. A resident process keeps
+ * the connection for the next request; one that broke is dropped here.
  */
 struct flux_store *
 flux_env_store(struct flux_env *e)
 {
 	char	err[FLUX_ERRLEN];
 
+	if (e->store != NULL && !flux_store_usable(e->store)) {
+		flux_store_close(e->store);
+		e->store = NULL;
+	}
 	if (e->store == NULL && !e->store_failed) {
 		if ((e->store = flux_store_open(&e->conf, err)) == NULL) {
 			e->store_failed = 1;
@@ -393,6 +401,25 @@ flux_env_store(struct flux_env *e)
 		}
 	}
 	return e->store;
+}
+
+/*
+ * After a Redis command failed: drop the connection, and when it was
+ * carried over from an earlier request (Redis may have closed an idle
+ * connection, or restarted), connect once more and return the new one;
+ * else NULL. This is the transparent reconnection of resident mode.
+ */
+struct flux_store *
+flux_env_store_retry(struct flux_env *e)
+{
+	int	reused = e->store_reused;
+
+	flux_store_close(e->store);
+	e->store = NULL;
+	e->store_reused = 0;
+	if (!reused)
+		e->store_failed = 1;
+	return reused ? flux_env_store(e) : NULL;
 }
 
 static long
@@ -423,11 +450,24 @@ serve(struct flux_env *env, flux_handler h, const struct flux_io *io,
 {
 	struct flux_req		req = { 0 };
 	struct flux_resp	resp = { 0 };
+	sigset_t		block, old;
 
+	/*
+	 * A request runs to its end: a SIGTERM (Apache stopping a CGI, a
+	 * process manager stopping a resident one) between advancing
+	 * flux.last and delivering or spooling would lose accepted points.
+	 * It waits until the answer is written.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	req.envp = io->envp;
 	req.method = flux_req_env(&req, "REQUEST_METHOD");
 	req.query = flux_req_env(&req, "QUERY_STRING");
-	req.now = flux_now();
+	req.now = flux_now_from(flux_req_env(&req, "FLUX_NOW"));
 	if (req.method == NULL)
 		req.method = "";
 	if (req.query == NULL)
@@ -446,27 +486,120 @@ serve(struct flux_env *env, flux_handler h, const struct flux_io *io,
 		flux_warn("cannot write the response: %s", strerror(errno));
 	free(req.body);
 	flux_buf_free(&resp.body);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-/* Load the config, serve one request. */
+/*
+ * Make env->conf the configuration of path: load it on first use, and
+ * again whenever the file changed (a resident process picks up edits
+ * without a restart). A connection made with the old settings is dropped.
+ */
+static void
+env_config(struct flux_env *env, const char *path)
+{
+	char	err[FLUX_ERRLEN];
+
+	if (env->conf_ok && strcmp(env->conf.path, path) == 0 &&
+	    !flux_conf_changed(&env->conf))
+		return;
+	flux_store_close(env->store);
+	env->store = NULL;
+	if (env->conf_ok)
+		flux_conf_free(&env->conf);
+	env->conf_ok = 0;
+	if (flux_conf_load(path, &env->conf, err) == -1) {
+		flux_err("%s", err);
+		return;
+	}
+	env->conf_ok = 1;
+	flux_log_set_level((enum flux_level)env->conf.log_level);
+}
+
+/* FLUX_CONF of the request (Apache SetEnv, a FastCGI parameter), else ours. */
+static const char *
+request_conf_path(char **envp)
+{
+	struct flux_req	r = { 0 };
+	const char	*p;
+
+	r.envp = envp;
+	p = flux_req_env(&r, "FLUX_CONF");
+	return (p != NULL && *p != '\0') ? p : flux_conf_path();
+}
+
+static void
+env_begin(struct flux_env *env, char **envp)
+{
+	env_config(env, request_conf_path(envp));
+	env->store_failed = 0;
+	env->store_reused = env->store != NULL;
+}
+
+static long
+fcgi_read(void *ctx, char *buf, size_t n)
+{
+	FCGX_Request	*r = ctx;
+	int		 got;
+
+	got = FCGX_GetStr(buf, n > INT_MAX ? INT_MAX : (int)n, r->in);
+	return (got == 0 && FCGX_GetError(r->in) != 0) ? -1 : got;
+}
+
+static int
+fcgi_write(void *ctx, const char *buf, size_t n)
+{
+	FCGX_Request	*r = ctx;
+
+	return (n <= INT_MAX && FCGX_PutStr(buf, (int)n, r->out) == (int)n) ? 0 : -1;
+}
+
+/*
+ * Resident FastCGI responder: serve request after request with the same
+ * handler, keeping only the configuration and the Redis connection.
+ */
+static int
+fcgi_loop(struct flux_env *env, flux_handler h, int stream)
+{
+	FCGX_Request	freq;
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&freq, 0, 0) != 0) {
+		flux_err("cannot initialise FastCGI");
+		return 1;
+	}
+	flux_info("resident FastCGI responder started");
+	while (FCGX_Accept_r(&freq) >= 0) {
+		struct flux_io	io = { fcgi_read, fcgi_write, &freq, freq.envp };
+
+		env_begin(env, freq.envp);
+		serve(env, h, &io, stream);
+		FCGX_Finish_r(&freq);
+	}
+	FCGX_Free(&freq, 1);
+	return 0;
+}
+
+/*
+ * One request as a plain CGI, or many as a FastCGI responder when started
+ * by a process manager (mod_fcgid, spawn-fcgi): same binary, same handler.
+ */
 static int
 cgi_main(const char *program, flux_handler h, int stream)
 {
 	struct flux_env	env = { 0 };
 	struct flux_io	io = { fd_read, fd_write, NULL, environ };
-	char		err[FLUX_ERRLEN];
+	int		rc = 0;
 
 	flux_log_init(program);
-	if (flux_conf_load(flux_conf_path(), &env.conf, err) == -1)
-		flux_err("%s", err);
+	if (!FCGX_IsCGI())
+		rc = fcgi_loop(&env, h, stream);
 	else {
-		env.conf_ok = 1;
-		flux_log_set_level((enum flux_level)env.conf.log_level);
+		env_begin(&env, environ);
+		serve(&env, h, &io, stream);
 	}
-	serve(&env, h, &io, stream);
 	flux_store_close(env.store);
-	flux_conf_free(&env.conf);
-	return 0;
+	if (env.conf_ok)
+		flux_conf_free(&env.conf);
+	return rc;
 }
 
 /* The main() of every CGI program whose body fits in memory. */

@@ -55,7 +55,8 @@ struct flux_env {
 	struct flux_conf	 conf;
 	int			 conf_ok;
 	struct flux_store	*store;
-	int			 store_failed;
+	int			 store_failed;	/* no new connection this request */
+	int			 store_reused;	/* store came from an earlier request */
 };
 
 typedef void (*flux_handler)(struct flux_env *, struct flux_req *,
@@ -72,6 +73,7 @@ void	flux_resp_raw(struct flux_resp *resp, int status, const char *json);
 void	flux_resp_json(struct flux_resp *resp, int status, void *cjson);
 int	flux_resp_write(const struct flux_resp *resp, const struct flux_io *io);
 struct flux_store *flux_env_store(struct flux_env *e);
+struct flux_store *flux_env_store_retry(struct flux_env *e);
 int	flux_cgi_main(const char *program, flux_handler h);
 int	flux_cgi_main_stream(const char *program, flux_handler h);
 

@@ -408,6 +408,8 @@ flux_conf_load(const char *path, struct flux_conf *conf, char err[])
 	conf->dev = st.st_dev;
 	conf->ino = st.st_ino;
 	conf->mtime = st.st_mtim;
+	conf->ctime = st.st_ctim;
+	conf->size = st.st_size;
 	return 0;
 }
 
@@ -452,7 +454,9 @@ flux_conf_changed(const struct flux_conf *c)
 
 	if (stat(c->path, &st) == -1)
 		return 1;
-	return st.st_dev != c->dev || st.st_ino != c->ino ||
+	return st.st_dev != c->dev || st.st_ino != c->ino || st.st_size != c->size ||
+	    st.st_ctim.tv_sec != c->ctime.tv_sec ||
+	    st.st_ctim.tv_nsec != c->ctime.tv_nsec ||
 	    st.st_mtim.tv_sec != c->mtime.tv_sec ||
 	    st.st_mtim.tv_nsec != c->mtime.tv_nsec;
 }

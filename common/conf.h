@@ -42,6 +42,8 @@ struct flux_conf {
 	dev_t			 dev;	/* identity of the file loaded, for reloads */
 	ino_t			 ino;
 	struct timespec		 mtime;
+	struct timespec		 ctime;	/* a chmod changes only this */
+	off_t			 size;
 	char			*self_api_key;
 	struct flux_map		 api_keys;	/* left key, right prefix */
 	int64_t			 max_age;

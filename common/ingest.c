@@ -34,10 +34,14 @@ flux_ingest_dedup(struct flux_env *env, struct flux_points *p, int test)
 		return 0;
 	if (s != NULL) {
 		flux_warn("%s", err);
-		/* The context may be unusable now; reconnect next time. */
-		flux_store_close(env->store);
-		env->store = NULL;
-		env->store_failed = 1;
+		/* A connection kept from an earlier request may have gone stale. */
+		s = flux_env_store_retry(env);
+		if (s != NULL && flux_store_dedup(s, &env->conf, p, !test, err) == 0)
+			return 0;
+		if (s != NULL) {
+			flux_warn("%s", err);
+			flux_env_store_retry(env);
+		}
 	}
 	if (need)
 		flux_warn("de-duplication skipped for %zu points: redis unavailable",
@@ -86,6 +90,30 @@ flux_ingest(struct flux_env *env, struct flux_points *p, char err[])
 	if (env->store != NULL && flux_store_rollback(env->store, rerr) == -1)
 		flux_err("%s", rerr);
 	return -1;
+}
+
+/*
+ * The health check of GET status=true and POST "status": a Redis write
+ * round trip; 200 {"status": "ok"}, or 503 when Redis cannot be reached.
+ */
+void
+flux_resp_health(struct flux_env *env, int64_t now, struct flux_resp *resp)
+{
+	struct flux_store	*s = flux_env_store(env);
+	char			 err[FLUX_ERRLEN];
+
+	if (s != NULL && flux_store_ping(s, now, err) == -1) {
+		flux_warn("%s", err);
+		if ((s = flux_env_store_retry(env)) != NULL &&
+		    flux_store_ping(s, now, err) == -1) {
+			flux_warn("%s", err);
+			s = flux_env_store_retry(env);
+		}
+	}
+	if (s != NULL)
+		flux_resp_raw(resp, 200, "{\"status\": \"ok\"}");
+	else
+		flux_resp_error(resp, 503, "redis unavailable");
 }
 
 /*

@@ -162,6 +162,13 @@ flux_store_close(struct flux_store *s)
 	free(s);
 }
 
+/* False once the connection has failed: hiredis contexts are not reusable then. */
+int
+flux_store_usable(const struct flux_store *s)
+{
+	return s != NULL && s->ctx != NULL && s->ctx->err == 0;
+}
+
 /* The hiredis context, for modules with Redis work of their own. */
 void *
 flux_store_context(struct flux_store *s)

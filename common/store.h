@@ -13,6 +13,7 @@ struct flux_store;
 
 struct flux_store *flux_store_open(const struct flux_conf *c, char err[]);
 void	flux_store_close(struct flux_store *s);
+int	flux_store_usable(const struct flux_store *s);
 int	flux_store_ping(struct flux_store *s, int64_t now, char err[]);
 int	flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 	    struct flux_points *p, int apply, char err[]);

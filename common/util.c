@@ -318,17 +318,25 @@ fail:
 
 /*
  * "Now" in Unix seconds, read once per request by the caller. FLUX_NOW pins
- * it so tests are repeatable.
+ * it so tests are repeatable: s is its value from the request's
+ * environment (NULL: the process environment).
  */
 int64_t
-flux_now(void)
+flux_now_from(const char *s)
 {
-	const char	*s = getenv("FLUX_NOW");
-	int64_t		 v;
+	int64_t	v;
 
+	if (s == NULL)
+		s = getenv("FLUX_NOW");
 	if (s != NULL && flux_parse_i64(s, 0, INT64_MAX / 2, &v) == 0)
 		return v;
 	return (int64_t)time(NULL);
+}
+
+int64_t
+flux_now(void)
+{
+	return flux_now_from(NULL);
 }
 
 int

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# End to end through a real Apache (mod_cgid) serving the installed CGIs:
+# End to end through a real Apache (mod_cgid; mod_fcgid when run from
+# tests/fcgi/) serving the installed CGIs:
 # the seed's curl examples exactly as written, chunked and gzip bodies,
 # and answers to oversized bodies that reach the client.
 
@@ -11,7 +12,9 @@ setup_file() {
 	make -s -C "$FLUX_TOP" install DESTDIR="$STACK_DIR/inst" PREFIX=/usr \
 		SYSCONFDIR=/etc >/dev/null
 	write_conf
-	start_apache "$STACK_DIR/inst/usr/lib/cgi-bin/flux" "$STACK_DIR/flux.conf"
+	# Under tests/fcgi/ the same suite runs with mod_fcgid: resident responders.
+	local mode=; [ "$FLUX_MODE" = fcgi ] && mode=fcgid
+	start_apache "$STACK_DIR/inst/usr/lib/cgi-bin/flux" "$STACK_DIR/flux.conf" $mode
 }
 
 teardown_file() {
@@ -84,7 +87,15 @@ code_of() { curl -s -o "$STACK_DIR/out" -w '%{http_code}' "$@"; }
 @test "Apache's LimitRequestBody refuses a grossly oversized body first" {
 	head -c 3000000 /dev/zero > "$STACK_DIR/huge"
 	code=$(code_of --data-binary @"$STACK_DIR/huge" "http://$HOST/flux/metric_data_post")
-	[ "$code" = 413 ]
+	echo "HTTP $code"; cat "$STACK_DIR/out"
+	if [ "$FLUX_MODE" = fcgi ]; then
+		# mod_fcgid logs AH01588 and hands the responder an empty body:
+		# refused all the same, nothing delivered.
+		[ "$code" = 400 ]
+		[ "$(cat "$STACK_DIR/out")" = "$(err_body 400 'no POST data received')" ]
+	else
+		[ "$code" = 413 ]
+	fi
 }
 
 @test "the status check works through Apache" {

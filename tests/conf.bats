@@ -4,11 +4,11 @@
 
 setup() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	STACK_DIR=$(mktemp -d /tmp/flux-conf.XXXXXX)
-	export STACK_DIR
+	stack_init "$(mktemp -d /tmp/flux-conf.XXXXXX)"
 }
 
 teardown() {
+	stack_stop
 	rm -rf "$STACK_DIR"
 }
 

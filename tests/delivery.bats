@@ -242,3 +242,23 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 	[ "${#lines[@]}" = 1 ]
 	[[ "${lines[0]}" == cmdstat_eval:calls=1,* ]]
 }
+
+@test "after a Redis restart the next request de-duplicates again (a resident reconnects)" {
+	T=$(minute_ts)
+	get "metric=test.reconnect&value=1&key=$KEY&timestamp=$T"
+	expect 204
+	stop_redis
+	start_redis
+	get "metric=test.reconnect&value=2&key=$KEY&timestamp=$T"
+	expect 204
+	[ "$(last test.reconnect)" = "[$T, 2.0]" ]
+	! grep -q 'redis unavailable' "$STACK_DIR/cgi.err"
+}
+
+@test "a changed config file is used by the next request" {
+	get "metric=a.b&value=1&key=$KEY&timestamp=1699999000" FLUX_NOW=1700000000
+	expect 400
+	write_conf "FLUX_MAX_AGE = 7200"
+	get "metric=a.b&value=1&key=$KEY&timestamp=1699999000&test=true" FLUX_NOW=1700000000
+	expect 200
+}

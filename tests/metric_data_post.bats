@@ -221,18 +221,26 @@ pyjson() {
 	head -c 300000 /dev/zero | tr '\0' ' ' > "$STACK_DIR/big"
 	cgi metric_data_post POST "" "$STACK_DIR/big"
 	expect 413 "$(err_body 413 'request body too large')"
-	# Without CONTENT_LENGTH (a chunked request under Apache): read to EOF.
+}
+
+@test "a body over FLUX_MAX_BODY_BYTES without CONTENT_LENGTH is read to EOF, 413" {
+	cgi_only
+	write_conf "FLUX_MAX_BODY_BYTES = 1000"
+	head -c 300000 /dev/zero | tr '\0' ' ' > "$STACK_DIR/big"
+	# A chunked request under Apache's mod_cgid has no CONTENT_LENGTH.
 	cgi metric_data_post POST "" "$STACK_DIR/big" NO_CL=1
 	expect 413 "$(err_body 413 'request body too large')"
 }
 
 @test "a body without CONTENT_LENGTH is read to EOF" {
+	cgi_only
 	printf '{"key":"%s","metric":"a.b","value":1,"test":true}' "$KEY" > "$STACK_DIR/b"
 	cgi metric_data_post POST "" "$STACK_DIR/b" NO_CL=1 HTTP_TRANSFER_ENCODING=chunked
 	expect 200
 }
 
 @test "a body shorter than CONTENT_LENGTH is refused" {
+	cgi_only
 	printf '{"key":"%s","metric":"a.b","value":1}' "$KEY" > "$STACK_DIR/b"
 	cgi metric_data_post POST "" "$STACK_DIR/b" NO_CL=1 CONTENT_LENGTH=500
 	expect 400 "$(err_body 400 'incomplete request body')"

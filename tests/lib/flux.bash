@@ -2,9 +2,21 @@
 # calling a CGI exactly as a web server would (RFC 3875: meta-variables in
 # the environment, the body on stdin), splitting its answer.
 
-FLUX_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+FLUX_TOP=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export FLUX_TOP
 source "$FLUX_TOP/tests/lib/stack.bash"
+
+# The suites under tests/fcgi/ are the same files (symlinks), run against
+# resident FastCGI responders instead of one process per request.
+FLUX_MODE=cgi
+case ${BATS_TEST_DIRNAME:-} in */tests/fcgi) FLUX_MODE=fcgi ;; esac
+export FLUX_MODE
+
+# cgi_only: skip a test about the plain-CGI transport (e.g. a body with no
+# CONTENT_LENGTH: a FastCGI server always frames the body itself).
+cgi_only() {
+	[ "$FLUX_MODE" = cgi ] || skip "plain-CGI transport only"
+}
 
 # Test keys: the self key has no prefix, the other the prefix "team.a".
 KEY=abcdefghij0123456789ABCDEFGHIJ01
@@ -61,8 +73,17 @@ cgi() {
 		envs+=("$v")
 	done
 	[ "$body" != /dev/null ] && [ $nocl = 0 ] && envs+=("CONTENT_LENGTH=$(stat -c %s "$body")")
-	local out
-	out=$(env -i "${envs[@]}" "${wrap[@]}" "$FLUX_TOP/cgi-bin/$prog" < "$body" 2>"$STACK_DIR/cgi.err"; echo "x$?")
+	local out errf="$STACK_DIR/fcgi/$prog.err" before=0
+	if [ "$FLUX_MODE" = fcgi ]; then
+		start_fcgi "$FLUX_TOP/cgi-bin/$prog" >&2
+		[ -f "$errf" ] && before=$(stat -c %s "$errf")
+		out=$(env -i "${envs[@]}" cgi-fcgi -bind -connect "$STACK_DIR/fcgi/$prog.sock" \
+			< "$body" 2>/dev/null; echo "x$?")
+		# This request's log lines, from the responder's stderr.
+		tail -c +$((before + 1)) "$errf" > "$STACK_DIR/cgi.err"
+	else
+		out=$(env -i "${envs[@]}" "${wrap[@]}" "$FLUX_TOP/cgi-bin/$prog" < "$body" 2>"$STACK_DIR/cgi.err"; echo "x$?")
+	fi
 	rc=${out##*x}
 	out=${out%x*}
 	cgi_headers=${out%%$'\r\n\r\n'*}

@@ -632,9 +632,43 @@ stop_capture() {
 # stack_stop: stop everything this stack started; tolerant of things already
 # stopped.  Warns about (but never kills) unknown processes mentioning
 # STACK_DIR, which would point at a leak in a test.
+# start_fcgi PROGRAM: a resident FastCGI responder of PROGRAM (a path) on
+# the Unix socket $STACK_DIR/fcgi/<name>.sock, started by spawn-fcgi as a
+# process manager would; its stderr is appended to $STACK_DIR/fcgi/<name>.err.
+# The stack dir is passed as an argument only so stop_fcgi can recognise it.
+start_fcgi() {
+  _stack_need_init || return 1
+  local prog=$1 name pid
+  name=$(basename "$prog")
+  mkdir -p "$STACK_DIR/fcgi"
+  if _stack_running_pid "fcgi-$name" "$STACK_DIR/fcgi" >/dev/null; then return 0; fi
+  rm -f "$STACK_DIR/fcgi/$name.sock"
+  # -n: exec in place, keeping our stderr (forking, spawn-fcgi points the
+  # child's stderr at /dev/null and the log lines would be lost).
+  # A clean environment: what a request needs comes with the request.
+  env -i PATH="$PATH" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} \
+    ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
+    spawn-fcgi -n -s "$STACK_DIR/fcgi/$name.sock" -- "$prog" "$STACK_DIR/fcgi" \
+    </dev/null >>"$STACK_DIR/fcgi/$name.log" 2>>"$STACK_DIR/fcgi/$name.err" 3>&- &
+  pid=$!
+  _stack_wait_for "$pid" 10 test -S "$STACK_DIR/fcgi/$name.sock" ||
+    { _stack_err "spawn-fcgi $name did not start"; return 1; }
+  _stack_save_pid "fcgi-$name" "$pid"
+}
+
+# stop_fcgi: stop every resident responder of this stack.
+stop_fcgi() {
+  local f
+  for f in "$STACK_DIR"/pids/fcgi-*; do
+    [ -e "$f" ] || continue
+    _stack_stop_service "$(basename "$f")" "$STACK_DIR/fcgi" 5
+  done
+}
+
 stack_stop() {
   [ -n "${STACK_DIR:-}" ] && [ -d "${STACK_DIR:-}" ] || return 0
   local left
+  stop_fcgi || true
   stop_apache || true
   stop_capture || true
   stop_carbon || true
