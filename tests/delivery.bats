@@ -256,9 +256,9 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 }
 
 @test "a changed config file is used by the next request" {
-	get "metric=a.b&value=1&key=$KEY&timestamp=1699999000" FLUX_NOW=1700000000
+	get "metric=a.b&value=1&key=$KEY&timestamp=1699990000" FLUX_NOW=1700000000
 	expect 400
-	write_conf "FLUX_MAX_AGE = 7200"
-	get "metric=a.b&value=1&key=$KEY&timestamp=1699999000&test=true" FLUX_NOW=1700000000
+	write_conf "FLUX_MAX_AGE = 20000"
+	get "metric=a.b&value=1&key=$KEY&timestamp=1699990000&test=true" FLUX_NOW=1700000000
 	expect 200
 }
