@@ -15,7 +15,7 @@ INSTALL ?= install
 
 # Warnings and includes are added to the user's CFLAGS, never replace them.
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
-PKGS = hiredis libcjson zlib
+PKGS = hiredis libcjson zlib libcurl
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS)) \
 	-Icommon -MMD -MP $(CFLAGS)
 LIBS = $(shell pkg-config --libs $(PKGS)) -lm
@@ -29,7 +29,7 @@ endif
 COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 	common/query.c common/cgi.c common/store.c common/pickle.c \
 	common/carbon.c common/spool.c common/ingest.c common/pylist.c \
-	common/series.c
+	common/series.c common/fetch.c
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
 CGIS = cgi-bin/metric_data cgi-bin/metric_data_post
 BATCH = batch/flux-batch
