@@ -29,7 +29,7 @@ endif
 COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 	common/query.c common/cgi.c common/store.c common/pickle.c \
 	common/carbon.c common/spool.c common/ingest.c common/pylist.c \
-	common/series.c common/fetch.c
+	common/series.c common/fetch.c common/popjob.c
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
 CGIS = cgi-bin/metric_data cgi-bin/metric_data_post
 BATCH = batch/flux-batch

@@ -402,3 +402,91 @@ done:
 	args_free(&a);
 	return rc;
 }
+
+/*
+ * SET flux.last.<metric> (KEYS[1]) to ARGV[2] unless it already holds a
+ * timestamp >= ARGV[1]: a record only ever moves forward, whoever else
+ * (a live request, another job) wrote it meanwhile.
+ */
+static const char advance_lua[] =
+    "local cur = redis.pcall('GET', KEYS[1])\n"
+    "if type(cur) == 'string' then\n"
+    "  local last = tonumber(string.match(cur, '^%s*%[?%s*(%d+)'))\n"
+    "  if last ~= nil and last >= tonumber(ARGV[1]) then return 0 end\n"
+    "end\n"
+    "redis.call('SET', KEYS[1], ARGV[2])\n"
+    "return 1\n";
+
+/* The timestamp at the start of a record, as the Lua scripts read it. */
+static int
+record_ts(const char *rec, int64_t *ts)
+{
+	char	digits[24];
+	size_t	n;
+
+	rec += strspn(rec, " \t\r\n");
+	if (*rec == '[')
+		rec++;
+	rec += strspn(rec, " \t\r\n");
+	n = strspn(rec, "0123456789");
+	if (n == 0 || n >= sizeof(digits))
+		return -1;
+	memcpy(digits, rec, n);
+	digits[n] = '\0';
+	return flux_parse_i64(digits, 0, INT64_MAX, ts);
+}
+
+/*
+ * The timestamp of flux.last.<metric> ("[ts, value]" or a bare "ts").
+ * *found is 0 when the key is absent, of another type or holds no
+ * timestamp. Returns -1 with err only when Redis failed.
+ */
+int
+flux_store_last_get(struct flux_store *s, const char *metric, int64_t *ts,
+    int *found, char err[])
+{
+	redisReply	*r;
+
+	*found = 0;
+	r = redisCommand(s->ctx, "GET " LAST_PREFIX "%s", metric);
+	if (r == NULL) {
+		snprintf(err, FLUX_ERRLEN, "redis GET failed: %s", s->ctx->errstr);
+		return -1;
+	}
+	if (r->type == REDIS_REPLY_STRING && record_ts(r->str, ts) == 0)
+		*found = 1;
+	freeReplyObject(r);
+	return 0;
+}
+
+/*
+ * Set flux.last.<metric> to "[ts, value]" unless it already holds ts or a
+ * later one. *moved says whether it changed. -1 with err when Redis failed.
+ */
+int
+flux_store_last_advance(struct flux_store *s, const char *metric, int64_t ts,
+    double value, int *moved, char err[])
+{
+	struct flux_point	 pt = { (char *)metric, ts, value, 0, 0 };
+	redisReply		*r;
+	char			*rec = last_record(&pt);
+	int			 rc = -1;
+
+	if (rec == NULL) {
+		snprintf(err, FLUX_ERRLEN, "out of memory");
+		return -1;
+	}
+	r = redisCommand(s->ctx, "EVAL %s 1 " LAST_PREFIX "%s %lld %s",
+	    advance_lua, metric, (long long)ts, rec);
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER) {
+		*moved = r->integer == 1;
+		rc = 0;
+	} else
+		snprintf(err, FLUX_ERRLEN, "redis cannot set flux.last: %s",
+		    r ? (r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply") :
+		    s->ctx->errstr);
+	if (r)
+		freeReplyObject(r);
+	free(rec);
+	return rc;
+}

@@ -18,5 +18,9 @@ int	flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 	    struct flux_points *p, int apply, char err[]);
 int	flux_store_rollback(struct flux_store *s, char err[]);
 void	*flux_store_context(struct flux_store *s);
+int	flux_store_last_get(struct flux_store *s, const char *metric,
+	    int64_t *ts, int *found, char err[]);
+int	flux_store_last_advance(struct flux_store *s, const char *metric,
+	    int64_t ts, double value, int *moved, char err[]);
 
 #endif
