@@ -31,7 +31,7 @@ COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 	common/carbon.c common/spool.c common/ingest.c common/pylist.c \
 	common/series.c common/fetch.c common/popjob.c
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
-CGIS = cgi-bin/metric_data cgi-bin/metric_data_post
+CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/populate_metric
 BATCH = batch/flux-batch
 # The jobs flux-batch links besides its main().
 BATCH_SRC = batch/flux-batch.c

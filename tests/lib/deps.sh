@@ -12,7 +12,7 @@ FLUX_DEB_PACKAGES="
   libcurl4-openssl-dev libarchive-dev libfcgi-dev
   bats apache2 libapache2-mod-fcgid spawn-fcgi
   redis-server graphite-carbon python3-whisper graphite-web
-  curl wrk valgrind procps iproute2
+  curl wrk valgrind procps iproute2 jq
 "
 
 missing=()

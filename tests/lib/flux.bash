@@ -82,3 +82,18 @@ minute_ts() { echo $(( $(date +%s) / 60 * 60 - 60 * ${1:-1} )); }
 
 # spool_count: files waiting in the spool.
 spool_count() { find "$STACK_DIR/spool" -name '*.spool' | wc -l; }
+
+# ------------------------------------------------------ populate_metric --
+
+# populate_post JSON [VAR=VALUE...]: POST a payload to populate_metric.
+populate_post() {
+	local f="$STACK_DIR/body.$$"
+	printf '%s' "$1" > "$f"; shift
+	cgi populate_metric POST "" "$f" "$@"
+}
+
+# queued [LIST]: the jobs in the populate queue (or LIST: processing), one
+# per line, oldest first.
+queued() {
+	redis-cli -s "$REDIS_SOCK" lrange "flux.populate_metric.${1:-queue}" 0 -1 | tac
+}
