@@ -34,7 +34,7 @@ COMMON_OBJ = $(COMMON_SRC:.c=.o)
 CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/populate_metric
 BATCH = batch/flux-batch
 # The jobs flux-batch links besides its main().
-BATCH_SRC = batch/flux-batch.c
+BATCH_SRC = batch/flux-batch.c batch/populate.c
 BATCH_OBJ = $(BATCH_SRC:.c=.o)
 UNIT = tests/unit/test_unit
 

@@ -8,4 +8,6 @@
 
 #include "conf.h"
 
+int	job_populate(const struct flux_conf *c, int dryrun);
+
 #endif
