@@ -11,7 +11,7 @@ FLUX_DEB_PACKAGES="
   libhiredis-dev libcjson-dev libcsv-dev zlib1g-dev
   libcurl4-openssl-dev libarchive-dev libfcgi-dev
   bats apache2 libapache2-mod-fcgid spawn-fcgi
-  redis-server graphite-carbon python3-whisper graphite-web
+  redis-server graphite-carbon python3-whisper graphite-web prometheus
   curl wrk valgrind procps iproute2 jq
 "
 
