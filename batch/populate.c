@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "batch.h"
 #include "carbon.h"
@@ -64,6 +65,16 @@ struct haul {
 	size_t			urls_failed;
 	char			why[FLUX_ERRLEN];
 };
+
+/* Seconds on a monotonic clock, for the progress lines. */
+static double
+mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* "None" (Python's str(None), as Vista sends it) and "" mean absent. */
 static const char *
@@ -203,21 +214,25 @@ fetch_all(struct run *r, const struct flux_popjob *j, struct haul *h)
 	struct flux_buf		 body = { 0 };
 	char			 err[FLUX_ERRLEN], shown[512];
 	size_t			 i, n0, d0;
+	double			 t0, t1;
 
 	for (i = 0; i < j->urls.n; i++) {
 		flux_fetch_redact(j->urls.v[i], shown, sizeof(shown));
 		n0 = h->series.n;
 		d0 = h->series.dropped;
+		t0 = mono();
 		if (flux_fetch_get(r->remote, j->urls.v[i], &auth, &body, err) == -1 ||
-		    parse_answer(r, j, shown, &body, &h->series, err) == -1) {
+		    (t1 = mono(), parse_answer(r, j, shown, &body, &h->series,
+		    err)) == -1) {
 			flux_err("populate '%s': %s", j->metric, err);
 			if (h->urls_failed++ == 0)
 				snprintf(h->why, sizeof(h->why), "%s", err);
 			continue;
 		}
 		flux_info("populate '%s': fetched '%s': %zu points, %zu null or "
-		    "non-finite dropped", j->metric, shown, h->series.n - n0,
-		    h->series.dropped - d0);
+		    "non-finite dropped (%zu bytes in %.3f s, parsed in %.3f s)",
+		    j->metric, shown, h->series.n - n0, h->series.dropped - d0,
+		    body.len, t1 - t0, mono() - t1);
 	}
 	if (h->series.ignored > 0)
 		flux_warn("populate '%s': answers held %zu more series; only the "
@@ -349,6 +364,7 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 	struct tally	 t = { 0 };
 	int64_t		 last = 0;
 	size_t		 raw;
+	double		 t0;
 	int		 known = 0, last_try;
 	enum result	 res = R_RETRY;
 
@@ -370,11 +386,13 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 		goto done;
 	raw = h->series.n;
 	select_points(r, &h->series, last, known);
+	t0 = mono();
 	if (send_bins(r, j, &h->series, &t, why) == -1)
 		goto done;
 	flux_info("populate '%s': %zu of %zu URLs fetched, %zu points, %zu bins "
-	    "kept, %zu sent, %zu spooled", j->metric, j->urls.n - h->urls_failed,
-	    j->urls.n, raw, h->series.n, t.sent, t.spooled);
+	    "kept, %zu sent, %zu spooled (delivery %.3f s)", j->metric,
+	    j->urls.n - h->urls_failed, j->urls.n, raw, h->series.n, t.sent,
+	    t.spooled, mono() - t0);
 	res = h->urls_failed > 0 ? R_PARTIAL : R_DONE;
 done:
 	flux_series_free(&h->series);
@@ -539,9 +557,9 @@ job_populate(const struct flux_conf *c, int dryrun)
 
 	if ((r.store = flux_store_open(c, err)) == NULL ||
 	    (r.remote = flux_fetch_open(FLUX_FETCH_CONNECT_MS, remote_total_ms(),
-	    FLUX_FETCH_MAX_BYTES, err)) == NULL ||
+	    FLUX_FETCH_MAX_BYTES, 1, err)) == NULL ||
 	    (r.local = flux_fetch_open(FLUX_FETCH_CONNECT_MS, LOCAL_TOTAL_MS,
-	    FLUX_FETCH_MAX_BYTES, err)) == NULL)
+	    FLUX_FETCH_MAX_BYTES, 0, err)) == NULL)
 		flux_err("populate: %s", err);
 	else
 		rc = dryrun ? run_dry(&r) : run_queue(&r);

@@ -38,11 +38,12 @@ on_data(char *p, size_t size, size_t n, void *ctx)
 
 /* The options every request shares; 0 or -1. */
 static int
-setup(struct flux_fetch *f, long connect_ms, long total_ms)
+setup(struct flux_fetch *f, long connect_ms, long total_ms, int reuse)
 {
 	CURL	*c = f->curl;
 
 	if (curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_FORBID_REUSE, reuse ? 0L : 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms) != CURLE_OK ||
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -69,10 +70,17 @@ setup(struct flux_fetch *f, long connect_ms, long total_ms)
 
 /*
  * A fetcher with the given limits (milliseconds, bytes of decoded body).
- * NULL with err set on failure; the caller closes it with flux_fetch_close.
+ * reuse keeps connections open between requests: worth a TLS handshake per
+ * URL to a remote, but against a server that writes headers and body in
+ * separate segments (Python's http.server, Django's runserver) each later
+ * request on the connection waits ~40 ms for Nagle and a delayed ACK, so
+ * small requests to a near server go better without it (measured, see
+ * bench/populate.sh). NULL with err set on failure; the caller closes it
+ * with flux_fetch_close.
  */
 struct flux_fetch *
-flux_fetch_open(long connect_ms, long total_ms, size_t max_bytes, char err[])
+flux_fetch_open(long connect_ms, long total_ms, size_t max_bytes, int reuse,
+    char err[])
 {
 	struct flux_fetch	*f;
 
@@ -88,7 +96,7 @@ flux_fetch_open(long connect_ms, long total_ms, size_t max_bytes, char err[])
 		return NULL;
 	}
 	f->max_bytes = max_bytes;
-	if (setup(f, connect_ms, total_ms) == -1) {
+	if (setup(f, connect_ms, total_ms, reuse) == -1) {
 		snprintf(err, FLUX_ERRLEN, "cannot set libcurl options");
 		flux_fetch_close(f);
 		return NULL;

@@ -21,7 +21,10 @@
 
 struct flux_fetch;
 
-/* Credentials for one request; NULL members mean none. */
+/*
+ * Credentials for one request; NULL members mean none. A request has one
+ * Authorization header: with both a token and a user, the token wins.
+ */
 struct flux_fetch_auth {
 	const char	*user;		/* Basic auth when set */
 	const char	*password;
@@ -29,7 +32,7 @@ struct flux_fetch_auth {
 };
 
 struct flux_fetch *flux_fetch_open(long connect_ms, long total_ms,
-	    size_t max_bytes, char err[]);
+	    size_t max_bytes, int reuse, char err[]);
 int	flux_fetch_get(struct flux_fetch *f, const char *url,
 	    const struct flux_fetch_auth *auth, struct flux_buf *body,
 	    char err[]);

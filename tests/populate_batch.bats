@@ -318,16 +318,19 @@ failed_once() {
 	[ "$(last target.fut.cpu)" = "[$N, 3.5]" ]
 }
 
-@test "Basic auth and a Bearer token reach the remote; \"None\" sends neither" {
+@test "Basic auth or a Bearer token reach the remote; \"None\" sends neither" {
 	gfile empty.json
 	JOB_EDIT='.user = "bob" | .password = "s3cret"' job target.auth1 graphite "$REMOTE_URL/file/empty.json?basic"
 	JOB_EDIT='.token = "t0k3n"' job target.auth2 graphite "$REMOTE_URL/file/empty.json?bearer"
 	job target.auth3 graphite "$REMOTE_URL/file/empty.json?none"
+	JOB_EDIT='.user = "bob" | .token = "t0k3n"' job target.auth4 graphite "$REMOTE_URL/file/empty.json?both"
 	flux_batch populate
 	ok_run
 	grep -qx '/file/empty.json?basic Basic Ym9iOnMzY3JldA==' "$REMOTE_DIR/requests.log"
 	grep -qx '/file/empty.json?bearer Bearer t0k3n' "$REMOTE_DIR/requests.log"
 	grep -qx '/file/empty.json?none -' "$REMOTE_DIR/requests.log"
+	# One Authorization header per request: the token wins.
+	grep -qx '/file/empty.json?both Bearer t0k3n' "$REMOTE_DIR/requests.log"
 	[[ "$batch_log" != *s3cret* ]] && [[ "$batch_log" != *t0k3n* ]]
 }
 
