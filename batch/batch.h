@@ -8,6 +8,7 @@
 
 #include "conf.h"
 
+int	job_populate(const struct flux_conf *c, int dryrun);
 int	job_uploads(const struct flux_conf *c, int dryrun);
 
 #endif

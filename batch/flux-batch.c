@@ -1,7 +1,9 @@
 /*
  * flux-batch - the cron-run side of Flux (SPEC section 8). With no command
  * it runs every job; "flush" replays the spool of points that carbon did
- * not take when they arrived; "uploads" processes uploaded reports. Runs never overlap: cron wraps it in
+ * not take when they arrived; "populate" runs the queued populate_metric
+ * jobs (populate.c); "uploads" processes uploaded reports. Runs never
+ * overlap: cron wraps it in
  * flock -n, and it takes its own lock as well.
  */
 #include <sys/file.h>
@@ -32,6 +34,7 @@ static const struct job {
 	int		(*run)(const struct flux_conf *, int dryrun);
 } jobs[] = {
 	{ "flush", job_flush },
+	{ "populate", job_populate },
 	{ "uploads", job_uploads },
 };
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))

@@ -11,8 +11,8 @@ FLUX_DEB_PACKAGES="
   libhiredis-dev libcjson-dev libcsv-dev zlib1g-dev
   libcurl4-openssl-dev libarchive-dev libfcgi-dev
   bats apache2 libapache2-mod-fcgid spawn-fcgi
-  redis-server graphite-carbon python3-whisper graphite-web
-  curl wrk valgrind procps iproute2
+  redis-server graphite-carbon python3-whisper graphite-web prometheus
+  curl wrk valgrind procps iproute2 jq
 "
 
 missing=()

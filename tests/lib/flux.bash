@@ -125,3 +125,59 @@ minute_ts() { echo $(( $(date +%s) / 60 * 60 - 60 * ${1:-1} )); }
 
 # spool_count: files waiting in the spool.
 spool_count() { find "$STACK_DIR/spool" -name '*.spool' | wc -l; }
+
+# ------------------------------------------------------ populate_metric --
+
+# populate_post JSON [VAR=VALUE...]: POST a payload to populate_metric.
+populate_post() {
+	local f="$STACK_DIR/body.$$"
+	printf '%s' "$1" > "$f"; shift
+	cgi populate_metric POST "" "$f" "$@"
+}
+
+# queued [LIST]: the jobs in the populate queue (or LIST: processing), one
+# per line, oldest first.
+queued() {
+	redis-cli -s "$REDIS_SOCK" lrange "flux.populate_metric.${1:-queue}" 0 -1 | tac
+}
+
+# flux_batch ARGS...: run flux-batch with the suite's config; sets
+# batch_status and batch_log (its stderr).
+flux_batch() {
+	batch_status=0
+	"$FLUX_TOP/batch/flux-batch" "$@" 2>"$STACK_DIR/batch.log" || batch_status=$?
+	batch_log=$(cat "$STACK_DIR/batch.log")
+}
+
+# carbon_pickle FILE: send the "name ts value" lines of FILE to the stack's
+# carbon-cache as pickle frames (how a real Graphite gets its data).
+carbon_pickle() {
+	/usr/bin/python3 - "$CARBON_PICKLE_PORT" "$1" <<'PY'
+import pickle, socket, struct, sys
+port, path = int(sys.argv[1]), sys.argv[2]
+pts = []
+for line in open(path):
+    name, ts, value = line.split()
+    pts.append((name, (int(ts), float(value))))
+s = socket.create_connection(("127.0.0.1", port))
+for i in range(0, len(pts), 5000):
+    p = pickle.dumps(pts[i:i + 5000], protocol=2)
+    s.sendall(struct.pack("!L", len(p)) + p)
+s.close()
+PY
+}
+
+# wait_count METRIC FROM UNTIL N [TIMEOUT_S]: poll until whisper holds N
+# points of METRIC in (FROM, UNTIL]; prints the last count seen.
+wait_count() {
+	local deadline=$(( $(date +%s) + ${5:-15} )) n
+	while :; do
+		n=$(whisper_count "$1" "$2" "$3")
+		if [ "$n" = "$4" ] || [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "$n"
+			[ "$n" = "$4" ]
+			return
+		fi
+		sleep 0.2
+	done
+}

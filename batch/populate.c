@@ -1,0 +1,575 @@
+/*
+ * populate.c - the "populate" job of flux-batch (SPEC 7): run the jobs
+ * that populate_metric queued. Each job's URLs are fetched from the remote
+ * Graphite or Prometheus, the points newer than the metric's last known
+ * timestamp are resampled to 1-minute bins and delivered to carbon (or
+ * spooled, like the live path), and flux.last.<metric> moves forward.
+ *
+ * A job is taken into the processing list before it runs and leaves it
+ * only when it is done, queued again or given up, so a run killed in the
+ * middle loses nothing: the next run puts the job back first. Every start
+ * counts as an attempt, a killed run's included, so a job that kills its
+ * run cannot come back forever.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batch.h"
+#include "carbon.h"
+#include "fetch.h"
+#include "log.h"
+#include "metric.h"
+#include "popjob.h"
+#include "series.h"
+#include "spool.h"
+#include "store.h"
+#include "util.h"
+
+/* Points are resampled to carbon's usual step, one minute (SPEC 7). */
+#define BIN_STEP 60
+/* Skyline gave the local render API 10 s to answer (5 s to connect). */
+#define LOCAL_TOTAL_MS 10000
+/* Points per delivery: bounds memory (~90 bytes a point) and spool files. */
+#define DELIVER_CHUNK 50000
+
+/* Where the local Graphite is asked for the newest point, in turn (SPEC 7). */
+static const char *const local_windows[] = {
+	"-50mins", "-6hours", "-24hours", "-7days", "-30days", "-90days",
+};
+
+/* One run of the job: its connections and counters. */
+struct run {
+	const struct flux_conf	*conf;
+	struct flux_store	*store;
+	struct flux_fetch	*remote;
+	struct flux_fetch	*local;
+	int			 dryrun;
+	size_t			 done;
+	size_t			 failed;
+};
+
+enum result {
+	R_DONE,		/* delivered or spooled (or nothing new), flux.last set */
+	R_RETRY,	/* nothing delivered: try again on a later run */
+	R_PARTIAL	/* last attempt: what was fetched went, some URLs failed */
+};
+
+/*
+ * What a job fetched: the samples, and how many answers failed and why
+ * (the first reason, the one that will be shown).
+ */
+struct haul {
+	struct flux_series	series;
+	size_t			urls_failed;
+	char			why[FLUX_ERRLEN];
+};
+
+/* Seconds on a monotonic clock, for the progress lines. */
+static double
+mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "None" (Python's str(None), as Vista sends it) and "" mean absent. */
+static const char *
+given(const char *s)
+{
+	return (s == NULL || *s == '\0' || strcmp(s, "None") == 0) ? NULL : s;
+}
+
+/*
+ * The total time allowed per remote request: SPEC 7's 30 s, unless the
+ * environment says otherwise (FLUX_FETCH_TIMEOUT_MS, a test hook like
+ * FLUX_NOW, so tests of slow remotes need not wait 30 s).
+ */
+static long
+remote_total_ms(void)
+{
+	const char	*s = getenv("FLUX_FETCH_TIMEOUT_MS");
+	int64_t		 v;
+
+	if (s != NULL && flux_parse_i64(s, 1, 3600000, &v) == 0)
+		return (long)v;
+	return FLUX_FETCH_TOTAL_MS;
+}
+
+/* The local render URL of metric for one window. Caller frees. */
+static char *
+local_url(const struct flux_conf *c, const char *metric, const char *from)
+{
+	struct flux_buf	 b = { 0 };
+	const char	*uri = c->graphite_render_uri;
+	char		*target = flux_fetch_escape(metric);
+
+	while (*uri == '/')
+		uri++;
+	if (target == NULL || flux_buf_printf(&b, "%s://%s:%lld/%s?target=%s"
+	    "&format=json&from=%s", c->graphite_protocol, c->graphite_host,
+	    (long long)c->graphite_port, uri, target, from) == -1)
+		flux_buf_free(&b);
+	free(target);
+	return b.ptr;
+}
+
+/* The newest timestamp of one local answer; 1 found, 0 none, -1 failed. */
+static int
+local_window(struct run *r, const char *url, int64_t *last, char err[])
+{
+	struct flux_series	s = { 0 };
+	struct flux_buf		body = { 0 };
+	size_t			i;
+	int			rc = -1;
+
+	if (flux_fetch_get(r->local, url, NULL, &body, err) == 0 &&
+	    flux_series_graphite(body.ptr, body.len, &s, err) == 0) {
+		for (i = 0, rc = 0; i < s.n; i++)
+			if (rc == 0 || s.v[i].ts > *last) {
+				*last = s.v[i].ts;
+				rc = 1;
+			}
+	}
+	flux_series_free(&s);
+	flux_buf_free(&body);
+	return rc;
+}
+
+/*
+ * No flux.last: ask the local Graphite for the newest non-null point of
+ * the first window that has one (Skyline's populate_metric_worker). A
+ * failed window is skipped like an empty one; returns 1 found, else 0.
+ */
+static int
+local_last(struct run *r, const char *metric, int64_t *last)
+{
+	char	 err[FLUX_ERRLEN], first[FLUX_ERRLEN] = "", *url;
+	size_t	 i;
+	int	 rc = 0;
+
+	for (i = 0; rc != 1 && i < sizeof(local_windows) / sizeof(local_windows[0]); i++) {
+		if ((url = local_url(r->conf, metric, local_windows[i])) == NULL) {
+			snprintf(first, sizeof(first), "out of memory");
+			break;
+		}
+		rc = local_window(r, url, last, err);
+		if (rc == -1 && first[0] == '\0')
+			snprintf(first, sizeof(first), "%s", err);
+		free(url);
+	}
+	if (rc != 1 && first[0] != '\0')
+		flux_warn("populate '%s': local graphite lookup failed: %s; taking "
+		    "every point fetched", metric, first);
+	return rc == 1;
+}
+
+/* The last timestamp the metric has: flux.last, else the local Graphite. */
+static int
+last_known(struct run *r, const char *metric, int64_t *last, int *known,
+    char err[])
+{
+	int64_t	ts;
+
+	if (flux_store_last_get(r->store, &metric, 1, &ts, err) == -1)
+		return -1;
+	*known = ts >= 0;
+	if (*known)
+		*last = ts;
+	else
+		*known = local_last(r, metric, last);
+	if (*known)
+		flux_info("populate '%s': last timestamp %lld", metric,
+		    (long long)*last);
+	else
+		flux_info("populate '%s': no last timestamp, new metric", metric);
+	return 0;
+}
+
+/* Parse one answer into the haul; -1 with err on a bad answer. */
+static int
+parse_answer(struct run *r, const struct flux_popjob *j, const char *shown,
+    const struct flux_buf *body, struct flux_series *s, char err[])
+{
+	char	why[FLUX_ERRLEN];
+	int	rc;
+
+	if (j->type == FLUX_REMOTE_GRAPHITE)
+		rc = flux_series_graphite(body->ptr, body->len, s, why);
+	else
+		rc = flux_series_prometheus(body->ptr, body->len, s, why);
+	if (rc == -1)
+		snprintf(err, FLUX_ERRLEN, "bad answer from '%s' (%.100s, %zu bytes): "
+		    "%.1024s",
+		    shown, *flux_fetch_content_type(r->remote) ?
+		    flux_fetch_content_type(r->remote) : "no content type", body->len,
+		    why);
+	return rc;
+}
+
+/* Fetch and parse every URL of j into h; each failure is logged. */
+static void
+fetch_all(struct run *r, const struct flux_popjob *j, struct haul *h)
+{
+	struct flux_fetch_auth	 auth = { given(j->user), given(j->password),
+	    given(j->token) };
+	struct flux_buf		 body = { 0 };
+	char			 err[FLUX_ERRLEN], shown[512];
+	size_t			 i, n0, d0;
+	double			 t0, t1;
+
+	for (i = 0; i < j->urls.n; i++) {
+		flux_fetch_redact(j->urls.v[i], shown, sizeof(shown));
+		n0 = h->series.n;
+		d0 = h->series.dropped;
+		t0 = mono();
+		if (flux_fetch_get(r->remote, j->urls.v[i], &auth, &body, err) == -1 ||
+		    (t1 = mono(), parse_answer(r, j, shown, &body, &h->series,
+		    err)) == -1) {
+			flux_err("populate '%s': %s", j->metric, err);
+			if (h->urls_failed++ == 0)
+				snprintf(h->why, sizeof(h->why), "%s", err);
+			continue;
+		}
+		flux_info("populate '%s': fetched '%s': %zu points, %zu null or "
+		    "non-finite dropped (%zu bytes in %.3f s, parsed in %.3f s)",
+		    j->metric, shown, h->series.n - n0, h->series.dropped - d0,
+		    body.len, t1 - t0, mono() - t1);
+	}
+	if (h->series.ignored > 0)
+		flux_warn("populate '%s': answers held %zu more series; only the "
+		    "first of each was used", j->metric, h->series.ignored);
+	flux_buf_free(&body);
+}
+
+/*
+ * Keep what is new and complete, then resample. "Now" is read here, after
+ * fetching (SPEC 7): the current minute is the one the points are
+ * filtered in. Points beyond now + FLUX_MAX_FUTURE are dropped; there is no
+ * FLUX_MAX_AGE limit (history is the point of the job).
+ */
+static void
+select_points(struct run *r, struct flux_series *s, int64_t last, int known)
+{
+	int64_t	now = flux_now(), before = now + r->conf->max_future + 1;
+	int64_t	after = known ? last : -1;
+
+	if (r->conf->vista_no_current_minute && now - now % BIN_STEP < before)
+		before = now - now % BIN_STEP;
+	flux_series_keep(s, after, before);
+	flux_series_resample(s, BIN_STEP);
+	/* A bin labelled at or before an unaligned last would overwrite it. */
+	flux_series_keep(s, after, INT64_MAX);
+}
+
+/* Points [from, to) of s as accepted flux points of metric. */
+static int
+chunk_points(const char *metric, const struct flux_series *s, size_t from,
+    size_t to, struct flux_points *p)
+{
+	char	*name;
+	size_t	 i;
+
+	for (i = from; i < to; i++) {
+		if ((name = strdup(metric)) == NULL ||
+		    flux_points_add(p, name, s->v[i].ts, s->v[i].value, 1) == -1)
+			return -1;
+		p->v[p->n - 1].state = FLUX_PT_ACCEPT;
+	}
+	return 0;
+}
+
+/* Counts of one job's delivery. */
+struct tally {
+	size_t	sent;
+	size_t	spooled;
+	int	carbon_down;	/* carbon failed once: spool the rest directly */
+};
+
+/* Deliver one chunk, or spool it when carbon does not take it. */
+static int
+deliver_chunk(struct run *r, const char *metric, struct flux_points *p,
+    struct tally *t, char why[])
+{
+	char	err[FLUX_ERRLEN];
+
+	if (!t->carbon_down && flux_carbon_deliver(r->conf, p, err) == 0) {
+		t->sent += p->n;
+		return 0;
+	}
+	if (!t->carbon_down)
+		flux_warn("populate '%s': %s; spooling", metric, err);
+	t->carbon_down = 1;
+	if (flux_spool_write(r->conf, p, err) == -1) {
+		snprintf(why, FLUX_ERRLEN, "%.4096s; %zu points neither delivered "
+		    "nor spooled", err, p->n);
+		return -1;
+	}
+	t->spooled += p->n;
+	return 0;
+}
+
+/* Every bin of s to carbon (or the spool), in chunks. */
+static int
+deliver(struct run *r, const char *metric, const struct flux_series *s,
+    struct tally *t, char why[])
+{
+	struct flux_points	p = { 0 };
+	size_t			i, end;
+	int			rc = 0;
+
+	if (!r->conf->send_to_carbon) {
+		flux_info("populate '%s': FLUX_SEND_TO_CARBON is false: %zu points "
+		    "not sent", metric, s->n);
+		return 0;
+	}
+	for (i = 0; rc == 0 && i < s->n; i = end) {
+		end = (s->n - i > DELIVER_CHUNK) ? i + DELIVER_CHUNK : s->n;
+		if (chunk_points(metric, s, i, end, &p) == -1) {
+			snprintf(why, FLUX_ERRLEN, "out of memory");
+			rc = -1;
+		} else
+			rc = deliver_chunk(r, metric, &p, t, why);
+		flux_points_free(&p);
+	}
+	return rc;
+}
+
+/* Deliver the selected bins and move flux.last to the last one. */
+static int
+send_bins(struct run *r, const struct flux_popjob *j,
+    const struct flux_series *s, struct tally *t, char why[])
+{
+	const struct flux_sample	*lastbin = s->n ? &s->v[s->n - 1] : NULL;
+
+	if (r->dryrun) {
+		flux_info("populate '%s': dry run: would send %zu points", j->metric,
+		    s->n);
+		return 0;
+	}
+	if (deliver(r, j->metric, s, t, why) == -1)
+		return -1;
+	if (lastbin != NULL && flux_store_last_advance(r->store,
+	    (const char *const *)&j->metric, &lastbin->ts, &lastbin->value, 1,
+	    why) == -1)
+		return -1;
+	if (flux_popjob_mark_known(r->store, j->remote_target, why) == -1)
+		flux_warn("populate '%s': %s", j->metric, why);
+	return 0;
+}
+
+/* Run one job: fetch, select, deliver. why says what failed. */
+static enum result
+populate(struct run *r, const struct flux_popjob *j, char why[])
+{
+	struct haul	*h;
+	struct tally	 t = { 0 };
+	int64_t		 last = 0;
+	size_t		 raw;
+	double		 t0;
+	int		 known = 0, last_try;
+	enum result	 res = R_RETRY;
+
+	last_try = j->attempts >= FLUX_POPJOB_MAX_ATTEMPTS;
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		snprintf(why, FLUX_ERRLEN, "out of memory");
+		return R_RETRY;
+	}
+	if (last_known(r, j->metric, &last, &known, why) == -1)
+		goto done;
+	fetch_all(r, j, h);
+	if (h->urls_failed == j->urls.n || h->urls_failed == 0)
+		snprintf(why, FLUX_ERRLEN, "%s", h->why);
+	else
+		snprintf(why, FLUX_ERRLEN, "%zu of %zu URLs failed: %.4096s",
+		    h->urls_failed, j->urls.n, h->why);
+	/* Some answers missing: retry while attempts remain (see SPEC 7). */
+	if (h->urls_failed == j->urls.n || (h->urls_failed > 0 && !last_try))
+		goto done;
+	raw = h->series.n;
+	select_points(r, &h->series, last, known);
+	t0 = mono();
+	if (send_bins(r, j, &h->series, &t, why) == -1)
+		goto done;
+	flux_info("populate '%s': %zu of %zu URLs fetched, %zu points, %zu bins "
+	    "kept, %zu sent, %zu spooled (delivery %.3f s)", j->metric,
+	    j->urls.n - h->urls_failed, j->urls.n, raw, h->series.n, t.sent,
+	    t.spooled, mono() - t0);
+	res = h->urls_failed > 0 ? R_PARTIAL : R_DONE;
+done:
+	flux_series_free(&h->series);
+	free(h);
+	return res;
+}
+
+/* Take a job out of processing, or replace it there or in the queue. */
+static int
+move_job(struct run *r, const char *text, const char *next, const char *list)
+{
+	char	err[FLUX_ERRLEN];
+
+	if (flux_popjob_replace(r->store, text, next, list, err) == -1) {
+		flux_err("populate: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * After a failed attempt: queue the job again with the reason, or drop it
+ * once it has had its attempts. Either way the job counts as failed.
+ */
+static int
+retry_or_drop(struct run *r, const char *text, struct flux_popjob *j,
+    const char *why)
+{
+	char	*next;
+	int	 rc;
+
+	r->failed++;
+	if (j->attempts >= FLUX_POPJOB_MAX_ATTEMPTS) {
+		flux_err("populate '%s': dropped after %lld attempts: %s", j->metric,
+		    (long long)j->attempts, why);
+		return move_job(r, text, NULL, NULL);
+	}
+	flux_warn("populate '%s': attempt %lld of %d failed, queued again: %s",
+	    j->metric, (long long)j->attempts, FLUX_POPJOB_MAX_ATTEMPTS, why);
+	if (flux_popjob_set_error(j, why) == -1 ||
+	    (next = flux_popjob_encode(j)) == NULL) {
+		flux_err("populate: cannot encode a job: out of memory");
+		return -1;
+	}
+	rc = move_job(r, text, next, FLUX_POPJOB_QUEUE);
+	free(next);
+	return rc;
+}
+
+/* One job taken from the queue (its text is at the head of processing). */
+static int
+process(struct run *r, const char *text)
+{
+	struct flux_popjob	 j;
+	char			 why[FLUX_ERRLEN], *started = NULL;
+	enum result		 res;
+	int			 rc = -1;
+
+	if (flux_popjob_decode(text, &j, why) == -1) {
+		r->failed++;
+		flux_err("populate: dropped an unreadable job: %s", why);
+		rc = move_job(r, text, NULL, NULL);
+		goto done;
+	}
+	if (j.attempts >= FLUX_POPJOB_MAX_ATTEMPTS) {
+		rc = retry_or_drop(r, text, &j, j.last_error ? j.last_error :
+		    "the runs that took it were interrupted");
+		goto done;
+	}
+	/* Count the attempt before it runs: a killed run has made one too. */
+	j.attempts++;
+	if ((started = flux_popjob_encode(&j)) == NULL) {
+		flux_err("populate: cannot encode a job: out of memory");
+		goto done;
+	}
+	if (move_job(r, text, started, FLUX_POPJOB_PROCESSING) == -1)
+		goto done;
+	res = populate(r, &j, why);
+	if (res == R_DONE) {
+		r->done++;
+		rc = move_job(r, started, NULL, NULL);
+	} else if (res == R_PARTIAL) {
+		r->failed++;
+		flux_err("populate '%s': completed without the answers that failed: "
+		    "%s", j.metric, why);
+		rc = move_job(r, started, NULL, NULL);
+	} else
+		rc = retry_or_drop(r, started, &j, why);
+done:
+	free(started);
+	flux_popjob_free(&j);
+	return rc;
+}
+
+/* A dry run: every queued job fetched and reported, nothing changed. */
+static int
+run_dry(struct run *r)
+{
+	struct flux_list	jobs;
+	struct flux_popjob	j;
+	char			err[FLUX_ERRLEN];
+	size_t			i;
+
+	if (flux_popjob_list(r->store, &jobs, err) == -1) {
+		flux_err("populate: %s", err);
+		return -1;
+	}
+	for (i = 0; i < jobs.n; i++) {
+		if (flux_popjob_decode(jobs.v[i], &j, err) == -1) {
+			flux_err("populate: unreadable job: %s", err);
+			r->failed++;
+		} else if (populate(r, &j, err) != R_DONE) {
+			flux_err("populate '%s': %s", j.metric, err);
+			r->failed++;
+		}
+		flux_popjob_free(&j);
+	}
+	flux_popjob_list_free(&jobs);
+	return 0;
+}
+
+/* Put back what a crashed run left, then run each job queued now once. */
+static int
+run_queue(struct run *r)
+{
+	char		 err[FLUX_ERRLEN], *text;
+	long long	 moved = 0, n = 0, i;
+
+	if (flux_popjob_recover(r->store, &moved, err) == -1 ||
+	    flux_popjob_pending(r->store, &n, err) == -1) {
+		flux_err("populate: %s", err);
+		return -1;
+	}
+	if (moved > 0)
+		flux_warn("populate: %lld jobs left by an interrupted run queued again",
+		    moved);
+	/* Jobs queued again go to the head: taking n from the tail runs each once. */
+	for (i = 0; i < n; i++) {
+		if (flux_popjob_take(r->store, &text, err) == -1) {
+			flux_err("populate: %s", err);
+			return -1;
+		}
+		if (text == NULL)
+			break;
+		if (process(r, text) == -1) {
+			free(text);
+			return -1;
+		}
+		free(text);
+	}
+	if (n > 0)
+		flux_info("populate: %zu jobs done, %zu failed", r->done, r->failed);
+	return 0;
+}
+
+int
+job_populate(const struct flux_conf *c, int dryrun)
+{
+	struct run	r = { c, NULL, NULL, NULL, dryrun, 0, 0 };
+	char		err[FLUX_ERRLEN];
+	int		rc = -1;
+
+	if ((r.store = flux_store_open(c, err)) == NULL ||
+	    (r.remote = flux_fetch_open(FLUX_FETCH_CONNECT_MS, remote_total_ms(),
+	    FLUX_FETCH_MAX_BYTES, 1, err)) == NULL ||
+	    (r.local = flux_fetch_open(FLUX_FETCH_CONNECT_MS, LOCAL_TOTAL_MS,
+	    FLUX_FETCH_MAX_BYTES, 0, err)) == NULL)
+		flux_err("populate: %s", err);
+	else
+		rc = dryrun ? run_dry(&r) : run_queue(&r);
+	flux_fetch_close(r.local);
+	flux_fetch_close(r.remote);
+	flux_store_close(r.store);
+	return (rc == -1 || r.failed > 0) ? -1 : 0;
+}

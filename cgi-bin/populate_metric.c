@@ -1,0 +1,129 @@
+/*
+ * populate_metric - POST /flux/populate_metric (SPEC 4.3): Vista asks for a
+ * metric's history to be fetched from a remote Graphite or Prometheus. The
+ * payload is checked here, the key first, and queued durably in Redis as a
+ * normalised job; flux-batch does the fetching (SPEC 7). Nothing is queued
+ * unless everything in the payload is valid.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cgi.h"
+#include "log.h"
+#include "metric.h"
+#include "popjob.h"
+#include "store.h"
+
+/* The JSON object of the body, or NULL with the answer set. */
+static cJSON *
+parse_body(const struct flux_req *req, struct flux_resp *resp)
+{
+	cJSON	*root;
+	size_t	 i = 0;
+
+	while (i < req->body_len && strchr(" \t\r\n", req->body[i]) != NULL)
+		i++;
+	if (i == req->body_len) {
+		flux_resp_error(resp, 400, "no POST data received");
+		return NULL;
+	}
+	/* The body is NUL-terminated; a NUL inside it is not JSON. */
+	if (memchr(req->body, '\0', req->body_len) != NULL ||
+	    (root = cJSON_ParseWithLengthOpts(req->body, req->body_len + 1,
+	    NULL, 1)) == NULL) {
+		flux_resp_error(resp, 400, "invalid json data");
+		return NULL;
+	}
+	if (!cJSON_IsObject(root) || root->child == NULL) {
+		flux_resp_error(resp, 400, "no POST data received");
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+/*
+ * A known key or 401, before anything else is looked at. "None" (what
+ * Skyline let through, Q23) is not 32 alphanumerics, so it fails here.
+ */
+static int
+check_key(struct flux_env *env, const cJSON *root, struct flux_resp *resp)
+{
+	const cJSON	*k = cJSON_GetObjectItemCaseSensitive(root, "key");
+	const char	*prefix;
+
+	if (k == NULL || cJSON_IsNull(k)) {
+		flux_resp_error(resp, 400, "no key passed");
+		return -1;
+	}
+	if (!cJSON_IsString(k) ||
+	    flux_key_check(&env->conf, k->valuestring, &prefix) == -1) {
+		flux_resp_error(resp, 401, "invalid key");
+		return -1;
+	}
+	return 0;
+}
+
+/* Queue the job; 503 when it cannot be kept durably. */
+static void
+enqueue(struct flux_env *env, struct flux_popjob *job, struct flux_resp *resp)
+{
+	struct flux_store	*s;
+	char			 err[FLUX_ERRLEN], *text;
+
+	if ((text = flux_popjob_encode(job)) == NULL) {
+		flux_err("cannot encode the populate job: out of memory");
+		flux_resp_error(resp, 500, "internal error");
+		return;
+	}
+	if ((s = flux_env_store(env)) == NULL ||
+	    flux_popjob_push(s, text, err) == -1) {
+		if (s != NULL)
+			flux_err("%s", err);
+		flux_resp_error(resp, 503, "redis unavailable");
+	} else {
+		flux_info("queued populate job for '%s' from %s '%s' (%zu URLs)",
+		    job->metric, flux_popjob_type_name(job->type),
+		    job->remote_target, job->urls.n);
+		resp->status = 204;
+	}
+	free(text);
+}
+
+static void
+handle(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
+{
+	struct flux_popjob	 job = { 0 };
+	char			 msg[FLUX_MSG_MAX];
+	cJSON			*root;
+
+	if (strcmp(req->method, "POST") != 0) {
+		flux_resp_error(resp, 405, "method not allowed");
+		resp->allow = "POST";
+		return;
+	}
+	if (req->body_status != 0) {
+		flux_resp_error(resp, req->body_status, "%s", req->body_error);
+		return;
+	}
+	if ((root = parse_body(req, resp)) == NULL)
+		return;
+	if (check_key(env, root, resp) == 0) {
+		if (flux_popjob_from_json(root, 0, &job, msg) == -1)
+			flux_resp_error(resp, 400, "%s", msg);
+		else {
+			job.queued_at = req->now;
+			enqueue(env, &job, resp);
+		}
+	}
+	flux_popjob_free(&job);
+	cJSON_Delete(root);
+}
+
+int
+main(void)
+{
+	return flux_cgi_main("populate_metric", handle);
+}

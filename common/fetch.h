@@ -1,0 +1,44 @@
+/*
+ * fetch.h - HTTP GET of a remote Graphite or Prometheus answer with libcurl
+ * for populate_metric (SPEC section 7): http and https only, bounded in
+ * connect time, total time and size, with optional Basic or Bearer auth.
+ */
+#ifndef FLUX_FETCH_H
+#define FLUX_FETCH_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+/* SPEC 7: 5 s to connect, 30 s in all. */
+#define FLUX_FETCH_CONNECT_MS 5000
+#define FLUX_FETCH_TOTAL_MS 30000
+/*
+ * A year of 1-minute Graphite JSON is about 14 MB; four times that still
+ * fits, while a runaway or hostile remote is cut off.
+ */
+#define FLUX_FETCH_MAX_BYTES (64L * 1024 * 1024)
+
+struct flux_fetch;
+
+/*
+ * Credentials for one request; NULL members mean none. A request has one
+ * Authorization header: with both a token and a user, the token wins.
+ */
+struct flux_fetch_auth {
+	const char	*user;		/* Basic auth when set */
+	const char	*password;
+	const char	*token;		/* Authorization: Bearer <token> */
+};
+
+struct flux_fetch *flux_fetch_open(long connect_ms, long total_ms,
+	    size_t max_bytes, int reuse, char err[]);
+int	flux_fetch_get(struct flux_fetch *f, const char *url,
+	    const struct flux_fetch_auth *auth, struct flux_buf *body,
+	    char err[]);
+const char *flux_fetch_content_type(const struct flux_fetch *f);
+void	flux_fetch_close(struct flux_fetch *f);
+char	*flux_fetch_escape(const char *s);
+void	flux_fetch_redact(const char *url, char *out, size_t len);
+
+#endif

@@ -1,0 +1,573 @@
+/*
+ * popjob.c - see popjob.h.
+ *
+ * One set of rules reads both Vista's payload (in the CGI) and the queued
+ * job (in flux-batch), so a job that was accepted is a job that can run,
+ * and a queue entry someone else wrote is checked like any other input.
+ *
+ * Queue discipline: the CGI LPUSHes; flux-batch takes with RPOPLPUSH from
+ * the tail into the processing list, so the queue is FIFO and a job is
+ * always in one of the two lists. Moving a job on (done, retried, counted)
+ * is one Lua script: LREM from processing and LPUSH elsewhere atomically.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+#include <hiredis.h>
+
+#include "metric.h"
+#include "popjob.h"
+#include "pylist.h"
+#include "store.h"
+
+static const char *const type_names[] = {
+	[FLUX_REMOTE_GRAPHITE] = "graphite",
+	[FLUX_REMOTE_PROMETHEUS] = "prometheus",
+};
+
+/* Move every job left in processing (KEYS[1]) to the tail of the queue. */
+static const char recover_lua[] =
+    "local n = 0\n"
+    "while true do\n"
+    "  local v = redis.call('LPOP', KEYS[1])\n"
+    "  if not v then break end\n"
+    "  redis.call('RPUSH', KEYS[2], v)\n"
+    "  n = n + 1\n"
+    "end\n"
+    "return n\n";
+
+/* Remove ARGV[1] from processing; if it was there, LPUSH ARGV[2] to KEYS[2]. */
+static const char replace_lua[] =
+    "local n = redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
+    "if n == 1 and ARGV[2] ~= '' then redis.call('LPUSH', KEYS[2], ARGV[2]) end\n"
+    "return n\n";
+
+const char *
+flux_popjob_type_name(enum flux_remote t)
+{
+	return type_names[t];
+}
+
+static int
+bad(char msg[], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+bad(char msg[], const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, FLUX_MSG_MAX, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * NULL when url is an absolute http or https URL with a host and only
+ * printable ASCII (no space: it would end the request line), else why not.
+ */
+const char *
+flux_popjob_url_invalid(const char *url)
+{
+	size_t		 len = strlen(url), i;
+	const char	*auth, *end, *host, *p;
+
+	if (len == 0)
+		return "empty URL";
+	if (len > FLUX_POPJOB_URL_MAX)
+		return "URL longer than 4096 bytes";
+	for (i = 0; i < len; i++)
+		if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f)
+			return "space, control or non-ASCII character in URL";
+	if (strncasecmp(url, "http://", 7) == 0)
+		auth = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		auth = url + 8;
+	else
+		return "not an http or https URL";
+	end = auth + strcspn(auth, "/?#");
+	for (host = p = auth; p < end; p++)
+		if (*p == '@')
+			host = p + 1;
+	if (host == end || *host == ':')
+		return "no host in URL";
+	return NULL;
+}
+
+/* A copy of s, or NULL with msg set. */
+static char *
+copy(const char *s, char msg[])
+{
+	char	*c = strdup(s);
+
+	if (c == NULL)
+		bad(msg, "out of memory");
+	return c;
+}
+
+/*
+ * The string field name of o into *out (a copy): missing is an error, so
+ * is null unless none_as is given, which then stands for it.
+ */
+static int
+str_field(const cJSON *o, const char *name, const char *none_as, char **out,
+    char msg[])
+{
+	const cJSON	*f = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (f == NULL || (cJSON_IsNull(f) && none_as == NULL))
+		return bad(msg, "no %s passed", name);
+	if (cJSON_IsNull(f))
+		return (*out = copy(none_as, msg)) ? 0 : -1;
+	if (!cJSON_IsString(f))
+		return bad(msg, "invalid %s - not a string", name);
+	return (*out = copy(f->valuestring, msg)) ? 0 : -1;
+}
+
+static int
+host_type(const cJSON *o, struct flux_popjob *j, char msg[])
+{
+	char	*t = NULL;
+	size_t	 i;
+	int	 rc = -1;
+
+	if (str_field(o, "remote_host_type", NULL, &t, msg) == -1)
+		return -1;
+	for (i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
+		if (strcmp(t, type_names[i]) == 0) {
+			j->type = (enum flux_remote)i;
+			rc = 0;
+		}
+	if (rc == -1)
+		bad(msg, "invalid remote_host_type - %s - not graphite or prometheus", t);
+	free(t);
+	return rc;
+}
+
+/*
+ * Vista's metric is final (its prefix already applied, 2.3): a payload's
+ * name gets the POST normalisation and the name rules, never a prefix; a
+ * queued name must already be valid as it stands.
+ */
+static int
+metric_name(const cJSON *o, int queued, struct flux_popjob *j, char msg[])
+{
+	const char	*why;
+	char		*raw = NULL, *bad_name = NULL;
+
+	if (str_field(o, "metric", NULL, &raw, msg) == -1)
+		return -1;
+	if (queued) {
+		if ((why = flux_metric_invalid(raw)) != NULL) {
+			bad(msg, "invalid metric - %s - %s", raw, why);
+			free(raw);
+			return -1;
+		}
+		j->metric = raw;
+		return 0;
+	}
+	j->metric = flux_metric_build(raw, NULL, &why, &bad_name);
+	if (j->metric == NULL)
+		bad(msg, "invalid metric - %s - %s", bad_name ? bad_name : raw, why);
+	free(bad_name);
+	free(raw);
+	return j->metric ? 0 : -1;
+}
+
+static int
+namespace_prefix(const cJSON *o, struct flux_popjob *j, char msg[])
+{
+	const cJSON	*f = cJSON_GetObjectItemCaseSensitive(o, "namespace_prefix");
+
+	if (f == NULL)
+		return bad(msg, "no namespace_prefix passed");
+	if (cJSON_IsNull(f))
+		return 0;
+	if (!cJSON_IsString(f))
+		return bad(msg, "invalid namespace_prefix - not a string or null");
+	return (j->namespace_prefix = copy(f->valuestring, msg)) ? 0 : -1;
+}
+
+/* token, user and password: strings, "None" (or null) meaning none. */
+static int
+credentials(const cJSON *o, struct flux_popjob *j, char msg[])
+{
+	const char	*p;
+
+	if (str_field(o, "token", "None", &j->token, msg) == -1)
+		return -1;
+	/* The token goes into a request header: no line breaks, no controls. */
+	for (p = j->token; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return bad(msg, "invalid token - control characters in token");
+	if (str_field(o, "user", "None", &j->user, msg) == -1 ||
+	    str_field(o, "password", "None", &j->password, msg) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+urls_from_array(const cJSON *a, struct flux_list *out, char msg[])
+{
+	const cJSON	*u;
+
+	if (cJSON_GetArraySize(a) > FLUX_POPJOB_MAX_URLS)
+		return bad(msg, "invalid fetch_resolution_urls - more than %d URLs",
+		    FLUX_POPJOB_MAX_URLS);
+	if ((out->v = calloc((size_t)cJSON_GetArraySize(a) + 1,
+	    sizeof(*out->v))) == NULL)
+		return bad(msg, "out of memory");
+	cJSON_ArrayForEach(u, a) {
+		if (!cJSON_IsString(u))
+			return bad(msg, "invalid fetch_resolution_urls - not a list of "
+			    "strings");
+		if ((out->v[out->n] = copy(u->valuestring, msg)) == NULL)
+			return -1;
+		out->n++;
+	}
+	return 0;
+}
+
+/*
+ * fetch_resolution_urls: a JSON array of URLs, or (from a client, not in
+ * the queue) Vista's legacy string holding a Python list repr.
+ */
+static int
+urls(const cJSON *o, int queued, struct flux_popjob *j, char msg[])
+{
+	const cJSON	*f = cJSON_GetObjectItemCaseSensitive(o, "fetch_resolution_urls");
+	char		 err[FLUX_ERRLEN];
+	const char	*why;
+	size_t		 i;
+
+	if (f == NULL || cJSON_IsNull(f) ||
+	    (cJSON_IsString(f) && strcmp(f->valuestring, "None") == 0))
+		return bad(msg, "no fetch_resolution_urls passed");
+	if (cJSON_IsArray(f)) {
+		if (urls_from_array(f, &j->urls, msg) == -1)
+			return -1;
+	} else if (cJSON_IsString(f) && !queued) {
+		if (flux_pylist_parse(f->valuestring, strlen(f->valuestring),
+		    &j->urls, err) == -1)
+			return bad(msg, "invalid fetch_resolution_urls - %s", err);
+	} else
+		return bad(msg, "invalid fetch_resolution_urls - not a list");
+	if (j->urls.n == 0)
+		return bad(msg, "invalid fetch_resolution_urls - no URLs");
+	if (j->urls.n > FLUX_POPJOB_MAX_URLS)
+		return bad(msg, "invalid fetch_resolution_urls - more than %d URLs",
+		    FLUX_POPJOB_MAX_URLS);
+	for (i = 0; i < j->urls.n; i++)
+		if ((why = flux_popjob_url_invalid(j->urls.v[i])) != NULL)
+			return bad(msg, "invalid fetch_resolution_urls - %s - %s",
+			    j->urls.v[i], why);
+	return 0;
+}
+
+/* A non-negative integral JSON number up to max. */
+static int
+count_field(const cJSON *o, const char *name, double max, int64_t *out,
+    char msg[])
+{
+	const cJSON	*f = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!cJSON_IsNumber(f) || !(f->valuedouble >= 0) ||
+	    f->valuedouble > max || f->valuedouble != floor(f->valuedouble))
+		return bad(msg, "invalid %s - not a count", name);
+	*out = (int64_t)f->valuedouble;
+	return 0;
+}
+
+/* What flux-batch keeps in a queued job besides the payload. */
+static int
+run_state(const cJSON *o, struct flux_popjob *j, char msg[])
+{
+	const cJSON	*e = cJSON_GetObjectItemCaseSensitive(o, "last_error");
+
+	if (count_field(o, "attempts", 1e6, &j->attempts, msg) == -1 ||
+	    count_field(o, "queued_at", 1e12, &j->queued_at, msg) == -1)
+		return -1;
+	if (e != NULL && !cJSON_IsString(e))
+		return bad(msg, "invalid last_error - not a string");
+	if (e != NULL && (j->last_error = copy(e->valuestring, msg)) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * Fill j from the JSON object o: Vista's payload (queued 0; the key is the
+ * caller's business) or a queued job (queued 1: URLs only as an array, and
+ * attempts and queued_at required). Fields are checked in a fixed order and
+ * the first failure is put in msg (FLUX_MSG_MAX bytes) as the text of a 400
+ * answer. j is zeroed first; free it with flux_popjob_free() either way.
+ */
+int
+flux_popjob_from_json(const struct cJSON *o, int queued, struct flux_popjob *j,
+    char msg[])
+{
+	memset(j, 0, sizeof(*j));
+	if (!cJSON_IsObject(o))
+		return bad(msg, "no POST data received");
+	if (host_type(o, j, msg) == -1 ||
+	    str_field(o, "remote_target", NULL, &j->remote_target, msg) == -1)
+		return -1;
+	if (*j->remote_target == '\0')
+		return bad(msg, "invalid remote_target - empty");
+	if (metric_name(o, queued, j, msg) == -1 ||
+	    namespace_prefix(o, j, msg) == -1 || credentials(o, j, msg) == -1 ||
+	    urls(o, queued, j, msg) == -1)
+		return -1;
+	return queued ? run_state(o, j, msg) : 0;
+}
+
+/* Read a queued job (text as stored in Redis); -1 with err if it is bad. */
+int
+flux_popjob_decode(const char *text, struct flux_popjob *j, char err[])
+{
+	char	 msg[FLUX_MSG_MAX];
+	cJSON	*o;
+	int	 rc;
+
+	if ((o = cJSON_Parse(text)) == NULL) {
+		memset(j, 0, sizeof(*j));
+		snprintf(err, FLUX_ERRLEN, "queued job is not JSON");
+		return -1;
+	}
+	rc = flux_popjob_from_json(o, 1, j, msg);
+	if (rc == -1)
+		snprintf(err, FLUX_ERRLEN, "queued job is not valid: %.1024s", msg);
+	cJSON_Delete(o);
+	return rc;
+}
+
+static void
+add_str(cJSON *o, const char *name, const char *s, int *ok)
+{
+	if ((s ? cJSON_AddStringToObject(o, name, s) :
+	    cJSON_AddNullToObject(o, name)) == NULL)
+		*ok = 0;
+}
+
+/*
+ * The job as queued: the payload's fields normalised (URLs a real JSON
+ * array, the metric as validated), attempts, queued_at and last_error.
+ * The API key is not kept: flux-batch has no use for it. Caller frees.
+ */
+char *
+flux_popjob_encode(const struct flux_popjob *j)
+{
+	cJSON	*o = cJSON_CreateObject(), *a;
+	char	*text = NULL;
+	int	 ok = o != NULL;
+
+	if (!ok)
+		return NULL;
+	add_str(o, "remote_host_type", type_names[j->type], &ok);
+	add_str(o, "remote_target", j->remote_target, &ok);
+	add_str(o, "metric", j->metric, &ok);
+	add_str(o, "namespace_prefix", j->namespace_prefix, &ok);
+	add_str(o, "token", j->token, &ok);
+	add_str(o, "user", j->user, &ok);
+	add_str(o, "password", j->password, &ok);
+	a = cJSON_CreateStringArray((const char *const *)j->urls.v, (int)j->urls.n);
+	if (a == NULL || !cJSON_AddItemToObject(o, "fetch_resolution_urls", a))
+		ok = 0;
+	if (cJSON_AddNumberToObject(o, "attempts", (double)j->attempts) == NULL ||
+	    cJSON_AddNumberToObject(o, "queued_at", (double)j->queued_at) == NULL)
+		ok = 0;
+	if (j->last_error != NULL)
+		add_str(o, "last_error", j->last_error, &ok);
+	if (ok)
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+/* Remember why the last attempt failed; 0 or -1 (out of memory). */
+int
+flux_popjob_set_error(struct flux_popjob *j, const char *why)
+{
+	char	*c = strdup(why);
+
+	if (c == NULL)
+		return -1;
+	free(j->last_error);
+	j->last_error = c;
+	return 0;
+}
+
+void
+flux_popjob_free(struct flux_popjob *j)
+{
+	free(j->remote_target);
+	free(j->metric);
+	free(j->namespace_prefix);
+	free(j->token);
+	free(j->user);
+	free(j->password);
+	free(j->last_error);
+	flux_pylist_free(&j->urls);
+	memset(j, 0, sizeof(*j));
+}
+
+/* Check a reply's type; on failure err says what failed and why. */
+static int
+reply_ok(redisContext *ctx, redisReply *r, int type, const char *what,
+    char err[])
+{
+	if (r != NULL && (r->type == type || (type == REDIS_REPLY_STRING &&
+	    r->type == REDIS_REPLY_NIL)))
+		return 0;
+	snprintf(err, FLUX_ERRLEN, "redis %s failed: %s", what, r == NULL ?
+	    ctx->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	return -1;
+}
+
+/* An integer command; *n its result. */
+static int
+int_command(struct flux_store *s, long long *n, const char *what, char err[],
+    const char *fmt, ...)
+{
+	redisContext	*ctx = flux_store_context(s);
+	redisReply	*r;
+	va_list		 ap;
+	int		 rc;
+
+	va_start(ap, fmt);
+	r = redisvCommand(ctx, fmt, ap);
+	va_end(ap);
+	if ((rc = reply_ok(ctx, r, REDIS_REPLY_INTEGER, what, err)) == 0 && n)
+		*n = r->integer;
+	if (r)
+		freeReplyObject(r);
+	return rc;
+}
+
+/* Queue a job (its JSON text) durably; 0, or -1 with err. */
+int
+flux_popjob_push(struct flux_store *s, const char *job, char err[])
+{
+	return int_command(s, NULL, "LPUSH", err, "LPUSH %s %s",
+	    FLUX_POPJOB_QUEUE, job);
+}
+
+/* Put back what a crashed run left in processing, to be taken first. */
+int
+flux_popjob_recover(struct flux_store *s, long long *moved, char err[])
+{
+	return int_command(s, moved, "recovery", err, "EVAL %s 2 %s %s",
+	    recover_lua, FLUX_POPJOB_PROCESSING, FLUX_POPJOB_QUEUE);
+}
+
+/* How many jobs wait in the queue. */
+int
+flux_popjob_pending(struct flux_store *s, long long *n, char err[])
+{
+	return int_command(s, n, "LLEN", err, "LLEN %s", FLUX_POPJOB_QUEUE);
+}
+
+/*
+ * Move the oldest job into processing and return its text in *job (caller
+ * frees), or NULL when the queue is empty.
+ */
+int
+flux_popjob_take(struct flux_store *s, char **job, char err[])
+{
+	redisContext	*ctx = flux_store_context(s);
+	redisReply	*r;
+	int		 rc;
+
+	*job = NULL;
+	r = redisCommand(ctx, "RPOPLPUSH %s %s", FLUX_POPJOB_QUEUE,
+	    FLUX_POPJOB_PROCESSING);
+	rc = reply_ok(ctx, r, REDIS_REPLY_STRING, "RPOPLPUSH", err);
+	if (rc == 0 && r->type == REDIS_REPLY_STRING &&
+	    (*job = strdup(r->str)) == NULL) {
+		snprintf(err, FLUX_ERRLEN, "out of memory");
+		rc = -1;
+	}
+	if (r)
+		freeReplyObject(r);
+	return rc;
+}
+
+/*
+ * Remove job from processing and, when next is not NULL, LPUSH next to
+ * list (the queue, or processing itself to update a running job), in one
+ * step; list is ignored (may be NULL) without next. Returns -1 with err
+ * when Redis failed or job was not in processing.
+ */
+int
+flux_popjob_replace(struct flux_store *s, const char *job, const char *next,
+    const char *list, char err[])
+{
+	long long	n = 0;
+
+	if (next == NULL || list == NULL) {
+		next = "";
+		list = FLUX_POPJOB_QUEUE;
+	}
+	if (int_command(s, &n, "job update", err, "EVAL %s 2 %s %s %s %s",
+	    replace_lua, FLUX_POPJOB_PROCESSING, list, job, next) == -1)
+		return -1;
+	if (n != 1) {
+		snprintf(err, FLUX_ERRLEN, "job is no longer in '%s'",
+		    FLUX_POPJOB_PROCESSING);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Add the remote target to the set Vista consults before asking for a
+ * populate again, as Skyline's populate_metric_worker did once done.
+ */
+int
+flux_popjob_mark_known(struct flux_store *s, const char *remote_target,
+    char err[])
+{
+	return int_command(s, NULL, "SADD", err, "SADD %s %s",
+	    FLUX_POPJOB_VISTA_SET, remote_target);
+}
+
+void
+flux_popjob_list_free(struct flux_list *jobs)
+{
+	flux_pylist_free(jobs);
+}
+
+/* The queued jobs, oldest first, without taking them (for a dry run). */
+int
+flux_popjob_list(struct flux_store *s, struct flux_list *jobs, char err[])
+{
+	redisContext	*ctx = flux_store_context(s);
+	redisReply	*r;
+	size_t		 i;
+	int		 rc;
+
+	jobs->v = NULL;
+	jobs->n = 0;
+	r = redisCommand(ctx, "LRANGE %s 0 -1", FLUX_POPJOB_QUEUE);
+	if (reply_ok(ctx, r, REDIS_REPLY_ARRAY, "LRANGE", err) == -1) {
+		if (r)
+			freeReplyObject(r);
+		return -1;
+	}
+	/* LRANGE lists from the head; the oldest job is at the tail. */
+	rc = (jobs->v = calloc(r->elements + 1, sizeof(*jobs->v))) ? 0 : -1;
+	for (i = r->elements; rc == 0 && i-- > 0; jobs->n++)
+		if (r->element[i]->type != REDIS_REPLY_STRING ||
+		    (jobs->v[jobs->n] = strdup(r->element[i]->str)) == NULL)
+			rc = -1;
+	if (rc == -1)
+		snprintf(err, FLUX_ERRLEN, "cannot read the populate queue");
+	freeReplyObject(r);
+	if (rc == -1)
+		flux_pylist_free(jobs);
+	return rc;
+}

@@ -1,0 +1,510 @@
+#!/usr/bin/env bats
+# flux-batch populate (SPEC 7): queued populate_metric jobs fetched from a
+# real graphite-web (the "remote" history is written through the stack's
+# carbon-cache under remote.*), a real Prometheus, and a fake remote with
+# hostile answers (tests/lib/remote.py); delivered to the real carbon and
+# read back from whisper.
+
+setup_file() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	stack_init "$(mktemp -d /tmp/flux-popbat.XXXXXX)"
+	start_redis
+	start_carbon
+	start_graphite_web
+	start_prometheus
+	start_fake_remote
+	export STACK_DIR REDIS_SOCK CARBON_PORT CARBON_PICKLE_PORT WHISPER_DIR \
+	    GRAPHITE_WEB_PORT PROMETHEUS_PORT REMOTE_PORT REMOTE_DIR REMOTE_URL
+	# Three hours of 1-minute history, ending a minute before this one,
+	# shared by the tests that only need "some remote history".
+	export HIST_END=$(( $(date +%s) / 60 * 60 - 60 ))
+	local t
+	for ((t = HIST_END - 179 * 60; t <= HIST_END; t += 60)); do
+		echo "remote.hist.cpu $t $(( t / 60 % 1000 )).25"
+	done > "$STACK_DIR/hist.txt"
+	carbon_pickle "$STACK_DIR/hist.txt"
+	wait_count remote.hist.cpu $((HIST_END - 4 * 3600)) "$HIST_END" 180 30 >/dev/null
+}
+
+teardown_file() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	stack_stop
+	rm -rf "$STACK_DIR"
+}
+
+setup() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT"
+	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
+	rm -f "$STACK_DIR"/spool/*.spool "$REMOTE_DIR/requests.log"
+	unset FLUX_NOW FLUX_FETCH_TIMEOUT_MS
+	GW="http://127.0.0.1:$GRAPHITE_WEB_PORT"
+	HIST_URL="$GW/render/?from=-6hours&format=json&target=remote.hist.cpu"
+}
+
+# job METRIC TYPE URL...: queue a job through the CGI, as Vista would.
+# JOB_EDIT, a jq filter, may change the payload first.
+job() {
+	local metric=$1 type=$2 urls
+	shift 2
+	urls=$(printf '%s\n' "$@" | jq -Rnc '[inputs]')
+	populate_post "$(jq -nc --arg k "$KEY" --arg m "$metric" --arg t "$type" \
+	    --argjson u "$urls" '{remote_host_type: $t, remote_target: ("remote." + $m),
+	    metric: $m, namespace_prefix: null, key: $k, token: "None",
+	    user: "None", password: "None", fetch_resolution_urls: $u}' |
+	    jq -c "${JOB_EDIT:-.}")"
+	expect 204
+}
+
+# gfile NAME TS:VALUE...: a graphite render answer the fake remote serves
+# as /file/NAME (VALUE may be null).
+gfile() {
+	local name=$1 sep="" p
+	shift
+	{
+		printf '[{"target": "remote.x", "tags": {"name": "remote.x"}, "datapoints": ['
+		for p in "$@"; do printf '%s[%s, %s]' "$sep" "${p#*:}" "${p%%:*}"; sep=", "; done
+		printf ']}]'
+	} > "$REMOTE_DIR/$name"
+}
+
+# pfile NAME TS:VALUE...: a Prometheus query_range answer (values as strings).
+pfile() {
+	local name=$1 sep="" p
+	shift
+	{
+		printf '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x"},"values":['
+		for p in "$@"; do printf '%s[%s,"%s"]' "$sep" "${p%%:*}" "${p#*:}"; sep=","; done
+		printf ']}]}}'
+	} > "$REMOTE_DIR/$name"
+}
+
+# ok_run: the last flux-batch run succeeded (its log shown if not).
+ok_run() {
+	if [ "$batch_status" != 0 ]; then
+		echo "flux-batch exited $batch_status:" >&2
+		echo "$batch_log" >&2
+		return 1
+	fi
+}
+
+# failed_once MESSAGE: the run failed (exit 1, not a crash) with MESSAGE in
+# its log, and the job went back to the queue with one attempt counted.
+failed_once() {
+	if [ "$batch_status" != 1 ] || [[ "$batch_log" != *"$1"* ]]; then
+		echo "expected exit 1 and: $1" >&2
+		echo "got exit $batch_status:" >&2
+		echo "$batch_log" >&2
+		return 1
+	fi
+	[ "$(queued | wc -l)" = 1 ]
+	[[ "$(queued)" == *'"attempts":1,'* ]]
+	[ -z "$(queued processing)" ]
+}
+
+@test "a first populate of a new metric: 7 days at 10-minute and 1-minute resolutions, as Vista asks" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	# 10-minute points from 7 days back (an hour inside the 7-day retention)
+	# to a day back, then 1-minute points up to the minute before this one;
+	# none near the -24hours boundary the two URLs share.
+	{
+		for ((t = (N - 7 * 86400 + 3600) / 600 * 600; t <= N - 86400 - 600; t += 600)); do
+			echo "remote.first.cpu $t $(( t / 60 % 1000 )).5"
+		done
+		for ((t = N - 86400 + 120; t <= N - 60; t += 60)); do
+			echo "remote.first.cpu $t $(( t / 60 % 1000 )).5"
+		done
+	} > "$BATS_TEST_TMPDIR/first.txt"
+	n=$(wc -l < "$BATS_TEST_TMPDIR/first.txt")
+	carbon_pickle "$BATS_TEST_TMPDIR/first.txt"
+	wait_count remote.first.cpu $((N - 8 * 86400)) "$N" "$n" 30
+	job target.first.cpu graphite \
+	    "$GW/render/?from=-7days&until=-24hours&format=json&target=remote.first.cpu" \
+	    "$GW/render/?from=-24hours&format=json&target=remote.first.cpu"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"populate 'target.first.cpu': no last timestamp, new metric"* ]]
+	[[ "$batch_log" == *"2 of 2 URLs fetched, "*" points, $n bins kept, $n sent, 0 spooled"* ]]
+	wait_count target.first.cpu $((N - 8 * 86400)) "$N" "$n" 30
+	# Every point, value for value.
+	diff <(whisper-fetch --from=$((N - 8 * 86400)) --until="$N" "$(_stack_wsp remote.first.cpu)") \
+	     <(whisper-fetch --from=$((N - 8 * 86400)) --until="$N" "$(_stack_wsp target.first.cpu)")
+	[ "$(last target.first.cpu)" = "[$((N - 60)), $(( (N - 60) / 60 % 1000 )).5]" ]
+	[ -z "$(queued)" ]
+	[ -z "$(queued processing)" ]
+	[ "$(redis-cli -s "$REDIS_SOCK" sismember vista.fetcher.unique_metrics remote.target.first.cpu)" = 1 ]
+}
+
+@test "a catch-up: flux.last is recent, only the gap after it is sent" {
+	redis-cli -s "$REDIS_SOCK" set flux.last.target.catchup.cpu "[$((HIST_END - 3600)), 1.0]" >/dev/null
+	job target.catchup.cpu graphite "$HIST_URL"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"populate 'target.catchup.cpu': last timestamp $((HIST_END - 3600))"* ]]
+	[[ "$batch_log" == *"1 of 1 URLs fetched, 180 points, 60 bins kept, 60 sent, 0 spooled"* ]]
+	wait_count target.catchup.cpu $((HIST_END - 3600)) "$HIST_END" 60
+	[ "$(whisper_count target.catchup.cpu $((HIST_END - 4 * 3600)) $((HIST_END - 3600)))" = 0 ]
+	[ "$(last target.catchup.cpu)" = "[$HIST_END, $(( HIST_END / 60 % 1000 )).25]" ]
+}
+
+@test "a flux.last holding a bare integer timestamp is read too" {
+	redis-cli -s "$REDIS_SOCK" set flux.last.target.bare.cpu "$((HIST_END - 600))" >/dev/null
+	job target.bare.cpu graphite "$HIST_URL"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *", 10 bins kept, 10 sent, "* ]]
+	[ "$(last target.bare.cpu)" = "[$HIST_END, $(( HIST_END / 60 % 1000 )).25]" ]
+}
+
+@test "nothing newer than flux.last: nothing is sent and the record stays" {
+	redis-cli -s "$REDIS_SOCK" set flux.last.target.ahead.cpu "[$((HIST_END - 600)), 7.0]" >/dev/null
+	# A remote that has nothing newer: nothing is sent, the record stays.
+	gfile ahead.json "$((HIST_END - 1200)):1"
+	job target.ahead.cpu graphite "$REMOTE_URL/file/ahead.json"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"0 bins kept, 0 sent"* ]]
+	[ "$(last target.ahead.cpu)" = "[$((HIST_END - 600)), 7.0]" ]
+}
+
+@test "a metric unknown to the local Graphite gets every point fetched" {
+	job target.unknown.cpu graphite "$HIST_URL"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"populate 'target.unknown.cpu': no last timestamp, new metric"* ]]
+	[[ "$batch_log" == *"180 bins kept, 180 sent"* ]]
+	wait_count target.unknown.cpu $((HIST_END - 4 * 3600)) "$HIST_END" 180
+	# The local render API was asked for every window, in Skyline's order.
+	log="$STACK_DIR/graphite-web/runserver.log"
+	[ "$(grep -c 'target=target.unknown.cpu&format=json&from=' "$log")" = 6 ]
+	[ "$(grep -o 'target=target.unknown.cpu&format=json&from=[^ ]*' "$log" | cut -d= -f4 | tr '\n' ' ')" = \
+	    "-50mins -6hours -24hours -7days -30days -90days " ]
+}
+
+@test "a metric the local Graphite knows, without flux.last, is filled after its newest point" {
+	for ((t = HIST_END - 7200; t <= HIST_END - 3600; t += 60)); do
+		echo "target.known.cpu $t 999"
+	done > "$BATS_TEST_TMPDIR/known.txt"
+	carbon_pickle "$BATS_TEST_TMPDIR/known.txt"
+	wait_count target.known.cpu $((HIST_END - 7260)) $((HIST_END - 3600)) 61
+	job target.known.cpu graphite "$HIST_URL"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"populate 'target.known.cpu': last timestamp $((HIST_END - 3600))"* ]]
+	[[ "$batch_log" == *"60 bins kept, 60 sent"* ]]
+	wait_count target.known.cpu $((HIST_END - 3600)) "$HIST_END" 60
+	run whisper_fetch_value target.known.cpu $((HIST_END - 3600))
+	[ "$output" = "999.000000" ]
+}
+
+@test "a remote that is down: the job is retried with attempts counted, dropped at 5" {
+	port=$(flux_free_port)
+	job target.down.cpu graphite "http://127.0.0.1:$port/render?target=x&format=json"
+	for i in 1 2 3 4; do
+		flux_batch populate
+		[ "$batch_status" = 1 ]
+		[[ "$batch_log" == *"attempt $i of 5 failed, queued again: cannot fetch 'http://127.0.0.1:$port/render?target=x&format=json': "* ]]
+		[[ "$(queued)" == *"\"attempts\":$i,"* ]]
+		[[ "$(queued)" == *'"last_error":"cannot fetch '* ]]
+		[ -z "$(queued processing)" ]
+	done
+	flux_batch populate
+	[ "$batch_status" = 1 ]
+	[[ "$batch_log" == *"error: populate 'target.down.cpu': dropped after 5 attempts: cannot fetch 'http://127.0.0.1:$port/"* ]]
+	[ -z "$(queued)" ]
+	[ -z "$(queued processing)" ]
+	[ -z "$(last target.down.cpu)" ]
+}
+
+@test "a job interrupted by kill -9 stays queued and the next run completes it" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	pts=()
+	for ((t = N - 1800; t < N; t += 60)); do pts+=("$t:$(( t / 60 % 100 ))"); done
+	gfile kill.json "${pts[@]}"
+	touch "$REMOTE_DIR/kill.json.hold"
+	job target.kill.cpu graphite "$REMOTE_URL/hold/kill.json"
+	"$FLUX_TOP/batch/flux-batch" populate 2>"$BATS_TEST_TMPDIR/killed.log" 3>&- &
+	pid=$!
+	for _ in $(seq 100); do
+		grep -qs '^/hold/kill.json' "$REMOTE_DIR/requests.log" && break
+		sleep 0.1
+	done
+	kill -9 "$pid"
+	wait "$pid" || true
+	[ -z "$(queued)" ]
+	[[ "$(queued processing)" == *'"metric":"target.kill.cpu"'*'"attempts":1,'* ]]
+	rm "$REMOTE_DIR/kill.json.hold"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"1 jobs left by an interrupted run queued again"* ]]
+	[[ "$batch_log" == *"30 bins kept, 30 sent"* ]]
+	wait_count target.kill.cpu $((N - 1860)) "$N" 30
+	[ -z "$(queued)" ]
+	[ -z "$(queued processing)" ]
+}
+
+@test "a Prometheus remote: query_range, and Vista's instant query over a range" {
+	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "VISTA_DO_NOT_SUBMIT_CURRENT_MINUTE = false"
+	P="http://127.0.0.1:$PROMETHEUS_PORT"
+	for _ in $(seq 100); do
+		n=$(curl -s "$P/api/v1/query?query=up%5B1m%5D" | jq '.data.result[0].values | length')
+		[ "${n:-0}" -ge 2 ] && break
+		sleep 0.2
+	done
+	E=$(date +%s)
+	job target.prom.up prometheus \
+	    "$P/api/v1/query_range?query=up&start=$((E - 300))&end=$E&step=1" \
+	    "$P/api/v1/query?query=up[5m]"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"fetched '$P/api/v1/query_range?query=up&start=$((E - 300))&end=$E&step=1': "* ]]
+	[[ "$batch_log" == *"2 of 2 URLs fetched, "* ]]
+	rec=$(last target.prom.up)
+	[[ "$rec" =~ ^\[([0-9]+),\ 1\.0\]$ ]]
+	ts=${BASH_REMATCH[1]}
+	[ $((ts % 60)) = 0 ] && [ "$ts" -ge $((E - 120)) ] && [ "$ts" -le "$E" ]
+	run whisper_fetch_value target.prom.up "$ts"
+	[ "$output" = "1.000000" ]
+}
+
+@test "Prometheus NaN and Inf samples are dropped, the rest is kept" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	pfile nan.json "$((N - 240)):NaN" "$((N - 180)):+Inf" "$((N - 120)):2.5" "$((N - 60)):-Inf"
+	job target.promnan.cpu prometheus "$REMOTE_URL/file/nan.json"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"fetched '$REMOTE_URL/file/nan.json': 1 points, 3 null or non-finite dropped"* ]]
+	[ "$(last target.promnan.cpu)" = "[$((N - 120)), 2.5]" ]
+	run whisper_fetch_value target.promnan.cpu $((N - 120))
+	[ "$output" = "2.500000" ]
+}
+
+@test "points are resampled to 1-minute means, in time order, nulls dropped" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	gfile mean.json "$((N - 90)):5" "$((N - 180)):1" "$((N - 170)):null" \
+	    "$((N - 160)):2" "$((N - 130)):6"
+	job target.mean.cpu graphite "$REMOTE_URL/file/mean.json"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"4 points, 2 bins kept, 2 sent"* ]]
+	run whisper_fetch_value target.mean.cpu $((N - 180))
+	[ "$output" = "3.000000" ]
+	run whisper_fetch_value target.mean.cpu $((N - 120))
+	[ "$output" = "5.000000" ]
+	[ "$(last target.mean.cpu)" = "[$((N - 120)), 5.0]" ]
+}
+
+@test "points of the current minute are held back (VISTA_DO_NOT_SUBMIT_CURRENT_MINUTE)" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	export FLUX_NOW=$((N + 30))
+	gfile cur.json "$((N - 120)):1" "$((N - 60)):2" "$N:3" "$((N + 20)):4"
+	job target.cur.cpu graphite "$REMOTE_URL/file/cur.json"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"4 points, 2 bins kept, 2 sent"* ]]
+	[ "$(last target.cur.cpu)" = "[$((N - 60)), 2.0]" ]
+}
+
+@test "without the current-minute rule, points up to now + FLUX_MAX_FUTURE are taken" {
+	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "VISTA_DO_NOT_SUBMIT_CURRENT_MINUTE = false" \
+	    "FLUX_MAX_FUTURE = 10"
+	N=$(( $(date +%s) / 60 * 60 ))
+	export FLUX_NOW=$((N + 30))
+	gfile fut.json "$((N - 60)):2" "$N:3" "$((N + 40)):4" "$((N + 41)):100"
+	job target.fut.cpu graphite "$REMOTE_URL/file/fut.json"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"4 points, 2 bins kept, 2 sent"* ]]
+	[ "$(last target.fut.cpu)" = "[$N, 3.5]" ]
+}
+
+@test "Basic auth or a Bearer token reach the remote; \"None\" sends neither" {
+	gfile empty.json
+	JOB_EDIT='.user = "bob" | .password = "s3cret"' job target.auth1 graphite "$REMOTE_URL/file/empty.json?basic"
+	JOB_EDIT='.token = "t0k3n"' job target.auth2 graphite "$REMOTE_URL/file/empty.json?bearer"
+	job target.auth3 graphite "$REMOTE_URL/file/empty.json?none"
+	JOB_EDIT='.user = "bob" | .token = "t0k3n"' job target.auth4 graphite "$REMOTE_URL/file/empty.json?both"
+	flux_batch populate
+	ok_run
+	grep -qx '/file/empty.json?basic Basic Ym9iOnMzY3JldA==' "$REMOTE_DIR/requests.log"
+	grep -qx '/file/empty.json?bearer Bearer t0k3n' "$REMOTE_DIR/requests.log"
+	grep -qx '/file/empty.json?none -' "$REMOTE_DIR/requests.log"
+	# One Authorization header per request: the token wins.
+	grep -qx '/file/empty.json?both Bearer t0k3n' "$REMOTE_DIR/requests.log"
+	[[ "$batch_log" != *s3cret* ]] && [[ "$batch_log" != *t0k3n* ]]
+}
+
+@test "credentials in a URL are used but never logged" {
+	port=$(flux_free_port)
+	job target.userinfo graphite "http://bob:s3cret@127.0.0.1:$port/render"
+	flux_batch populate
+	[ "$batch_status" = 1 ]
+	[[ "$batch_log" == *"cannot fetch 'http://***@127.0.0.1:$port/render'"* ]]
+	[[ "$batch_log" != *s3cret* ]]
+}
+
+@test "a remote answering an HTML page fails the job, which is queued again" {
+	printf '<html><body><h1>502 Bad Gateway</h1></body></html>\n' > "$REMOTE_DIR/err.html"
+	job target.html graphite "$REMOTE_URL/file/err.html"
+	flux_batch populate
+	failed_once "error: populate 'target.html': bad answer from '$REMOTE_URL/file/err.html' (text/html, 51 bytes): answer is not JSON"
+}
+
+@test "truncated JSON fails the job" {
+	printf '[{"target": "x", "datapoints": [[1.0, 1700000000], [2.0, 17000' > "$REMOTE_DIR/trunc.json"
+	job target.trunc graphite "$REMOTE_URL/file/trunc.json"
+	flux_batch populate
+	failed_once "bad answer from '$REMOTE_URL/file/trunc.json' (application/json, 62 bytes): answer is not JSON"
+}
+
+@test "NaN as a bare JSON word fails the job (it is not JSON)" {
+	printf '[{"target": "x", "datapoints": [[NaN, 1700000000]]}]' > "$REMOTE_DIR/nanword.json"
+	job target.nanword graphite "$REMOTE_URL/file/nanword.json"
+	flux_batch populate
+	failed_once "answer is not JSON"
+}
+
+@test "a datapoint value that is a string fails the job" {
+	printf '[{"target": "x", "datapoints": [[1, 1700000000], ["NaN", 1700000060]]}]' > "$REMOTE_DIR/strval.json"
+	job target.strval graphite "$REMOTE_URL/file/strval.json"
+	flux_batch populate
+	failed_once "datapoint 1 has a value that is not a number"
+}
+
+@test "a JSON answer of the wrong shape fails the job" {
+	printf '{"status": "success"}' > "$REMOTE_DIR/shape.json"
+	job target.shape graphite "$REMOTE_URL/file/shape.json"
+	flux_batch populate
+	failed_once "not a graphite render answer: not a list"
+}
+
+@test "a Prometheus error answer fails the job with its message" {
+	printf '{"status":"error","errorType":"bad_data","error":"1:3: parse error: unexpected end of input"}' > "$REMOTE_DIR/perr.json"
+	job target.perr prometheus "$REMOTE_URL/file/perr.json"
+	flux_batch populate
+	failed_once "prometheus answered an error: bad_data: 1:3: parse error: unexpected end of input"
+}
+
+@test "an answer of only nulls is a success with nothing to send" {
+	gfile nulls.json "1700000000:null" "1700000060:null"
+	job target.nulls graphite "$REMOTE_URL/file/nulls.json"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"0 points, 2 null or non-finite dropped"* ]]
+	[ -z "$(last target.nulls)" ]
+	[ -z "$(queued)" ]
+}
+
+@test "HTTP 500 fails the job" {
+	job target.h500 graphite "$REMOTE_URL/status/500"
+	flux_batch populate
+	failed_once "'$REMOTE_URL/status/500' answered HTTP 500"
+}
+
+@test "a huge answer is cut off at 64 MiB, with or without Content-Length" {
+	job target.huge graphite "$REMOTE_URL/huge/80"
+	flux_batch populate
+	failed_once "answer of '$REMOTE_URL/huge/80' is larger than 67108864 bytes"
+	redis-cli -s "$REDIS_SOCK" del flux.populate_metric.queue >/dev/null
+	job target.hugecl graphite "$REMOTE_URL/hugecl/80"
+	flux_batch populate
+	failed_once "answer of '$REMOTE_URL/hugecl/80' is larger than 67108864 bytes"
+}
+
+@test "an answer with too many values for memory fails the job" {
+	/usr/bin/python3 -c 'import sys; sys.stdout.write("[{\"target\": \"x\", \"datapoints\": [" + "[1,1],"*1400000 + "[1,1]]}]")' > "$REMOTE_DIR/many.json"
+	job target.many graphite "$REMOTE_URL/file/many.json"
+	flux_batch populate
+	failed_once "answer too large: more than 4000000 JSON values"
+}
+
+@test "deeply nested JSON fails the job" {
+	/usr/bin/python3 -c 'import sys; sys.stdout.write("[" * 100000 + "]" * 100000)' > "$REMOTE_DIR/deep.json"
+	job target.deep graphite "$REMOTE_URL/file/deep.json"
+	flux_batch populate
+	failed_once "answer is not JSON"
+}
+
+@test "a slow remote is given up after the total timeout" {
+	export FLUX_FETCH_TIMEOUT_MS=1000
+	job target.slow graphite "$REMOTE_URL/slow/5"
+	SECONDS=0
+	flux_batch populate
+	failed_once "cannot fetch '$REMOTE_URL/slow/5': Operation timed out after"
+	[ "$SECONDS" -lt 5 ]
+}
+
+@test "when some URLs fail nothing is sent and the job is retried; the last attempt sends the rest" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	gfile part.json "$((N - 120)):1" "$((N - 60)):2"
+	job target.part graphite "$REMOTE_URL/file/part.json" "$REMOTE_URL/status/500"
+	flux_batch populate
+	failed_once "1 of 2 URLs failed: '$REMOTE_URL/status/500' answered HTTP 500"
+	[ -z "$(last target.part)" ]
+	# The fifth attempt takes what it can get.
+	job4=$(queued | sed 's/"attempts":1,/"attempts":4,/')
+	redis-cli -s "$REDIS_SOCK" del flux.populate_metric.queue >/dev/null
+	redis-cli -s "$REDIS_SOCK" lpush flux.populate_metric.queue "$job4" >/dev/null
+	flux_batch populate
+	[ "$batch_status" = 1 ]
+	[[ "$batch_log" == *"error: populate 'target.part': completed without the answers that failed: 1 of 2 URLs failed"* ]]
+	[ "$(last target.part)" = "[$((N - 60)), 2.0]" ]
+	[ -z "$(queued)" ]
+	[ -z "$(queued processing)" ]
+}
+
+@test "when carbon is down the points are spooled and flux-batch flush delivers them" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	gfile spool.json "$((N - 180)):1" "$((N - 120)):2" "$((N - 60)):3"
+	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT"
+	sed -i "s/^FLUX_CARBON_PICKLE_PORT = .*/FLUX_CARBON_PICKLE_PORT = $(flux_free_port)/" "$FLUX_CONF"
+	job target.spool graphite "$REMOTE_URL/file/spool.json"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"3 bins kept, 0 sent, 3 spooled"* ]]
+	[ "$(spool_count)" = 1 ]
+	[ "$(last target.spool)" = "[$((N - 60)), 3.0]" ]
+	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT"
+	flux_batch flush
+	ok_run
+	wait_count target.spool $((N - 240)) "$N" 3
+	[ "$(spool_count)" = 0 ]
+}
+
+@test "a dry run fetches and reports, and changes nothing" {
+	job target.dry graphite "$HIST_URL"
+	before=$(queued)
+	flux_batch -n populate
+	ok_run
+	[[ "$batch_log" == *"populate 'target.dry': dry run: would send 180 points"* ]]
+	[ "$(queued)" = "$before" ]
+	[ -z "$(last target.dry)" ]
+	[ ! -e "$(_stack_wsp target.dry)" ]
+}
+
+@test "plain flux-batch runs the populate queue too" {
+	job target.plain graphite "$HIST_URL"
+	flux_batch
+	ok_run
+	[[ "$batch_log" == *"populate: 1 jobs done, 0 failed"* ]]
+	[ -z "$(queued)" ]
+}
+
+@test "an unreadable job in the queue is dropped with an error" {
+	redis-cli -s "$REDIS_SOCK" lpush flux.populate_metric.queue '{"metric": "x"' >/dev/null
+	redis-cli -s "$REDIS_SOCK" lpush flux.populate_metric.queue '{"remote_host_type":"graphite","remote_target":"t","metric":"a/b","namespace_prefix":null,"token":"None","user":"None","password":"None","fetch_resolution_urls":["http://g/"],"attempts":0,"queued_at":1}' >/dev/null
+	flux_batch populate
+	[ "$batch_status" = 1 ]
+	[[ "$batch_log" == *"error: populate: dropped an unreadable job: queued job is not JSON"* ]]
+	[[ "$batch_log" == *"error: populate: dropped an unreadable job: queued job is not valid: invalid metric - a/b - invalid characters in name"* ]]
+	[ -z "$(queued)" ]
+	[ -z "$(queued processing)" ]
+}
+
+@test "Redis unreachable: flux-batch populate fails with a clear message" {
+	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "REDIS_TIMEOUT_MS = 200"
+	sed -i "s|^REDIS_SOCKET_PATH = .*|REDIS_SOCKET_PATH = $STACK_DIR/nothing.sock|" "$FLUX_CONF"
+	flux_batch populate
+	[ "$batch_status" = 1 ]
+	[[ "$batch_log" == *"error: populate: cannot connect to redis '$STACK_DIR/nothing.sock'"* ]]
+}
