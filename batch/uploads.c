@@ -532,7 +532,12 @@ job_uploads(const struct flux_conf *c, int dryrun)
 	char			err[FLUX_ERRLEN];
 	size_t			i;
 	int			rc = 0;
+	struct stat		st;
 
+	/* Uploads off and no upload directory: nothing waits, nothing to say. */
+	if ((!c->process_uploads || !c->batch_processing) &&
+	    stat(c->uploads_path, &st) == -1 && errno == ENOENT)
+		return 0;
 	if (scan(&j, &l) == -1)
 		return -1;
 	if (l.n > 0 && (!c->process_uploads || !c->batch_processing))
