@@ -357,33 +357,6 @@ answer_delivered(struct post *ps)
 	cJSON_Delete(o);
 }
 
-/* Parse the body into ps->root; -1 with the answer set. */
-static int
-parse_body(struct post *ps)
-{
-	const struct flux_req	*req = ps->req;
-	size_t			 i = 0;
-
-	while (i < req->body_len && strchr(" \t\r\n", req->body[i]) != NULL)
-		i++;
-	if (i == req->body_len) {
-		flux_resp_error(ps->resp, 400, "no POST data received");
-		return -1;
-	}
-	/* The body is NUL-terminated; a NUL inside it is not JSON. */
-	if (memchr(req->body, '\0', req->body_len) != NULL ||
-	    (ps->root = cJSON_ParseWithLengthOpts(req->body, req->body_len + 1,
-	    NULL, 1)) == NULL) {
-		flux_resp_error(ps->resp, 400, "invalid json data");
-		return -1;
-	}
-	if (!cJSON_IsObject(ps->root) || ps->root->child == NULL) {
-		flux_resp_error(ps->resp, 400, "no POST data received");
-		return -1;
-	}
-	return 0;
-}
-
 /* Health check, key, validate_key; -1 when the request is answered. */
 static int
 check_key(struct post *ps)
@@ -417,7 +390,7 @@ run(struct post *ps)
 	char		 err[FLUX_ERRLEN];
 	int		 test;
 
-	if (parse_body(ps) == -1)
+	if ((ps->root = flux_req_json(ps->req, ps->resp)) == NULL)
 		return;
 	if (flag(ps->root, "status")) {
 		flux_resp_health(ps->env, ps->req->now, ps->resp);

@@ -16,34 +16,6 @@
 #include "popjob.h"
 #include "store.h"
 
-/* The JSON object of the body, or NULL with the answer set. */
-static cJSON *
-parse_body(const struct flux_req *req, struct flux_resp *resp)
-{
-	cJSON	*root;
-	size_t	 i = 0;
-
-	while (i < req->body_len && strchr(" \t\r\n", req->body[i]) != NULL)
-		i++;
-	if (i == req->body_len) {
-		flux_resp_error(resp, 400, "no POST data received");
-		return NULL;
-	}
-	/* The body is NUL-terminated; a NUL inside it is not JSON. */
-	if (memchr(req->body, '\0', req->body_len) != NULL ||
-	    (root = cJSON_ParseWithLengthOpts(req->body, req->body_len + 1,
-	    NULL, 1)) == NULL) {
-		flux_resp_error(resp, 400, "invalid json data");
-		return NULL;
-	}
-	if (!cJSON_IsObject(root) || root->child == NULL) {
-		flux_resp_error(resp, 400, "no POST data received");
-		cJSON_Delete(root);
-		return NULL;
-	}
-	return root;
-}
-
 /*
  * A known key or 401, before anything else is looked at. "None" (what
  * Skyline let through, Q23) is not 32 alphanumerics, so it fails here.
@@ -108,7 +80,7 @@ handle(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
 		flux_resp_error(resp, req->body_status, "%s", req->body_error);
 		return;
 	}
-	if ((root = parse_body(req, resp)) == NULL)
+	if ((root = flux_req_json(req, resp)) == NULL)
 		return;
 	if (check_key(env, root, resp) == 0) {
 		if (flux_popjob_from_json(root, 0, &job, msg) == -1)

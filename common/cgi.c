@@ -337,6 +337,38 @@ flux_resp_error(struct flux_resp *resp, int status, const char *fmt, ...)
 	free(clean);
 }
 
+/*
+ * The body of a JSON endpoint as a non-empty object (caller deletes it), or
+ * NULL with the answer set: 400 "no POST data received" for an empty body
+ * or any other document, "invalid json data" for what is not JSON.
+ */
+void *
+flux_req_json(const struct flux_req *req, struct flux_resp *resp)
+{
+	cJSON	*root;
+	size_t	 i = 0;
+
+	while (i < req->body_len && strchr(" \t\r\n", req->body[i]) != NULL)
+		i++;
+	if (i == req->body_len) {
+		flux_resp_error(resp, 400, "no POST data received");
+		return NULL;
+	}
+	/* The body is NUL-terminated; a NUL inside it is not JSON. */
+	if (memchr(req->body, '\0', req->body_len) != NULL ||
+	    (root = cJSON_ParseWithLengthOpts(req->body, req->body_len + 1,
+	    NULL, 1)) == NULL) {
+		flux_resp_error(resp, 400, "invalid json data");
+		return NULL;
+	}
+	if (!cJSON_IsObject(root) || root->child == NULL) {
+		flux_resp_error(resp, 400, "no POST data received");
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
 /* Answer with a JSON text given whole. */
 void
 flux_resp_raw(struct flux_resp *resp, int status, const char *json)
