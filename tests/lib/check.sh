@@ -7,17 +7,20 @@
 # CGI suites run once more with every CGI under valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# make reads SANITIZE from the environment too: keep it to the runs below.
+sanitize=${SANITIZE:-0} valgrind=${VALGRIND:-0}
+unset SANITIZE VALGRIND
 bash tests/lib/deps.sh
 make clean >/dev/null
 make -j2
 make check
-if [ "${SANITIZE:-0}" = 1 ]; then
+if [ "$sanitize" = 1 ]; then
 	make clean >/dev/null
 	make -j2 SANITIZE=1
 	make check SANITIZE=1
 	make clean >/dev/null
 	make -j2
 fi
-if [ "${VALGRIND:-0}" = 1 ]; then
+if [ "$valgrind" = 1 ]; then
 	make check-valgrind
 fi
