@@ -128,7 +128,7 @@ fuzz: $(FUZZ)
 		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
 			-artifact_prefix=$(FUZZ_DIR)/$$n- $$d > $(FUZZ_DIR)/$$n.log 2>&1 || \
 			{ tail -40 $(FUZZ_DIR)/$$n.log; echo "fuzz $$n: FAILED"; exit 1; }; \
-		grep -E '^#[0-9]+ +DONE' $(FUZZ_DIR)/$$n.log | tail -1; \
+		grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/$$n.log | tail -1; \
 	done
 
 .PHONY: all check check-valgrind install uninstall clean fuzz
