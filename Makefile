@@ -44,7 +44,7 @@ BATCH = batch/flux-batch
 BATCH_SRC = batch/flux-batch.c batch/populate.c batch/uploads.c batch/upfile.c \
 	batch/report.c batch/unpack.c
 BATCH_OBJ = $(BATCH_SRC:.c=.o)
-UNIT = tests/unit/test_unit
+UNIT = tests/unit/test_unit tests/unit/pickle_rt
 
 all: $(CGIS) $(BATCH)
 
@@ -100,8 +100,37 @@ uninstall:
 
 clean:
 	rm -f common/*.o common/*.d common/*.a cgi-bin/*.o cgi-bin/*.d batch/*.o batch/*.d
-	rm -f tests/unit/*.o tests/unit/*.d $(CGIS) $(BATCH) $(UNIT)
+	rm -f tests/unit/*.o tests/unit/*.d $(CGIS) $(BATCH) $(UNIT) $(FUZZ)
 
-.PHONY: all check check-valgrind install uninstall clean
+# make fuzz: build every libFuzzer harness in tests/fuzz/ (clang) and run
+# each for FUZZ_SECONDS on a copy of its seed corpus under FUZZ_DIR; any
+# crash, leak or sanitizer report fails. A crashing input is left in
+# FUZZ_DIR/<name>-crash-*; keep it in tests/fuzz/corpus/<name>/ once fixed.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_DIR ?= /tmp/flux-fuzz
+FUZZ = $(basename $(wildcard tests/fuzz/fuzz_*.c))
+# The harnesses link every parser: common/ and the batch jobs without main().
+FUZZ_SRC = $(COMMON_SRC) batch/report.c batch/unpack.c
+FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	-Icommon -Ibatch $(shell pkg-config --cflags $(PKGS))
+FUZZ_LIBS = $(shell pkg-config --libs $(PKGS)) -lfcgi -lcsv -lm
+
+$(FUZZ): %: %.c $(FUZZ_SRC) $(wildcard common/*.h batch/*.h) cgi-bin/metric_data_post.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) $(FUZZ_LIBS)
+
+fuzz: $(FUZZ)
+	@set -e; for f in $(FUZZ); do \
+		n=$${f#tests/fuzz/fuzz_}; d=$(FUZZ_DIR)/$$n; \
+		rm -rf $$d && mkdir -p $$d; \
+		cp tests/fuzz/corpus/$$n/* $$d/ 2>/dev/null || true; \
+		echo "fuzz $$n: $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			-artifact_prefix=$(FUZZ_DIR)/$$n- $$d > $(FUZZ_DIR)/$$n.log 2>&1 || \
+			{ tail -40 $(FUZZ_DIR)/$$n.log; echo "fuzz $$n: FAILED"; exit 1; }; \
+		grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/$$n.log | tail -1; \
+	done
+
+.PHONY: all check check-valgrind install uninstall clean fuzz
 
 -include $(COMMON_SRC:.c=.d) $(CGIS:=.d) $(BATCH_SRC:.c=.d) $(UNIT:=.d)

@@ -85,7 +85,12 @@ flux_spool_write(const struct flux_conf *c, const struct flux_points *p,
 		snprintf(err, FLUX_ERRLEN, "spool path too long: '%s'", c->spool_path);
 		goto done;
 	}
+	/*
+	 * 0640 whatever the umask the web server hands us (as fs.c does):
+	 * flux-batch may read the spool as another user of the group.
+	 */
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) == -1 ||
+	    fchmod(fd, 0640) == -1 ||
 	    flux_write_all(fd, b.ptr, b.len) == -1 || fsync(fd) == -1) {
 		snprintf(err, FLUX_ERRLEN, "cannot write spool file '%s': %s", tmp,
 		    strerror(errno));

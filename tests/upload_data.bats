@@ -389,3 +389,13 @@ nothing_written() {
 	cgi upload_data POST "" "$STACK_DIR/body"
 	expect 415
 }
+
+@test "the upload key is never logged, accepted or refused" {
+	local log="$STACK_DIR/apache/logs/error.log"
+	upload_form
+	expect 200
+	upload_form key=0ther-key-that-is-wrong
+	expect 401
+	! grep -qF -- "$UPKEY" "$log"
+	! grep -qF -- "0ther-key-that-is-wrong" "$log"
+}

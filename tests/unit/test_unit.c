@@ -138,6 +138,34 @@ test_pickle(void)
 	flux_buf_free(&b);
 }
 
+/* The key comparison (SPEC 3): right on every pair; its timing is not tested. */
+static void
+test_ct_equal(void)
+{
+	static const char	key[] = "abcdefghij0123456789ABCDEFGHIJ01";
+
+	ok(flux_ct_equal(key, "abcdefghij0123456789ABCDEFGHIJ01") == 1,
+	    "ct_equal: equal keys");
+	ok(flux_ct_equal(key, "bbcdefghij0123456789ABCDEFGHIJ01") == 0,
+	    "ct_equal: first byte differs");
+	ok(flux_ct_equal(key, "abcdefghij0123456789ABCDEFGHIJ00") == 0,
+	    "ct_equal: last byte differs");
+	ok(flux_ct_equal(key, "abcdefghij0123456789ABCDEFGHIJ0") == 0,
+	    "ct_equal: a prefix of the key");
+	ok(flux_ct_equal(key, "abcdefghij0123456789ABCDEFGHIJ012") == 0,
+	    "ct_equal: the key and one more byte");
+	ok(flux_ct_equal("abcdefghij0123456789ABCDEFGHIJ0", key) == 0,
+	    "ct_equal: shorter first argument");
+	ok(flux_ct_equal(key, "") == 0 && flux_ct_equal("", key) == 0,
+	    "ct_equal: empty against a key, both ways");
+	ok(flux_ct_equal("", "") == 1, "ct_equal: two empty strings");
+	ok(flux_ct_equal("abab", "ab") == 0,
+	    "ct_equal: a repetition of the shorter one is not equal");
+	ok(flux_ct_equal("\x80\xff", "\x80\xff") == 1 &&
+	    flux_ct_equal("\x80\xff", "\x80\xfe") == 0,
+	    "ct_equal: bytes above 0x7f");
+}
+
 int
 main(void)
 {
@@ -147,6 +175,7 @@ main(void)
 	test_query();
 	test_utf8();
 	test_pickle();
+	test_ct_equal();
 	printf("1..%d\n", tests);
 	return failed != 0;
 }

@@ -1,0 +1,151 @@
+#!/usr/bin/env bats
+# Security rules not tied to one endpoint (SPEC 3, 9, 10), one test per
+# rule: keys and passwords never reach the log (even at debug level), a
+# value echoed in an answer cannot add a header, and spool files get their
+# mode whatever the umask. Limits on bodies, gzip, element counts and
+# nesting are in metric_data_post.bats and apache.bats; a world-writable
+# config is in conf.bats; flux_ct_equal is in the unit tests.
+
+setup_file() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	stack_init "$(mktemp -d /tmp/flux-sec.XXXXXX)"
+	start_redis
+}
+
+teardown_file() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	stack_stop
+	rm -rf "$STACK_DIR"
+}
+
+setup() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	# Debug logging: the most a log ever says. No carbon: points spool.
+	write_conf "FLUX_LOG_LEVEL = debug"
+	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
+	rm -f "$STACK_DIR"/spool/*
+}
+
+# A well-formed key that is no key of the config.
+WRONG=Wr0ngWr0ngWr0ngWr0ngWr0ngWr0ng12
+
+# not_logged SECRET...: no secret appears in the last request's stderr or body.
+not_logged() {
+	local s
+	for s in "$@"; do
+		if grep -qF -- "$s" "$STACK_DIR/cgi.err" || [[ $cgi_body == *"$s"* ]]; then
+			echo "'$s' leaked:" >&2
+			cat "$STACK_DIR/cgi.err" >&2
+			echo "$cgi_body" >&2
+			return 1
+		fi
+	done
+}
+
+@test "a wrong key in a GET is neither logged nor echoed" {
+	get "metric=sec.a&value=1&key=$WRONG"
+	expect 401 "$(err_body 401 "invalid key")"
+	not_logged "$WRONG"
+}
+
+@test "a wrong key in a POST body is neither logged nor echoed" {
+	post '{"key": "'$WRONG'", "metric": "sec.a", "value": 1}'
+	expect 401 "$(err_body 401 "invalid key")"
+	not_logged "$WRONG"
+}
+
+@test "a wrong key in the key header is neither logged nor echoed" {
+	post '{"metric": "sec.a", "value": 1}' "HTTP_KEY=$WRONG"
+	expect 401 "$(err_body 401 "invalid key")"
+	not_logged "$WRONG"
+}
+
+@test "a malformed key is neither logged nor echoed" {
+	post '{"key": "s3cr3t-but-not-32-alphanumerics", "metric": "sec.a", "value": 1}'
+	expect 401 "$(err_body 401 "invalid key")"
+	not_logged "s3cr3t-but-not-32-alphanumerics"
+}
+
+@test "a valid key is not logged when its request is accepted and spooled" {
+	post '{"key": "'$KEY'", "metric": "sec.a", "value": 1}'
+	expect 204
+	[ "$(spool_count)" = 1 ]
+	not_logged "$KEY"
+}
+
+@test "a valid key is not logged when its request is refused for its data" {
+	get "metric=sec.a&value=x&key=$KEY"
+	expect 400 "$(err_body 400 "invalid value - x")"
+	not_logged "$KEY"
+}
+
+@test "populate_metric: the password, token and key are not logged" {
+	populate_post "$(jq -nc --arg k "$KEY" '{remote_host_type: "graphite",
+		remote_target: "a.b", metric: "vista.a.b", namespace_prefix: null,
+		key: $k, token: "T0kenSecret99", user: "bob", password: "Pa55wordSecret",
+		fetch_resolution_urls: ["https://g.example.org/render/?target=a.b"]}')"
+	expect 204 ""
+	not_logged "$KEY" T0kenSecret99 Pa55wordSecret
+}
+
+@test "populate_metric: a wrong key and the password are not logged" {
+	populate_post "$(jq -nc --arg k "$WRONG" '{remote_host_type: "graphite",
+		remote_target: "a.b", metric: "vista.a.b", namespace_prefix: null,
+		key: $k, token: "None", user: "bob", password: "Pa55wordSecret",
+		fetch_resolution_urls: ["https://g.example.org/render/?target=a.b"]}')"
+	expect 401 "$(err_body 401 "invalid key")"
+	not_logged "$WRONG" Pa55wordSecret
+}
+
+# headers_are STATUS_LINE: the CGI header block is exactly the status, the
+# content type and the length of the body, nothing injected.
+headers_are() {
+	local want
+	want=$(printf 'Status: %s\r\nContent-Type: application/json\r\nContent-Length: %s' \
+	    "$1" "${#cgi_body}")
+	if [ "$cgi_headers" != "$want" ]; then
+		printf 'headers: %q\n' "$cgi_headers" >&2
+		return 1
+	fi
+}
+
+@test "a CR LF in a GET metric name does not add a header" {
+	get "metric=sec.a%0d%0aX-Injected:%20yes&value=1&key=$KEY"
+	expect 400
+	headers_are "400 Bad Request"
+	[[ $cgi_body == *'\r\nX-Injected:'* ]]
+	[[ $cgi_body != *$'\r'* && $cgi_body != *$'\n'* ]]
+}
+
+@test "a CR LF in a GET parameter name does not add a header" {
+	get "metric=sec.a&value=1&key=$KEY&x%0d%0aSet-Cookie:%20a=b=1"
+	expect 400
+	headers_are "400 Bad Request"
+	[[ $cgi_body != *$'\r'* && $cgi_body != *$'\n'* ]]
+}
+
+@test "a CR LF in a POST metric name does not add a header" {
+	post '{"key": "'$KEY'", "metric": "sec.a\r\nX-Injected: yes", "value": 1}'
+	expect 400
+	headers_are "400 Bad Request"
+	[[ $cgi_body != *$'\r'* && $cgi_body != *$'\n'* ]]
+}
+
+@test "a CR LF in a dropped telegraf field, echoed in the 207, does not add a header" {
+	post '{"metrics": [{"fields": {"up\r\nX-Injected: yes": true, "n": 1}, "name": "m", "tags": {"host": "h"}, "timestamp": '"$(minute_ts)"'}]}' \
+	    "HTTP_KEY=$KEY" HTTP_TELEGRAF=true
+	expect 207
+	headers_are "207 Multi-Status"
+	[[ $cgi_body == *'"h.m.up\r\nX-Injected: yes"'* ]]
+	[[ $cgi_body != *$'\r'* && $cgi_body != *$'\n'* ]]
+}
+
+@test "spool files are mode 0640 under a permissive umask" {
+	(umask 000; post '{"key": "'$KEY'", "metric": "sec.a", "value": 1}'; expect 204)
+	[ "$(stat -c %a "$STACK_DIR"/spool/*.spool)" = 640 ]
+}
+
+@test "spool files are mode 0640 under a restrictive umask" {
+	(umask 077; post '{"key": "'$KEY'", "metric": "sec.a", "value": 1}'; expect 204)
+	[ "$(stat -c %a "$STACK_DIR"/spool/*.spool)" = 640 ]
+}
