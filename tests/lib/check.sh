@@ -4,12 +4,13 @@
 # starts its own redis-server, carbon-cache and Apache on private ports).
 # With SANITIZE=1 in the environment the suite runs a second time on an
 # AddressSanitizer + UndefinedBehaviorSanitizer build; with VALGRIND=1 the
-# CGI suites run once more with every CGI under valgrind.
+# CGI suites run once more with every CGI under valgrind; with FUZZ=1 every
+# fuzz harness runs for 10 seconds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # make reads SANITIZE from the environment too: keep it to the runs below.
-sanitize=${SANITIZE:-0} valgrind=${VALGRIND:-0}
-unset SANITIZE VALGRIND
+sanitize=${SANITIZE:-0} valgrind=${VALGRIND:-0} fuzz=${FUZZ:-0}
+unset SANITIZE VALGRIND FUZZ
 bash tests/lib/deps.sh
 make clean >/dev/null
 make -j2
@@ -23,4 +24,9 @@ if [ "$sanitize" = 1 ]; then
 fi
 if [ "$valgrind" = 1 ]; then
 	make check-valgrind
+fi
+if [ "$fuzz" = 1 ]; then
+	# Every fuzz harness for a short while: the committed corpora, crash
+	# inputs included, are replayed first, so a regression fails here.
+	make fuzz FUZZ_SECONDS=10
 fi
