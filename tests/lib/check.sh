@@ -12,16 +12,13 @@ cd "$(dirname "$0")/../.."
 sanitize=${SANITIZE:-0} valgrind=${VALGRIND:-0} fuzz=${FUZZ:-0}
 unset SANITIZE VALGRIND FUZZ
 bash tests/lib/deps.sh
-make clean >/dev/null
-make -j2
-make check
 if [ "$sanitize" = 1 ]; then
 	make clean >/dev/null
 	make -j2 SANITIZE=1
 	make check SANITIZE=1
-	make clean >/dev/null
-	make -j2
 fi
+make clean >/dev/null
+make -j2
 if [ "$valgrind" = 1 ]; then
 	make check-valgrind
 fi
@@ -30,3 +27,5 @@ if [ "$fuzz" = 1 ]; then
 	# inputs included, are replayed first, so a regression fails here.
 	make fuzz FUZZ_SECONDS=10
 fi
+# Last, so its summary is the run's closing line.
+make check
