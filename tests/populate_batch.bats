@@ -176,6 +176,11 @@ failed_once() {
 	wait_count target.unknown.cpu $((HIST_END - 4 * 3600)) "$HIST_END" 180
 	# The local render API was asked for every window, in Skyline's order.
 	log="$STACK_DIR/graphite-web/runserver.log"
+	# The dev server may write its log line after the answer: wait for it.
+	for _ in $(seq 50); do
+		[ "$(grep -c 'target=target.unknown.cpu&format=json&from=' "$log")" = 6 ] && break
+		sleep 0.1
+	done
 	[ "$(grep -c 'target=target.unknown.cpu&format=json&from=' "$log")" = 6 ]
 	[ "$(grep -o 'target=target.unknown.cpu&format=json&from=[^ ]*' "$log" | cut -d= -f4 | tr '\n' ' ')" = \
 	    "-50mins -6hours -24hours -7days -30days -90days " ]
