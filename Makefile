@@ -102,6 +102,10 @@ clean:
 	rm -f common/*.o common/*.d common/*.a cgi-bin/*.o cgi-bin/*.d batch/*.o batch/*.d
 	rm -f tests/unit/*.o tests/unit/*.d $(CGIS) $(BATCH) $(UNIT)
 
-.PHONY: all check check-valgrind install uninstall clean
+# The request-path benchmarks (bench/README.md); about 2 minutes.
+bench: all
+	bash bench/run.sh
+
+.PHONY: bench all check check-valgrind install uninstall clean
 
 -include $(COMMON_SRC:.c=.d) $(CGIS:=.d) $(BATCH_SRC:.c=.d) $(UNIT:=.d)
