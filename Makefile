@@ -102,7 +102,7 @@ clean:
 	rm -f common/*.o common/*.d common/*.a cgi-bin/*.o cgi-bin/*.d batch/*.o batch/*.d
 	rm -f tests/unit/*.o tests/unit/*.d $(CGIS) $(BATCH) $(UNIT)
 
-# The request-path benchmarks (bench/README.md); about 2 minutes.
+# The request-path benchmarks (bench/README.md); about 3 minutes.
 bench: all
 	bash bench/run.sh
 

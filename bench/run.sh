@@ -9,7 +9,9 @@
 #   usage: bash bench/run.sh [SECONDS]      (default 10 per load phase)
 #   env:   FLUX_BENCH_CONNS (plain CGI, default 8), FLUX_BENCH_PROCS
 #          (mod_fcgid processes per program, default 4: also the number
-#          of connections of the FastCGI phases), FLUX_BENCH_KEEP=1 (keep
+#          of connections of the FastCGI phases), FLUX_BENCH_ROUNDS
+#          (default 2: each measurement is repeated, alternating with its
+#          baseline where possible, and averaged), FLUX_BENCH_KEEP=1 (keep
 #          the stack directory).
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +19,7 @@ cd "$TOP"
 DUR=${1:-10}
 CONNS=${FLUX_BENCH_CONNS:-8}
 PROCS=${FLUX_BENCH_PROCS:-4}
+ROUNDS=${FLUX_BENCH_ROUNDS:-2}
 BATCH=450
 GET_METRICS=50          # per wrk thread
 PY=/usr/bin/python3
@@ -79,19 +82,30 @@ verify() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }'; }
 
+# Each comparison runs ROUNDS times, alternating with its baseline where
+# both can run on the same Apache, so that load from elsewhere on the
+# machine falls on both sides; rates are averaged over the rounds.
+mean() { awk -v d="${1:-2}" '{ s += $1; n++ } END { printf "%.*f", d, n ? s / n : 0 }'; }
+
 # ---------------------------------------------------------- plain CGI ----
-note "GET, plain CGI (mod_cgid), ${DUR}s each, $CONNS connections"
+note "GET, plain CGI (mod_cgid), $ROUNDS x ${DUR}s each, $CONNS connections"
 start_apache "$CGIDIR" "$FLUX_CONF" || die "apache (cgid) did not start"
 # The baseline: a compiled trivial CGI in place of the stack's shell one.
 cc -O2 -o "$B/apache/trivial/trivial" bench/trivial.c || die "cc trivial.c"
 chmod 755 "$B/apache/trivial/trivial"
 BASE="http://127.0.0.1:$APACHE_PORT"
-t=$(wrk -t"$CONNS" -c"$CONNS" -d"${DUR}s" "$BASE/trivial/trivial") || failed "wrk trivial"
-grep -q Non-2xx <<<"$t" && failed "trivial CGI: non-2xx answers"
-trivial_rate=$(awk '/Requests\/sec/ {print $2}' <<<"$t")
-wrk_run "$CONNS" bench/get.lua bench.getcgi "$BASE/flux/metric_data"
-cgi_rate=$rate cgi_ok=$ok
-cgi_found=$(verify bench.getcgi "$cgi_ok" "$CONNS")
+trivial_rates="" cgi_rates="" cgi_ok=0 cgi_found=0
+for r in $(seq "$ROUNDS"); do
+	t=$(wrk -t"$CONNS" -c"$CONNS" -d"${DUR}s" "$BASE/trivial/trivial") || failed "wrk trivial"
+	grep -q Non-2xx <<<"$t" && failed "trivial CGI: non-2xx answers"
+	trivial_rates+="$(awk '/Requests\/sec/ {print $2}' <<<"$t") "
+	wrk_run "$CONNS" bench/get.lua "bench.getcgi$r" "$BASE/flux/metric_data"
+	cgi_rates+="$rate "
+	cgi_ok=$((cgi_ok + ok))
+	cgi_found=$((cgi_found + $(verify "bench.getcgi$r" "$ok" "$CONNS")))
+done
+trivial_rate=$(tr ' ' '\n' <<<"$trivial_rates" | grep . | mean)
+cgi_rate=$(tr ' ' '\n' <<<"$cgi_rates" | grep . | mean)
 stop_apache
 
 # ------------------------------------------------------------ FastCGI ----
@@ -108,22 +122,41 @@ start_apache "$CGIDIR" "$FLUX_CONF" fcgid || die "apache (fcgid) did not start"
 # Warm-up: mod_fcgid starts the resident processes on demand.
 (FLUX_BENCH_PREFIX=bench.warm wrk -t"$PROCS" -c"$PROCS" -d2s -s bench/get.lua \
 	"$BASE/flux/metric_data" >/dev/null)
-wrk_run "$PROCS" bench/get.lua bench.getfcgi "$BASE/flux/metric_data"
-fcgi_rate=$rate fcgi_ok=$ok
-fcgi_found=$(verify bench.getfcgi "$fcgi_ok" "$PROCS")
+fcgi_rates="" fcgi_ok=0 fcgi_found=0
+for r in $(seq "$ROUNDS"); do
+	wrk_run "$PROCS" bench/get.lua "bench.getfcgi$r" "$BASE/flux/metric_data"
+	fcgi_rates+="$rate "
+	fcgi_ok=$((fcgi_ok + ok))
+	fcgi_found=$((fcgi_found + $(verify "bench.getfcgi$r" "$ok" "$PROCS")))
+done
+fcgi_rate=$(tr ' ' '\n' <<<"$fcgi_rates" | grep . | mean)
 
+# POST rounds alternate with carbon's own ceiling (Apache idle meanwhile).
 (FLUX_BENCH_PREFIX=bench.warmpost FLUX_BENCH_BATCH=10 wrk -t"$PROCS" -c"$PROCS" \
 	-d2s -s bench/post.lua "$BASE/flux/metric_data_post" >/dev/null)
-wrk_run "$PROCS" bench/post.lua bench.post "$BASE/flux/metric_data_post"
-post_ok=$ok
-post_pps=$(awk -v n="$ok" -v b="$BATCH" -v d="$DUR" 'BEGIN { printf "%.0f", n * b / d }')
-post_found=$(verify bench.post $((post_ok * BATCH)) $((PROCS * BATCH)))
+note "POST $BATCH points/request vs carbon-cache's ceiling (pickle frames of $BATCH, one connection)"
+post_rates="" base_rates="" post_sent=0 post_found=0 base_sent=0 base_found=0
+for r in $(seq "$ROUNDS"); do
+	b=$("$PY" bench/pickle_send.py "$CARBON_PICKLE_PORT" "$DUR" "bench.base$r" \
+		"$T0" "$PROCS" "$BATCH") || failed "pickle_send.py"
+	eval "$(sed -n 's/^BENCH //p' <<<"$b")"
+	base_rates+="$(awk -v n="$points" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }') "
+	base_sent=$((base_sent + points))
+	base_found=$((base_found + $(verify "bench.base$r" "$points" 0)))
+	wrk_run "$PROCS" bench/post.lua "bench.post$r" "$BASE/flux/metric_data_post"
+	post_rates+="$(awk -v r="$rate" -v b="$BATCH" 'BEGIN { printf "%.0f", r * b }') "
+	post_sent=$((post_sent + ok * BATCH))
+	post_found=$((post_found + $(verify "bench.post$r" $((ok * BATCH)) $((PROCS * BATCH)))))
+done
+post_pps=$(tr ' ' '\n' <<<"$post_rates" | grep . | mean 0)
+base_pps=$(tr ' ' '\n' <<<"$base_rates" | grep . | mean 0)
 
 # Peak RSS of the resident processes (VmHWM), after all that load.
 resident_rss() {
-	local prog=$1 f pid max=0 v
+	local prog=$1 f pid max=0 v c
 	for f in /proc/[0-9]*/cmdline; do
-		[ "$(tr '\0' ' ' <"$f" 2>/dev/null)" = "$prog " ] || continue
+		c=$( { tr '\0' ' ' <"$f"; } 2>/dev/null) || continue
+		[ "$c" = "$prog " ] || continue
 		pid=${f#/proc/}; pid=${pid%/cmdline}
 		v=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null)
 		[ -n "$v" ] && [ "$v" -gt "$max" ] && max=$v
@@ -132,16 +165,7 @@ resident_rss() {
 }
 rss_fcgi_get=$(resident_rss "$CGIDIR/metric_data")
 rss_fcgi_post=$(resident_rss "$CGIDIR/metric_data_post")
-nproc_get=$(pgrep -c -f "^$CGIDIR/metric_data\$" || true)
 stop_apache
-
-# ------------------------------------------------- carbon's own ceiling ----
-note "carbon-cache ceiling: pickle frames of $BATCH points, one connection"
-b=$("$PY" bench/pickle_send.py "$CARBON_PICKLE_PORT" "$DUR" bench.base "$T0" "$PROCS" "$BATCH") ||
-	failed "pickle_send.py"
-eval "$(sed -n 's/^BENCH //p' <<<"$b")"
-base_pps=$(awk -v n="$points" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')
-base_found=$(verify bench.base "$points" 0)
 
 # ------------------------------------------------------------ callgrind ----
 note "callgrind and peak RSS of one plain-CGI GET"
@@ -172,7 +196,7 @@ r3=$(ratio "$post_pps" "$base_pps")
 rss_max=$rss_cgi
 for v in "$rss_fcgi_get" "$rss_fcgi_post"; do [ "$v" -gt "$rss_max" ] && rss_max=$v; done
 echo
-echo "Flux bench ($(date -u +%FT%TZ), $(nproc) cores, ${DUR}s per phase)"
+echo "Flux bench ($(date -u +%FT%TZ), $(nproc) cores, $ROUNDS rounds of ${DUR}s per measurement)"
 printf '%-52s %12s %10s %7s\n' figure value target result
 printf '%-52s %12s %10s %7s\n' "1 GET plain CGI: flux / trivial CGI (req/s)" "$r1" ">= 0.85" "$(fmt_ok "$r1" 0.85 ">=")"
 printf '%-52s %12s\n' "    trivial CGI req/s" "$trivial_rate"
@@ -191,8 +215,8 @@ printf '%-52s %12s\n' "    resident metric_data_post (after the POST load)" "$rs
 printf '%-52s %12s\n' "points answered 2xx / found in whisper:" ""
 printf '%-52s %12s\n' "    GET plain CGI" "$cgi_ok / $cgi_found"
 printf '%-52s %12s\n' "    GET FastCGI" "$fcgi_ok / $fcgi_found"
-printf '%-52s %12s\n' "    POST FastCGI" "$((post_ok * BATCH)) / $post_found"
-printf '%-52s %12s\n' "    pickle baseline (sent / found)" "$points / $base_found"
+printf '%-52s %12s\n' "    POST FastCGI" "$post_sent / $post_found"
+printf '%-52s %12s\n' "    pickle baseline (sent / found)" "$base_sent / $base_found"
 if [ "$FAILED" != 0 ]; then
 	echo "RUN FAILED: see the messages above (lost points or errors)"
 	exit 1
