@@ -15,7 +15,7 @@
 #          the stack directory).
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-cd "$TOP"
+cd "$TOP" || exit 1
 DUR=${1:-10}
 CONNS=${FLUX_BENCH_CONNS:-8}
 PROCS=${FLUX_BENCH_PROCS:-4}
@@ -147,6 +147,7 @@ post_rates="" base_rates="" post_sent=0 post_found=0 base_sent=0 base_found=0
 for r in $(seq "$ROUNDS"); do
 	b=$("$PY" bench/pickle_send.py "$CARBON_PICKLE_PORT" "$DUR" "bench.base$r" \
 		"$T0" "$PROCS" "$BATCH") || failed "pickle_send.py"
+	points=0 seconds=1
 	eval "$(sed -n 's/^BENCH //p' <<<"$b")"
 	base_rates+="$(awk -v n="$points" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }') "
 	base_sent=$((base_sent + points))
