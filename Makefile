@@ -131,6 +131,10 @@ fuzz: $(FUZZ)
 		grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/$$n.log | tail -1; \
 	done
 
-.PHONY: all check check-valgrind install uninstall clean fuzz
+# The request-path benchmarks (bench/README.md); about 3 minutes.
+bench: all
+	bash bench/run.sh
+
+.PHONY: all bench check check-valgrind install uninstall clean fuzz
 
 -include $(COMMON_SRC:.c=.d) $(CGIS:=.d) $(BATCH_SRC:.c=.d) $(UNIT:=.d)

@@ -1,10 +1,37 @@
--- wrk script: GET metric_data for one of 1000 metrics, timestamp now, so
--- requests run the whole path (validation, Redis check-and-set, carbon).
+-- wrk script: GET /flux/metric_data, one point per request, each a distinct
+-- (metric, minute) so that none is de-duplicated and each lands in its own
+-- whisper slot: thread i cycles over FLUX_BENCH_METRICS metrics
+-- <FLUX_BENCH_PREFIX>.t<i>.m<j>, and the timestamp moves a minute forward
+-- after each cycle, starting at FLUX_BENCH_T0 (in the past). Run with as
+-- many threads as connections (-tN -cN): a thread's requests are then
+-- strictly sequential, so a metric's timestamps reach flux in increasing
+-- order and de-dup (ts <= last is dropped) never discards a point.
+-- done() prints "BENCH ok=<2xx answers> non2xx=<n> errors=<n>".
 local key = os.getenv("FLUX_BENCH_KEY")
-math.randomseed(os.time())
+local prefix = os.getenv("FLUX_BENCH_PREFIX") or "bench.get"
+local nmetrics = tonumber(os.getenv("FLUX_BENCH_METRICS") or "100")
+local t0 = tonumber(os.getenv("FLUX_BENCH_T0"))
+local threads, counter = {}, 1
+
+function setup(thread)
+	thread:set("id", counter)
+	table.insert(threads, thread)
+	counter = counter + 1
+end
+
+local n = 0
 request = function()
-	local path = string.format(
-		"/flux/metric_data?metric=bench.cgi.m%d&value=%d&timestamp=%d&key=%s",
-		math.random(1, 1000), math.random(1, 100), os.time(), key)
-	return wrk.format("GET", path)
+	local m = n % nmetrics
+	local ts = t0 + 60 * math.floor(n / nmetrics)
+	n = n + 1
+	return wrk.format("GET", string.format(
+		"/flux/metric_data?metric=%s.t%d.m%d&value=%d&timestamp=%d&key=%s",
+		prefix, id, m, n, ts, key))
+end
+
+function done(summary, latency, requests)
+	local e = summary.errors
+	io.write(string.format("BENCH ok=%d non2xx=%d errors=%d\n",
+		summary.requests - e.status, e.status,
+		e.connect + e.read + e.write + e.timeout))
 end

@@ -1,5 +1,5 @@
 /*
- * trivial.c - the baseline CGI of bench/cgi.sh: it answers 204 and exits,
+ * trivial.c - the baseline CGI of bench/run.sh (figure 1): it answers 204 and exits,
  * so its rate is the cost of Apache starting a process per request.
  */
 #include <unistd.h>

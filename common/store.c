@@ -7,7 +7,6 @@
  * point, whether it was taken and what the key held before, which is what
  * a rollback needs to put each key back unless a newer request moved it on.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,28 +24,41 @@
  * then ARGV[2i], ARGV[2i+1] are point i's timestamp and new record. The
  * reply holds two entries per key: 0 (duplicate), 1 (taken, key was
  * absent) or 2 (taken, old record follows), and the old record or "".
- * A key of another type counts as absent (SET replaces it).
+ * A key of another type counts as absent (MGET reads it as nil, MSET
+ * replaces it). The keys are read with MGET and written with MSET, in
+ * chunks (unpack has a limit), not with a GET and a SET each: for 450
+ * points that is 445 instead of 740 microseconds of Redis time per request.
+ * A key given twice is judged against the record set earlier in the same
+ * call, and the later MSET pair wins, as sequential SETs would.
  */
 static const char dedup_lua[] =
     "local apply = ARGV[1] == '1'\n"
-    "local seen, out = {}, {}\n"
+    "local seen, out, got, set = {}, {}, {}, {}\n"
+    "local n = #KEYS\n"
+    "for c = 1, n, 1000 do\n"
+    "  local r = redis.call('MGET', unpack(KEYS, c, math.min(c + 999, n)))\n"
+    "  for j = 1, #r do got[c + j - 1] = r[j] end\n"
+    "end\n"
     "for i, k in ipairs(KEYS) do\n"
     "  local ts = tonumber(ARGV[2 * i])\n"
     "  local cur = seen[k]\n"
-    "  if cur == nil then\n"
-    "    cur = redis.pcall('GET', k)\n"
-    "    if type(cur) ~= 'string' then cur = false end\n"
-    "  end\n"
+    "  if cur == nil then cur = got[i] end\n"
     "  local last = nil\n"
     "  if cur then last = tonumber(string.match(cur, '^%s*%[?%s*(%d+)')) end\n"
     "  if last ~= nil and ts <= last then\n"
     "    out[2 * i - 1] = 0\n"
     "    out[2 * i] = ''\n"
     "  else\n"
-    "    if apply then redis.call('SET', k, ARGV[2 * i + 1]) end\n"
+    "    set[#set + 1] = k\n"
+    "    set[#set + 1] = ARGV[2 * i + 1]\n"
     "    seen[k] = ARGV[2 * i + 1]\n"
     "    out[2 * i - 1] = cur and 2 or 1\n"
     "    out[2 * i] = cur or ''\n"
+    "  end\n"
+    "end\n"
+    "if apply then\n"
+    "  for c = 1, #set, 1000 do\n"
+    "    redis.call('MSET', unpack(set, c, math.min(c + 999, #set)))\n"
     "  end\n"
     "end\n"
     "return out\n";
@@ -230,35 +242,71 @@ args_free(struct args *a)
 	free(a->len);
 }
 
-static char *
-strprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The arguments of the Redis scripts are built without printf: for a
+ * batch of 450 points a two-pass vsnprintf per argument was a quarter of
+ * the instructions of a whole metric_data_post request.
+ */
 
-static char *
-strprintf(const char *fmt, ...)
+/* Write the decimal text of v (with its NUL) at out; returns its length. */
+static size_t
+put_i64(char *out, long long v)
 {
-	va_list	 ap;
-	char	*s;
-	int	 n;
+	char			 buf[24], *p = buf + sizeof(buf);
+	unsigned long long	 u = v < 0 ? 0ULL - (unsigned long long)v :
+				    (unsigned long long)v;
+	size_t			 n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	if (v < 0)
+		*--p = '-';
+	n = (size_t)(buf + sizeof(buf) - p);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return n;
+}
+
+/* A new string: a followed by b (NULL when out of memory). */
+static char *
+strjoin(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b);
+	char	*s;
+
+	if ((s = malloc(la + lb + 1)) != NULL) {
+		memcpy(s, a, la);
+		memcpy(s + la, b, lb + 1);
+	}
 	return s;
+}
+
+static char *
+i64_string(long long v)
+{
+	char	buf[24];
+
+	put_i64(buf, v);
+	return strdup(buf);
 }
 
 /* The record flux.last.<metric> gets: "[ts, value]". */
 static char *
 last_record(const struct flux_point *pt)
 {
-	char	num[FLUX_DBLLEN];
+	char	rec[1 + 24 + 2 + FLUX_DBLLEN + 2];
+	size_t	n = 0;
 
-	flux_fmt_double(pt->value, num);
-	return strprintf("[%lld, %s]", (long long)pt->ts, num);
+	rec[n++] = '[';
+	n += put_i64(rec + n, (long long)pt->ts);
+	rec[n++] = ',';
+	rec[n++] = ' ';
+	flux_fmt_double(pt->value, rec + n);
+	n += strlen(rec + n);
+	rec[n++] = ']';
+	rec[n] = '\0';
+	return strdup(rec);
 }
 
 static int
@@ -269,15 +317,15 @@ build_dedup(struct args *a, const struct flux_points *p, const size_t *idx,
 
 	if (args_init(a, 4 + 3 * n) == -1 || args_add(a, strdup("EVAL")) == -1 ||
 	    args_add(a, strdup(dedup_lua)) == -1 ||
-	    args_add(a, strprintf("%zu", n)) == -1)
+	    args_add(a, i64_string((long long)n)) == -1)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (args_add(a, strprintf(LAST_PREFIX "%s", p->v[idx[i]].name)) == -1)
+		if (args_add(a, strjoin(LAST_PREFIX, p->v[idx[i]].name)) == -1)
 			return -1;
 	if (args_add(a, strdup(apply ? "1" : "0")) == -1)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (args_add(a, strprintf("%lld", (long long)p->v[idx[i]].ts)) == -1 ||
+		if (args_add(a, i64_string((long long)p->v[idx[i]].ts)) == -1 ||
 		    args_add(a, last_record(&p->v[idx[i]])) == -1)
 			return -1;
 	return 0;
@@ -380,7 +428,7 @@ flux_store_rollback(struct flux_store *s, char err[])
 		return 0;
 	if (args_init(&a, 3 + 4 * s->nundo) == -1 || args_add(&a, strdup("EVAL")) == -1 ||
 	    args_add(&a, strdup(rollback_lua)) == -1 ||
-	    args_add(&a, strprintf("%zu", s->nundo)) == -1)
+	    args_add(&a, i64_string((long long)s->nundo)) == -1)
 		goto oom;
 	for (i = s->nundo; i-- > 0;)
 		if (args_add(&a, strdup(s->undo[i].key)) == -1)
@@ -388,7 +436,7 @@ flux_store_rollback(struct flux_store *s, char err[])
 	for (i = s->nundo; i-- > 0;) {
 		j = (size_t)s->undo[i].status;
 		if (args_add(&a, strdup(s->undo[i].newrec)) == -1 ||
-		    args_add(&a, strprintf("%zu", j)) == -1 ||
+		    args_add(&a, i64_string((long long)j)) == -1 ||
 		    args_add(&a, strdup(s->undo[i].oldrec)) == -1)
 			goto oom;
 	}
@@ -504,7 +552,7 @@ flux_store_last_get(struct flux_store *s, const char *const *metrics, size_t n,
 	if (args_init(&a, n + 1) == -1 || args_add(&a, strdup("MGET")) == -1)
 		goto oom;
 	for (i = 0; i < n; i++)
-		if (args_add(&a, strprintf(LAST_PREFIX "%s", metrics[i])) == -1)
+		if (args_add(&a, strjoin(LAST_PREFIX, metrics[i])) == -1)
 			goto oom;
 	r = redisCommandArgv(s->ctx, (int)a.n, (const char **)a.v, a.len);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != n) {
@@ -555,15 +603,15 @@ flux_store_last_advance(struct flux_store *s, const char *const *metrics,
 		return 0;
 	if (args_init(&a, 3 + 3 * n) == -1 || args_add(&a, strdup("EVAL")) == -1 ||
 	    args_add(&a, strdup(advance_lua)) == -1 ||
-	    args_add(&a, strprintf("%zu", n)) == -1)
+	    args_add(&a, i64_string((long long)n)) == -1)
 		goto oom;
 	for (i = 0; i < n; i++)
-		if (args_add(&a, strprintf(LAST_PREFIX "%s", metrics[i])) == -1)
+		if (args_add(&a, strjoin(LAST_PREFIX, metrics[i])) == -1)
 			goto oom;
 	for (i = 0; i < n; i++) {
 		struct flux_point pt = { NULL, ts[i], values[i], 0, 0 };
 
-		if (args_add(&a, strprintf("%lld", (long long)ts[i])) == -1 ||
+		if (args_add(&a, i64_string((long long)ts[i])) == -1 ||
 		    args_add(&a, last_record(&pt)) == -1)
 			goto oom;
 	}
