@@ -102,15 +102,8 @@ handle(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
 	char			 err[FLUX_ERRLEN];
 	int			 test;
 
-	if (strcmp(req->method, "GET") != 0) {
-		flux_resp_error(resp, 405, "method not allowed");
-		resp->allow = "GET";
+	if (flux_req_accept(req, resp, "GET") == -1)
 		return;
-	}
-	if (req->body_status != 0) {
-		flux_resp_error(resp, req->body_status, "%s", req->body_error);
-		return;
-	}
 	if (flux_query_parse(req->query, &q) == -1) {
 		flux_resp_error(resp, 400, "invalid query string");
 		goto done;

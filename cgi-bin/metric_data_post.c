@@ -417,15 +417,8 @@ handle(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
 	struct post	ps = { env, req, resp, NULL, NULL, { 0 }, { 0 } };
 	size_t		i;
 
-	if (strcmp(req->method, "POST") != 0) {
-		flux_resp_error(resp, 405, "method not allowed");
-		resp->allow = "POST";
+	if (flux_req_accept(req, resp, "POST") == -1)
 		return;
-	}
-	if (req->body_status != 0) {
-		flux_resp_error(resp, req->body_status, "%s", req->body_error);
-		return;
-	}
 	run(&ps);
 	cJSON_Delete(ps.root);
 	flux_points_free(&ps.points);

@@ -71,15 +71,8 @@ handle(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
 	char			 msg[FLUX_MSG_MAX];
 	cJSON			*root;
 
-	if (strcmp(req->method, "POST") != 0) {
-		flux_resp_error(resp, 405, "method not allowed");
-		resp->allow = "POST";
+	if (flux_req_accept(req, resp, "POST") == -1)
 		return;
-	}
-	if (req->body_status != 0) {
-		flux_resp_error(resp, req->body_status, "%s", req->body_error);
-		return;
-	}
 	if ((root = flux_req_json(req, resp)) == NULL)
 		return;
 	if (check_key(env, root, resp) == 0) {

@@ -338,6 +338,27 @@ flux_resp_error(struct flux_resp *resp, int status, const char *fmt, ...)
 }
 
 /*
+ * The start every endpoint shares: the one method it serves (else 405 with
+ * Allow) and the status the body already earned (bad length, over a cap,
+ * broken gzip). Returns 0 to go on, -1 when the answer is set.
+ */
+int
+flux_req_accept(const struct flux_req *req, struct flux_resp *resp,
+    const char *method)
+{
+	if (strcmp(req->method, method) != 0) {
+		flux_resp_error(resp, 405, "method not allowed");
+		resp->allow = method;
+		return -1;
+	}
+	if (req->body_status != 0) {
+		flux_resp_error(resp, req->body_status, "%s", req->body_error);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The body of a JSON endpoint as a non-empty object (caller deletes it), or
  * NULL with the answer set: 400 "no POST data received" for an empty body
  * or any other document, "invalid json data" for what is not JSON.

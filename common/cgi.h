@@ -69,6 +69,8 @@ long	flux_req_read(struct flux_req *r, char *buf, size_t n);
 long long flux_req_drain(struct flux_req *r);
 void	flux_resp_error(struct flux_resp *resp, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+int	flux_req_accept(const struct flux_req *req, struct flux_resp *resp,
+	    const char *method);
 void	*flux_req_json(const struct flux_req *req, struct flux_resp *resp);
 void	flux_resp_raw(struct flux_resp *resp, int status, const char *json);
 void	flux_resp_json(struct flux_resp *resp, int status, void *cjson);

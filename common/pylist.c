@@ -43,18 +43,6 @@ skip_ws(struct rd *r)
 		r->pos++;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Append code point cp as UTF-8; NUL and surrogates cannot be kept. */
 static int
 add_utf8(struct rd *r, struct flux_buf *b, uint32_t cp)
@@ -94,7 +82,7 @@ hex_escape(struct rd *r, size_t n, uint32_t *cp)
 
 	*cp = 0;
 	for (i = 0; i < n; i++) {
-		if (r->pos >= r->len || (d = hexval(r->s[r->pos])) == -1)
+		if (r->pos >= r->len || (d = flux_hexval(r->s[r->pos])) == -1)
 			return fail(r, "truncated hex escape");
 		*cp = (*cp << 4) | (uint32_t)d;
 		r->pos++;

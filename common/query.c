@@ -7,18 +7,7 @@
 #include <string.h>
 
 #include "query.h"
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "util.h"
 
 /* Decode s[0..n) into a new string; NULL when malformed or out of memory. */
 static char *
@@ -38,7 +27,7 @@ decode(const char *s, size_t n)
 		else {
 			if (i + 2 >= n)
 				goto bad;
-			if ((hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0 ||
+			if ((hi = flux_hexval(s[i + 1])) < 0 || (lo = flux_hexval(s[i + 2])) < 0 ||
 			    (hi == 0 && lo == 0))
 				goto bad;
 			*w++ = (char)(hi * 16 + lo);

@@ -55,6 +55,19 @@ flux_parse_double(const char *s, double *out)
 	return 0;
 }
 
+/* The value of one hexadecimal digit, or -1. */
+int
+flux_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* True when s is a non-empty run of ASCII digits. */
 int
 flux_digits_only(const char *s)

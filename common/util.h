@@ -31,6 +31,7 @@ struct flux_buf {
 int	flux_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 int	flux_parse_double(const char *s, double *out);
 int	flux_digits_only(const char *s);
+int	flux_hexval(char c);
 
 int	flux_buf_grow(struct flux_buf *b, size_t more);
 int	flux_buf_add(struct flux_buf *b, const void *p, size_t n);
