@@ -6,9 +6,7 @@
 
 setup_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_init "$(mktemp -d /tmp/flux-apache.XXXXXX)"
-	start_redis
-	start_carbon
+	suite_start apache redis carbon
 	make -s -C "$FLUX_TOP" install DESTDIR="$STACK_DIR/inst" PREFIX=/usr \
 		SYSCONFDIR=/etc >/dev/null
 	write_conf
@@ -19,8 +17,7 @@ setup_file() {
 
 teardown_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_stop
-	rm -rf "$STACK_DIR"
+	suite_stop
 }
 
 setup() {

@@ -4,12 +4,11 @@
 
 setup() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_init "$(mktemp -d /tmp/flux-conf.XXXXXX)"
+	suite_start conf
 }
 
 teardown() {
-	stack_stop
-	rm -rf "$STACK_DIR"
+	suite_stop
 }
 
 # conf_error LINE... : a config with these lines makes a CGI answer 500 and log $want.

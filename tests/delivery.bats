@@ -6,15 +6,12 @@
 
 setup_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_init "$(mktemp -d /tmp/flux-dlv.XXXXXX)"
-	start_redis
-	start_carbon
+	suite_start dlv redis carbon
 }
 
 teardown_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_stop
-	rm -rf "$STACK_DIR"
+	suite_stop
 }
 
 setup() {

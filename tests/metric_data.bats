@@ -5,16 +5,13 @@
 
 setup_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_init "$(mktemp -d /tmp/flux-get.XXXXXX)"
-	start_redis
-	start_carbon
+	suite_start get redis carbon
 	export STACK_DIR REDIS_SOCK CARBON_PORT CARBON_PICKLE_PORT WHISPER_DIR
 }
 
 teardown_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_stop
-	rm -rf "$STACK_DIR"
+	suite_stop
 }
 
 setup() {

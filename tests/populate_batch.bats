@@ -7,12 +7,7 @@
 
 setup_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_init "$(mktemp -d /tmp/flux-popbat.XXXXXX)"
-	start_redis
-	start_carbon
-	start_graphite_web
-	start_prometheus
-	start_fake_remote
+	suite_start popbat redis carbon graphite_web prometheus fake_remote
 	export STACK_DIR REDIS_SOCK CARBON_PORT CARBON_PICKLE_PORT WHISPER_DIR \
 	    GRAPHITE_WEB_PORT PROMETHEUS_PORT REMOTE_PORT REMOTE_DIR REMOTE_URL
 	# Three hours of 1-minute history, ending a minute before this one,
@@ -28,8 +23,7 @@ setup_file() {
 
 teardown_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_stop
-	rm -rf "$STACK_DIR"
+	suite_stop
 }
 
 setup() {

@@ -5,15 +5,13 @@
 
 setup_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_init "$(mktemp -d /tmp/flux-popcgi.XXXXXX)"
-	start_redis
+	suite_start popcgi redis
 	export STACK_DIR REDIS_SOCK
 }
 
 teardown_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_stop
-	rm -rf "$STACK_DIR"
+	suite_stop
 }
 
 setup() {

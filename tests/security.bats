@@ -8,14 +8,12 @@
 
 setup_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_init "$(mktemp -d /tmp/flux-sec.XXXXXX)"
-	start_redis
+	suite_start sec redis
 }
 
 teardown_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	stack_stop
-	rm -rf "$STACK_DIR"
+	suite_stop
 }
 
 setup() {

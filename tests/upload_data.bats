@@ -5,7 +5,7 @@
 
 setup_file() {
 	source "$BATS_TEST_DIRNAME/lib/upload.bash"
-	stack_init "$(mktemp -d /tmp/flux-upl.XXXXXX)"
+	suite_start upl
 	start_redis
 	upload_conf
 	start_apache "$FLUX_TOP/cgi-bin" "$STACK_DIR/flux.conf"
@@ -14,8 +14,7 @@ setup_file() {
 
 teardown_file() {
 	source "$BATS_TEST_DIRNAME/lib/upload.bash"
-	stack_stop
-	rm -rf "$STACK_DIR"
+	suite_stop
 }
 
 setup() {

@@ -7,7 +7,7 @@ bats_require_minimum_version 1.5.0
 
 setup_file() {
 	source "$BATS_TEST_DIRNAME/lib/upload.bash"
-	stack_init "$(mktemp -d /tmp/flux-bat.XXXXXX)"
+	suite_start bat
 	# The reports are from 2020: carbon's default 60s:7d would drop them
 	# silently. 15-minute points for 10 years are 4 MB per metric.
 	STACK_WHISPER_RETENTIONS=900s:10y
@@ -20,8 +20,7 @@ setup_file() {
 
 teardown_file() {
 	source "$BATS_TEST_DIRNAME/lib/upload.bash"
-	stack_stop
-	rm -rf "$STACK_DIR"
+	suite_stop
 }
 
 setup() {

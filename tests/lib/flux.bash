@@ -23,6 +23,25 @@ KEY=abcdefghij0123456789ABCDEFGHIJ01
 PKEY=zzzzzzzzzz0123456789ABCDEFGHIJ01
 export KEY PKEY
 
+# suite_start NAME [SERVICE...]: a suite's private stack in a new
+# /tmp/flux-NAME.* directory, with each SERVICE started (redis, carbon,
+# graphite_web, prometheus, fake_remote: start_<SERVICE> of stack.bash).
+# suite_stop: stop it all and remove the directory. For setup_file and
+# teardown_file, so every suite starts and ends its servers the same way.
+suite_start() {
+	local name=$1 svc
+	shift
+	stack_init "$(mktemp -d "/tmp/flux-$name.XXXXXX")"
+	for svc in "$@"; do
+		"start_$svc"
+	done
+}
+
+suite_stop() {
+	stack_stop
+	rm -rf "$STACK_DIR"
+}
+
 # write_conf [EXTRA LINES...]: the suite's flux.conf, pointing at its
 # servers; an extra "NAME = value" line replaces the base line of NAME.
 write_conf() {
