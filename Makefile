@@ -116,7 +116,8 @@ FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined 
 	-Icommon -Ibatch $(shell pkg-config --cflags $(PKGS))
 FUZZ_LIBS = $(shell pkg-config --libs $(PKGS)) -lfcgi -lcsv -lm
 
-$(FUZZ): %: %.c $(FUZZ_SRC) $(wildcard common/*.h batch/*.h) cgi-bin/metric_data_post.c
+$(FUZZ): %: %.c $(FUZZ_SRC) $(wildcard common/*.h batch/*.h tests/fuzz/*.h) \
+	cgi-bin/metric_data_post.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) $(FUZZ_LIBS)
 
 fuzz: $(FUZZ)

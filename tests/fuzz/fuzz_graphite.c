@@ -1,41 +1,15 @@
 /*
- * fuzz_graphite - libFuzzer harness for flux_series_graphite() (a remote
- * graphite-web render answer, untrusted) followed by the filtering and
- * resampling flux-batch applies. Checks the invariants the delivery code
- * relies on: finite values, timestamps in range, bins strictly increasing
- * and minute-aligned.
+ * fuzz_graphite - libFuzzer harness for flux_series_graphite() (a remote graphite-web render answer),
+ * with the checks of series_fuzz.h.
  *
  * Build: see tests/fuzz/README.
  */
-#include <math.h>
-#include <stdint.h>
-#include <stdlib.h>
-
-#include "series.h"
-#include "util.h"
+#include "series_fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct flux_series	s = { 0 };
-	char			err[FLUX_ERRLEN];
-	size_t			i;
-
-	if (flux_series_graphite((const char *)data, size, &s, err) == -1 &&
-	    s.n != 0)
-		abort();
-	for (i = 0; i < s.n; i++)
-		if (!isfinite(s.v[i].value) || s.v[i].ts < 0 ||
-		    s.v[i].ts > UINT32_MAX)
-			abort();
-	flux_series_keep(&s, 60, INT64_MAX);
-	flux_series_resample(&s, 60);
-	for (i = 0; i < s.n; i++)
-		if (!isfinite(s.v[i].value) || s.v[i].ts % 60 != 0 ||
-		    (i > 0 && s.v[i].ts <= s.v[i - 1].ts))
-			abort();
-	flux_series_free(&s);
-	return 0;
+	return fuzz_series(flux_series_graphite, data, size);
 }
