@@ -25,25 +25,30 @@ flux_ingest_dedup(struct flux_env *env, struct flux_points *p, int test)
 	struct flux_store	*s;
 	char			 err[FLUX_ERRLEN];
 	size_t			 i, need = 0;
+	int			 rc = -1;
 
 	for (i = 0; i < p->n; i++)
 		need += env->conf.check_last_timestamp && !p->v[i].fill;
 	/* No point to de-duplicate: no Redis round trip at all. */
 	s = need ? flux_env_store(env) : NULL;
-	if (s != NULL && flux_store_dedup(s, &env->conf, p, !test, err) == 0)
+	if (s != NULL && (rc = flux_store_dedup(s, &env->conf, p, !test, err)) == 0)
 		return 0;
-	if (s != NULL) {
+	if (s != NULL && rc == -1) {
 		flux_warn("%s", err);
 		/* A connection kept from an earlier request may have gone stale. */
 		s = flux_env_store_retry(env);
-		if (s != NULL && flux_store_dedup(s, &env->conf, p, !test, err) == 0)
+		if (s != NULL && (rc = flux_store_dedup(s, &env->conf, p, !test,
+		    err)) == 0)
 			return 0;
-		if (s != NULL) {
+		if (s != NULL && rc == -1) {
 			flux_warn("%s", err);
 			flux_env_store_retry(env);
 		}
 	}
-	if (need)
+	if (rc == -2)
+		/* Another request's claim never ended: deliver rather than drop. */
+		flux_warn("%s; de-duplication skipped for %zu points", err, p->n);
+	else if (need)
 		flux_warn("de-duplication skipped for %zu points: redis unavailable",
 		    p->n);
 	for (i = 0; i < p->n; i++)
@@ -62,6 +67,17 @@ log_points(const struct flux_points *p)
 			    p->v[i].name, p->v[i].value, (long long)p->v[i].ts);
 }
 
+/* The accepted points are delivered or spooled: end the request's claim. */
+static int
+confirm(struct flux_env *env)
+{
+	char	err[FLUX_ERRLEN];
+
+	if (env->store != NULL && flux_store_confirm(env->store, err) == -1)
+		flux_warn("%s; it ends when its lease runs out", err);
+	return 0;
+}
+
 /*
  * De-duplicate p, then deliver or spool the accepted points. Returns 0 when
  * every accepted point is delivered or spooled; -1 (with err) when they are
@@ -77,14 +93,14 @@ flux_ingest(struct flux_env *env, struct flux_points *p, char err[])
 		return 0;
 	if (!env->conf.send_to_carbon) {
 		log_points(p);
-		return 0;
+		return confirm(env);
 	}
 	if (flux_carbon_deliver(&env->conf, p, err) == 0)
-		return 0;
+		return confirm(env);
 	flux_warn("%s; spooling %zu points", err,
 	    flux_points_count(p, FLUX_PT_ACCEPT));
 	if (flux_spool_write(&env->conf, p, err) == 0)
-		return 0;
+		return confirm(env);
 	flux_err("%s; %zu points neither delivered nor spooled", err,
 	    flux_points_count(p, FLUX_PT_ACCEPT));
 	if (env->store != NULL && flux_store_rollback(env->store, rerr) == -1)

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <hiredis.h>
 
@@ -18,60 +21,113 @@
 #include "util.h"
 
 #define LAST_PREFIX "flux.last."
+#define CLAIM_PREFIX "flux.claim."
 
 /*
- * ARGV[1] is "1" to apply (SET) or "0" for a test request (check only);
- * then ARGV[2i], ARGV[2i+1] are point i's timestamp and new record. The
- * reply holds two entries per key: 0 (duplicate), 1 (taken, key was
- * absent) or 2 (taken, old record follows), and the old record or "".
- * A key of another type counts as absent (MGET reads it as nil, MSET
- * replaces it). The keys are read with MGET and written with MSET, in
- * chunks (unpack has a limit), not with a GET and a SET each: for 450
- * points that is 445 instead of 740 microseconds of Redis time per request.
- * A key given twice is judged against the record set earlier in the same
- * call, and the later MSET pair wins, as sequential SETs would.
+ * Claims. A point taken by the script advances flux.last before it is
+ * delivered; until its request has delivered or spooled it (and says so
+ * with flux_store_confirm) or rolled it back, the new record is a claim,
+ * not a fact. Each request has a token; KEYS[1] is its claim key
+ * "flux.claim.<token>", set with a lease (PX) when it takes a point and
+ * deleted when it confirms or rolls back. "flux.claims.<metric>" lists the
+ * claims made on a metric as "<token>:<previous ts>" entries ("-" when the
+ * key was absent); entries whose claim key is gone are dead and pruned at
+ * the next claim. A point not newer than flux.last, but newer than the
+ * previous timestamp of a live claim by another request, is "pending": it
+ * is a duplicate only if that claim is delivered. A request with a pending
+ * point takes nothing and writes nothing (so a waiting request holds no
+ * claim another could wait on), and the caller runs the script again until
+ * nothing is pending. A claim whose lease runs out (its request was killed)
+ * counts as delivered.
+ *
+ * ARGV[1] is "1" to apply or "0" for a test request (read only), ARGV[2]
+ * the lease in milliseconds, ARGV[3] the token; then ARGV[2i+2],
+ * ARGV[2i+3] are point i's timestamp and new record, for KEYS[i+1]. The
+ * reply holds two entries per point: 0 (duplicate), 1 (taken, key was
+ * absent), 2 (taken, old record follows) or 3 (pending), and the old
+ * record or "". A key of another type counts as absent (MGET reads it as
+ * nil, MSET replaces it). The keys are read with MGET and written with
+ * MSET, in chunks (unpack has a limit), not with a GET and a SET each: for
+ * 450 points that is 445 instead of 740 microseconds of Redis time. A key
+ * given twice is judged against the record set earlier in the same call,
+ * and the later MSET pair wins, as sequential SETs would.
  */
 static const char dedup_lua[] =
-    "local apply = ARGV[1] == '1'\n"
-    "local seen, out, got, set = {}, {}, {}, {}\n"
-    "local n = #KEYS\n"
+    "local apply, lease, token = ARGV[1] == '1', ARGV[2], ARGV[3]\n"
+    "local n = #KEYS - 1\n"
+    "local ck, got, cgot, seen, cseen, out, set = {}, {}, {}, {}, {}, {}, {}\n"
+    "for i = 1, n do ck[i] = 'flux.claims.' .. string.sub(KEYS[i + 1], 11) end\n"
     "for c = 1, n, 1000 do\n"
-    "  local r = redis.call('MGET', unpack(KEYS, c, math.min(c + 999, n)))\n"
+    "  local e = math.min(c + 999, n)\n"
+    "  local r = redis.call('MGET', unpack(KEYS, c + 1, e + 1))\n"
     "  for j = 1, #r do got[c + j - 1] = r[j] end\n"
+    "  r = redis.call('MGET', unpack(ck, c, e))\n"
+    "  for j = 1, #r do cgot[c + j - 1] = r[j] end\n"
     "end\n"
-    "for i, k in ipairs(KEYS) do\n"
-    "  local ts = tonumber(ARGV[2 * i])\n"
-    "  local cur = seen[k]\n"
+    "local live = {}\n"
+    "local function alive(t)\n"
+    "  if live[t] == nil then\n"
+    "    live[t] = t ~= token and redis.call('EXISTS', 'flux.claim.' .. t) == 1\n"
+    "  end\n"
+    "  return live[t]\n"
+    "end\n"
+    "local pending, taken = false, false\n"
+    "for i = 1, n do\n"
+    "  local k, ts = KEYS[i + 1], tonumber(ARGV[2 * i + 2])\n"
+    "  local cur, cl = seen[k], cseen[k]\n"
     "  if cur == nil then cur = got[i] end\n"
+    "  if cl == nil then cl = cgot[i] or '' end\n"
     "  local last = nil\n"
     "  if cur then last = tonumber(string.match(cur, '^%s*%[?%s*(%d+)')) end\n"
     "  if last ~= nil and ts <= last then\n"
-    "    out[2 * i - 1] = 0\n"
+    "    local w = last\n"
+    "    for t, pv in string.gmatch(cl, '(%x+):(%S+)') do\n"
+    "      local p = tonumber(pv) or -1\n"
+    "      if p < w and alive(t) then w = p end\n"
+    "    end\n"
+    "    out[2 * i - 1] = ts > w and 3 or 0\n"
+    "    pending = pending or ts > w\n"
     "    out[2 * i] = ''\n"
     "  else\n"
+    "    local keep = {}\n"
+    "    for t, pv in string.gmatch(cl, '(%x+):(%S+)') do\n"
+    "      if t == token or alive(t) then keep[#keep + 1] = t .. ':' .. pv end\n"
+    "    end\n"
+    "    keep[#keep + 1] = token .. ':' .. (last or '-')\n"
+    "    cl = table.concat(keep, ' ')\n"
     "    set[#set + 1] = k\n"
-    "    set[#set + 1] = ARGV[2 * i + 1]\n"
-    "    seen[k] = ARGV[2 * i + 1]\n"
+    "    set[#set + 1] = ARGV[2 * i + 3]\n"
+    "    set[#set + 1] = ck[i]\n"
+    "    set[#set + 1] = cl\n"
+    "    seen[k] = ARGV[2 * i + 3]\n"
+    "    cseen[k] = cl\n"
+    "    taken = true\n"
     "    out[2 * i - 1] = cur and 2 or 1\n"
     "    out[2 * i] = cur or ''\n"
     "  end\n"
     "end\n"
-    "if apply then\n"
+    "if apply and taken and not pending then\n"
+    "  redis.call('SET', KEYS[1], '1', 'PX', lease)\n"
     "  for c = 1, #set, 1000 do\n"
     "    redis.call('MSET', unpack(set, c, math.min(c + 999, #set)))\n"
     "  end\n"
     "end\n"
     "return out\n";
 
-/* KEYS in reverse order of setting; ARGV triples: new record, status, old. */
+/*
+ * KEYS[1] the claim key, then the flux.last keys in reverse order of
+ * setting; ARGV triples: new record, status, old. The claim ends too.
+ */
 static const char rollback_lua[] =
-    "for i, k in ipairs(KEYS) do\n"
+    "for i = 2, #KEYS do\n"
+    "  local k = KEYS[i]\n"
     "  local cur = redis.pcall('GET', k)\n"
-    "  if cur == ARGV[3 * i - 2] then\n"
-    "    if ARGV[3 * i - 1] == '2' then redis.call('SET', k, ARGV[3 * i])\n"
+    "  if cur == ARGV[3 * i - 5] then\n"
+    "    if ARGV[3 * i - 4] == '2' then redis.call('SET', k, ARGV[3 * i - 3])\n"
     "    else redis.call('DEL', k) end\n"
     "  end\n"
     "end\n"
+    "redis.call('DEL', KEYS[1])\n"
     "return 0\n";
 
 /* What one applied check-and-set changed, for a rollback. */
@@ -86,6 +142,8 @@ struct flux_store {
 	redisContext	*ctx;
 	struct undo	*undo;
 	size_t		 nundo;
+	char		 claim[40];	/* "flux.claim.<token>" of this request */
+	int		 claimed;	/* the claim key is set, not yet ended */
 };
 
 static void
@@ -309,20 +367,66 @@ last_record(const struct flux_point *pt)
 	return strdup(rec);
 }
 
+static int64_t
+clock_ms(clockid_t id)
+{
+	struct timespec	t;
+
+	clock_gettime(id, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A new claim key for this request: 64 random bits, in hex. */
+static void
+new_claim(struct flux_store *s)
+{
+	static const char	hex[] = "0123456789abcdef";
+	static unsigned long	counter;
+	unsigned char		r[8];
+	size_t			i, n = strlen(CLAIM_PREFIX);
+	uint64_t		fallback;
+
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		/* Early boot without entropy: unique enough per host and time. */
+		fallback = (uint64_t)clock_ms(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 40) ^
+		    (uint64_t)++counter << 20;
+		memcpy(r, &fallback, sizeof(r));
+	}
+	memcpy(s->claim, CLAIM_PREFIX, n);
+	for (i = 0; i < sizeof(r); i++) {
+		s->claim[n++] = hex[r[i] >> 4];
+		s->claim[n++] = hex[r[i] & 15];
+	}
+	s->claim[n] = '\0';
+}
+
+/* How long a claim stands when its request neither confirms nor rolls back. */
+static int64_t
+lease_ms(const struct flux_conf *c)
+{
+	int64_t	ms = 10 * (int64_t)c->carbon_timeout_ms;
+
+	return ms > 30000 ? ms : 30000;
+}
+
 static int
-build_dedup(struct args *a, const struct flux_points *p, const size_t *idx,
+build_dedup(struct args *a, const struct flux_store *s,
+    const struct flux_conf *c, const struct flux_points *p, const size_t *idx,
     size_t n, int apply)
 {
 	size_t	i;
 
-	if (args_init(a, 4 + 3 * n) == -1 || args_add(a, strdup("EVAL")) == -1 ||
+	if (args_init(a, 8 + 3 * n) == -1 || args_add(a, strdup("EVAL")) == -1 ||
 	    args_add(a, strdup(dedup_lua)) == -1 ||
-	    args_add(a, i64_string((long long)n)) == -1)
+	    args_add(a, i64_string((long long)n + 1)) == -1 ||
+	    args_add(a, strdup(s->claim)) == -1)
 		return -1;
 	for (i = 0; i < n; i++)
 		if (args_add(a, strjoin(LAST_PREFIX, p->v[idx[i]].name)) == -1)
 			return -1;
-	if (args_add(a, strdup(apply ? "1" : "0")) == -1)
+	if (args_add(a, strdup(apply ? "1" : "0")) == -1 ||
+	    args_add(a, i64_string((long long)lease_ms(c))) == -1 ||
+	    args_add(a, strdup(s->claim + strlen(CLAIM_PREFIX))) == -1)
 		return -1;
 	for (i = 0; i < n; i++)
 		if (args_add(a, i64_string((long long)p->v[idx[i]].ts)) == -1 ||
@@ -331,40 +435,68 @@ build_dedup(struct args *a, const struct flux_points *p, const size_t *idx,
 	return 0;
 }
 
-/* Record what the script reported; keep undo data when it applied. */
+/*
+ * Record what the script reported; keep undo data when it applied. Returns
+ * the number of pending points (none is decided then, when applying), or
+ * -1 on a malformed reply.
+ */
 static int
 take_reply(struct flux_store *s, struct flux_points *p, const size_t *idx,
     size_t n, const struct args *a, const redisReply *r, int apply)
 {
 	size_t	i;
+	int	npend = 0;
 
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * n)
 		return -1;
+	for (i = 0; i < n; i++) {
+		const redisReply *st = r->element[2 * i], *old = r->element[2 * i + 1];
+
+		if (st->type != REDIS_REPLY_INTEGER || st->integer < 0 ||
+		    st->integer > 3 || old->type != REDIS_REPLY_STRING)
+			return -1;
+		npend += st->integer == 3;
+	}
+	if (apply && npend > 0)
+		return npend;
 	if (apply && (s->undo = calloc(n ? n : 1, sizeof(*s->undo))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
 		const redisReply *st = r->element[2 * i], *old = r->element[2 * i + 1];
 
-		if (st->type != REDIS_REPLY_INTEGER || old->type != REDIS_REPLY_STRING)
-			return -1;
+		/* A test request counts a pending point as one it would take. */
 		p->v[idx[i]].state = st->integer ? FLUX_PT_ACCEPT : FLUX_PT_DUP;
 		if (!apply || st->integer == 0)
 			continue;
 		s->undo[s->nundo].status = (int)st->integer;
-		s->undo[s->nundo].key = strdup(a->v[3 + i]);
-		s->undo[s->nundo].newrec = strdup(a->v[4 + n + 2 * i + 1]);
+		s->undo[s->nundo].key = strdup(a->v[4 + i]);
+		s->undo[s->nundo].newrec = strdup(a->v[8 + n + 2 * i]);
 		s->undo[s->nundo].oldrec = strdup(old->str);
 		if (s->undo[s->nundo++].oldrec == NULL)
 			return -1;
 	}
-	return 0;
+	s->claimed = apply && s->nundo > 0;
+	return npend;
+}
+
+/* Sleep ms milliseconds (a wait for another request's claim). */
+static void
+nap(int64_t ms)
+{
+	struct timespec	t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&t, &t) == -1)
+		;
 }
 
 /*
  * Decide every point of p: fill points (and all points when
  * FLUX_CHECK_LAST_TIMESTAMP is false) are taken as they are; the others are
  * checked against flux.last and, when apply is set, flux.last advances for
- * those taken, all in one round trip. On error no point is decided.
+ * those taken, all in one round trip. When a point is pending on another
+ * request's claim the script is run again, after 1, 2, 4 ... up to 50 ms,
+ * until nothing is pending; past the lease (and a margin) that gives up
+ * with -2, no point decided. On error (-1) no point is decided either.
  */
 int
 flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
@@ -373,9 +505,12 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 	struct args	 a = { 0 };
 	redisReply	*r = NULL;
 	size_t		*idx, n = 0, i;
-	int		 rc = -1;
+	int64_t		 deadline = 0, pause = 1;
+	int		 rc = -1, npend = 0;
 
 	undo_clear(s);
+	s->claimed = 0;
+	new_claim(s);
 	if ((idx = calloc(p->n ? p->n : 1, sizeof(*idx))) == NULL)
 		goto oom;
 	for (i = 0; i < p->n; i++) {
@@ -383,24 +518,43 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 			continue;
 		idx[n++] = i;
 	}
-	if (n > 0) {
-		if (build_dedup(&a, p, idx, n, apply) == -1)
-			goto oom;
+	if (n > 0 && build_dedup(&a, s, c, p, idx, n, apply) == -1)
+		goto oom;
+	while (n > 0) {
 		r = redisCommandArgv(s->ctx, (int)a.n, (const char **)a.v, a.len);
-		if (r == NULL || take_reply(s, p, idx, n, &a, r, apply) == -1) {
+		if (r == NULL ||
+		    (npend = take_reply(s, p, idx, n, &a, r, apply)) == -1) {
 			snprintf(err, FLUX_ERRLEN, "redis de-duplication failed: %s",
 			    r ? (r->type == REDIS_REPLY_ERROR ? r->str :
 			    "unexpected reply") : s->ctx->errstr);
-			undo_clear(s);
-			for (i = 0; i < n; i++)
-				p->v[idx[i]].state = FLUX_PT_NEW;
-			goto done;
+			goto undecided;
 		}
+		freeReplyObject(r);
+		r = NULL;
+		if (!apply || npend == 0)
+			break;
+		if (deadline == 0)
+			deadline = clock_ms(CLOCK_MONOTONIC) + lease_ms(c) + 5000;
+		else if (clock_ms(CLOCK_MONOTONIC) > deadline) {
+			snprintf(err, FLUX_ERRLEN, "%d points still claimed by "
+			    "another request after %lld ms", npend,
+			    (long long)(lease_ms(c) + 5000));
+			rc = -2;
+			goto undecided;
+		}
+		nap(pause);
+		pause = pause * 2 > 50 ? 50 : pause * 2;
 	}
 	for (i = 0; i < p->n; i++)
 		if (p->v[i].state == FLUX_PT_NEW)
 			p->v[i].state = FLUX_PT_ACCEPT;
 	rc = 0;
+	goto done;
+undecided:
+	undo_clear(s);
+	s->claimed = 0;
+	for (i = 0; i < n; i++)
+		p->v[idx[i]].state = FLUX_PT_NEW;
 	goto done;
 oom:
 	snprintf(err, FLUX_ERRLEN, "out of memory");
@@ -410,6 +564,32 @@ done:
 	args_free(&a);
 	free(idx);
 	return rc;
+}
+
+/*
+ * End this request's claim: its points are delivered or spooled. Without
+ * it the claim stands until its lease runs out, and requests for the same
+ * timestamps wait that long.
+ */
+int
+flux_store_confirm(struct flux_store *s, char err[])
+{
+	redisReply	*r;
+	int		 ok;
+
+	if (!s->claimed)
+		return 0;
+	s->claimed = 0;
+	undo_clear(s);
+	r = redisCommand(s->ctx, "DEL %s", s->claim);
+	ok = r != NULL && r->type == REDIS_REPLY_INTEGER;
+	if (!ok)
+		snprintf(err, FLUX_ERRLEN, "redis could not end the claim %s: %s",
+		    s->claim, r ? (r->str ? r->str : "unexpected reply") :
+		    s->ctx->errstr);
+	if (r)
+		freeReplyObject(r);
+	return ok ? 0 : -1;
 }
 
 /*
@@ -426,9 +606,10 @@ flux_store_rollback(struct flux_store *s, char err[])
 
 	if (s->nundo == 0)
 		return 0;
-	if (args_init(&a, 3 + 4 * s->nundo) == -1 || args_add(&a, strdup("EVAL")) == -1 ||
+	if (args_init(&a, 4 + 4 * s->nundo) == -1 || args_add(&a, strdup("EVAL")) == -1 ||
 	    args_add(&a, strdup(rollback_lua)) == -1 ||
-	    args_add(&a, i64_string((long long)s->nundo)) == -1)
+	    args_add(&a, i64_string((long long)s->nundo + 1)) == -1 ||
+	    args_add(&a, strdup(s->claim)) == -1)
 		goto oom;
 	for (i = s->nundo; i-- > 0;)
 		if (args_add(&a, strdup(s->undo[i].key)) == -1)
@@ -447,6 +628,7 @@ flux_store_rollback(struct flux_store *s, char err[])
 		goto done;
 	}
 	undo_clear(s);
+	s->claimed = 0;
 	rc = 0;
 	goto done;
 oom:

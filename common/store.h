@@ -1,7 +1,8 @@
 /*
  * store.h - Redis: the flux.last.<metric> de-duplication records (SPEC
  * section 5), checked and advanced for a whole request in one Lua script,
- * and rolled back when the points could be neither delivered nor spooled.
+ * as claims of that request that it confirms once its points are delivered
+ * or spooled, or rolls back when they could be neither.
  */
 #ifndef FLUX_STORE_H
 #define FLUX_STORE_H
@@ -17,6 +18,7 @@ int	flux_store_usable(const struct flux_store *s);
 int	flux_store_ping(struct flux_store *s, int64_t now, char err[]);
 int	flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 	    struct flux_points *p, int apply, char err[]);
+int	flux_store_confirm(struct flux_store *s, char err[]);
 int	flux_store_rollback(struct flux_store *s, char err[]);
 void	*flux_store_context(struct flux_store *s);
 int	flux_store_setex(struct flux_store *s, const char *key, const char *val,

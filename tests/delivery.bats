@@ -177,6 +177,93 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 	[ "$(last test.rb.race)" = "[$T, 9.0]" ]
 }
 
+# claim_get FILE QUERY: a GET in the background, its status into FILE.
+claim_get() { get "$2"; echo "$cgi_status" > "$1"; }
+
+# wait_claimed METRIC: until a request in flight has claimed METRIC.
+wait_claimed() {
+	local i
+	for i in $(seq 1 100); do
+		[ -n "$(last "$1")" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "a duplicate of a claim that is then rolled back waits for it and delivers the point" {
+	T=$(minute_ts)
+	start_capture stall
+	# A: carbon never reads and the spool is missing, so A will answer 503.
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 1500" \
+		"FLUX_SPOOL_PATH = $STACK_DIR/no/such/dir"
+	claim_get "$BATS_TEST_TMPDIR/a" "metric=test.claim.rb&value=1&timestamp=$T&key=$KEY" &
+	pid=$!
+	wait_claimed test.claim.rb
+	# B, for the same timestamp while A's claim stands, with carbon back.
+	write_conf
+	get "metric=test.claim.rb&value=2&timestamp=$T&key=$KEY"
+	expect 204
+	wait "$pid"
+	[ "$(cat "$BATS_TEST_TMPDIR/a")" = 503 ]
+	# B was not discarded as a duplicate of A's undelivered point.
+	[ "$(last test.claim.rb)" = "[$T, 2.0]" ]
+	[ "$(whisper_fetch_value test.claim.rb "$T")" = "2.000000" ]
+}
+
+@test "a duplicate of a claim that is then spooled waits for it and is discarded" {
+	T=$(minute_ts)
+	start_capture accept
+	B_PORT=$CAPTURE_PORT B_FILE=$CAPTURE_FILE
+	start_capture stall
+	# A: carbon never reads, so A spools after its timeout and answers 204.
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 1500"
+	claim_get "$BATS_TEST_TMPDIR/a" "metric=test.claim.ok&value=1&timestamp=$T&key=$KEY" &
+	pid=$!
+	wait_claimed test.claim.ok
+	write_conf "FLUX_CARBON_PICKLE_PORT = $B_PORT"
+	get "metric=test.claim.ok&value=2&timestamp=$T&key=$KEY"
+	expect 204
+	wait "$pid"
+	[ "$(cat "$BATS_TEST_TMPDIR/a")" = 204 ]
+	[ "$(spool_count)" = 1 ]
+	[ "$(last test.claim.ok)" = "[$T, 1.0]" ]
+	# B sent nothing: the timestamp went once, in A's spool file.
+	[ ! -s "$B_FILE" ]
+}
+
+@test "a claim whose request was killed stands until its lease runs out, then counts as delivered" {
+	T=$(minute_ts)
+	tok=00000000deadbeef
+	redis-cli -s "$REDIS_SOCK" set flux.last.test.claim.dead "[$T, 5.0]" >/dev/null
+	redis-cli -s "$REDIS_SOCK" set flux.claims.test.claim.dead "$tok:-" >/dev/null
+	redis-cli -s "$REDIS_SOCK" set "flux.claim.$tok" 1 px 1500 >/dev/null
+	# A test request counts the pending point as one it would ingest.
+	get "metric=test.claim.dead&value=6&timestamp=$T&key=$KEY&test=true"
+	expect 200
+	[[ "$cgi_body" == *'"ingest_count": 1, "drop_count": 0'* ]]
+	# A newer point is not held by the claim.
+	get "metric=test.claim.dead&value=7&timestamp=$((T + 60))&key=$KEY&test=true"
+	[[ "$cgi_body" == *'"ingest_count": 1, "drop_count": 0'* ]]
+	get "metric=test.claim.dead&value=6&timestamp=$T&key=$KEY"
+	expect 204
+	# It waited for the lease: the claim key is gone and the point was a duplicate.
+	[ "$(redis-cli -s "$REDIS_SOCK" exists "flux.claim.$tok")" = 0 ]
+	[ "$(last test.claim.dead)" = "[$T, 5.0]" ]
+}
+
+@test "a claim that is not another request's does not hold a point back" {
+	T=$(minute_ts)
+	redis-cli -s "$REDIS_SOCK" set flux.last.test.claim.gone "[$T, 5.0]" >/dev/null
+	# Entries whose claim key is gone (ended) are dead, and pruned at the next claim.
+	redis-cli -s "$REDIS_SOCK" set flux.claims.test.claim.gone "0123456789abcdef:$((T - 60)) fedcba9876543210:-" >/dev/null
+	get "metric=test.claim.gone&value=6&timestamp=$T&key=$KEY"
+	expect 204
+	[ "$(last test.claim.gone)" = "[$T, 5.0]" ]
+	get "metric=test.claim.gone&value=7&timestamp=$((T + 60))&key=$KEY"
+	expect 204
+	[[ "$(redis-cli -s "$REDIS_SOCK" get flux.claims.test.claim.gone)" =~ ^[0-9a-f]{16}:$T$ ]]
+}
+
 @test "redis unreachable: points are still delivered, without de-dup, with a warning" {
 	T=$(minute_ts)
 	write_conf "REDIS_TIMEOUT_MS = 200" "REDIS_SOCKET_PATH = $STACK_DIR/nothing.sock"
@@ -233,12 +320,26 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}],"test":true}'
 	expect 200
 	# Commands since the reset, but our CONFIG and INFO and the script's own
-	# single MGET (commandstats counts commands run inside a script too; a
-	# test request sets nothing, so there is no MSET).
-	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' -e '^cmdstat_mget:calls=1,'"
+	# two MGETs, flux.last and flux.claims (commandstats counts commands run
+	# inside a script too; a test request sets nothing, so there is no MSET).
+	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' -e '^cmdstat_mget:calls=2,'"
 	echo "$output"
 	[ "${#lines[@]}" = 1 ]
 	[[ "${lines[0]}" == cmdstat_eval:calls=1,* ]]
+}
+
+@test "a request claims its points in one round trip and ends the claim in a second" {
+	redis-cli -s "$REDIS_SOCK" config resetstat >/dev/null
+	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}]}'
+	expect 204
+	# The script: two MGETs, the claim's SET with its lease, one MSET of
+	# flux.last and flux.claims; then the request's DEL of its claim.
+	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' | cut -d, -f1 | sort"
+	echo "$output"
+	[ "$output" = "$(printf '%s\n' cmdstat_del:calls=1 cmdstat_eval:calls=1 cmdstat_mget:calls=2 cmdstat_mset:calls=1 cmdstat_set:calls=1)" ]
+	# The claim is over: no claim key is left, and flux.claims names it.
+	[ -z "$(redis-cli -s "$REDIS_SOCK" --scan --pattern 'flux.claim.*')" ]
+	[[ "$(redis-cli -s "$REDIS_SOCK" get flux.claims.t.rt.a)" =~ ^[0-9a-f]{16}:-$ ]]
 }
 
 @test "after a Redis restart the next request de-duplicates again (a resident reconnects)" {
