@@ -92,7 +92,7 @@ main(int argc, char *argv[])
 {
 	struct flux_conf	 conf;
 	const char		*path = NULL, *cmd;
-	char			 err[FLUX_ERRLEN];
+	char			 err[FLUX_ERRLEN], hold[FLUX_PATH_MAX];
 	int			 ch, dryrun = 0, rc = EXIT_OK, lock;
 	size_t			 i = 0;
 
@@ -126,6 +126,9 @@ main(int argc, char *argv[])
 	flux_log_set_level((enum flux_level)conf.log_level);
 	if ((lock = take_lock(&conf)) == -1)
 		rc = (errno == EWOULDBLOCK) ? EXIT_OK : EXIT_JOB;
+	else if (flux_spool_held(&conf, hold, sizeof(hold)))
+		/* Every job sends to carbon: none runs while delivery is held. */
+		flux_info("delivery held by %s; no job run", hold);
 	else
 		for (i = 0; i < NJOBS; i++)
 			if ((cmd == NULL || strcmp(cmd, jobs[i].name) == 0) &&

@@ -86,7 +86,7 @@ confirm(struct flux_env *env)
 int
 flux_ingest(struct flux_env *env, struct flux_points *p, char err[])
 {
-	char	rerr[FLUX_ERRLEN];
+	char	rerr[FLUX_ERRLEN], hold[FLUX_PATH_MAX];
 
 	flux_ingest_dedup(env, p, 0);
 	if (flux_points_count(p, FLUX_PT_ACCEPT) == 0)
@@ -95,10 +95,14 @@ flux_ingest(struct flux_env *env, struct flux_points *p, char err[])
 		log_points(p);
 		return confirm(env);
 	}
-	if (flux_carbon_deliver(&env->conf, p, err) == 0)
+	if (flux_spool_held(&env->conf, hold, sizeof(hold)))
+		flux_info("delivery held by %s; spooling %zu points", hold,
+		    flux_points_count(p, FLUX_PT_ACCEPT));
+	else if (flux_carbon_deliver(&env->conf, p, err) == 0)
 		return confirm(env);
-	flux_warn("%s; spooling %zu points", err,
-	    flux_points_count(p, FLUX_PT_ACCEPT));
+	else
+		flux_warn("%s; spooling %zu points", err,
+		    flux_points_count(p, FLUX_PT_ACCEPT));
 	if (flux_spool_write(&env->conf, p, err) == 0)
 		return confirm(env);
 	flux_err("%s; %zu points neither delivered nor spooled", err,

@@ -20,6 +20,23 @@
 #include "util.h"
 
 #define SPOOL_SUFFIX ".spool"
+#define SPOOL_HOLD "hold"
+
+/*
+ * True while the operator holds delivery (a file FLUX_SPOOL_PATH/hold
+ * exists, of any type): requests spool their points instead of sending
+ * them, and flux-batch runs no job that sends to carbon, so carbon-cache
+ * can be restarted without losing what it holds in memory. path gets the
+ * hold file's name, for log lines.
+ */
+int
+flux_spool_held(const struct flux_conf *c, char *path, size_t len)
+{
+	struct stat	st;
+
+	snprintf(path, len, "%s/" SPOOL_HOLD, c->spool_path);
+	return lstat(path, &st) == 0;
+}
 
 /* Names sort by time: 12-digit seconds, 9-digit nanoseconds, pid, counter. */
 #define SPOOL_NAME_MAX 96

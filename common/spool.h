@@ -17,5 +17,6 @@ int	flux_spool_write(const struct flux_conf *c, const struct flux_points *p,
 int	flux_spool_read(const char *path, struct flux_points *p, char err[]);
 int	flux_spool_flush(const struct flux_conf *c, int dryrun, size_t *files,
 	    size_t *points, char err[]);
+int	flux_spool_held(const struct flux_conf *c, char *path, size_t len);
 
 #endif

@@ -129,6 +129,28 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 	[ "$(whisper_fetch_value test.spool.good "$T")" = "5.000000" ]
 }
 
+@test "a hold file in the spool: points are spooled, not sent, and flux-batch runs no job until it is removed" {
+	T=$(minute_ts)
+	start_capture accept
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+	touch "$STACK_DIR/spool/hold"
+	get "metric=test.hold&value=3&timestamp=$T&key=$KEY"
+	expect 204 ""
+	grep -q "info: delivery held by $STACK_DIR/spool/hold; spooling 1 points" "$STACK_DIR/cgi.err"
+	[ "$(spool_count)" = 1 ]
+	[ "$(last test.hold)" = "[$T, 3.0]" ]
+	run "$FLUX_TOP/batch/flux-batch" flush
+	[ "$status" = 0 ]
+	[[ "$output" == *"delivery held by $STACK_DIR/spool/hold; no job run"* ]]
+	[ "$(spool_count)" = 1 ]
+	[ ! -s "$CAPTURE_FILE" ]
+	rm "$STACK_DIR/spool/hold"
+	run "$FLUX_TOP/batch/flux-batch" flush
+	[ "$status" = 0 ]
+	[ "$(spool_count)" = 0 ]
+	[ "$(items)" = "test.hold $T 3.0" ]
+}
+
 @test "a carbon that resets the connection: the points are spooled" {
 	start_capture reset 10
 	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
@@ -249,6 +271,24 @@ wait_claimed() {
 	# It waited for the lease: the claim key is gone and the point was a duplicate.
 	[ "$(redis-cli -s "$REDIS_SOCK" exists "flux.claim.$tok")" = 0 ]
 	[ "$(last test.claim.dead)" = "[$T, 5.0]" ]
+}
+
+@test "a newer point taken while an older claim stands keeps that claim listed" {
+	T=$(minute_ts)
+	tok=0000000000c0ffee
+	redis-cli -s "$REDIS_SOCK" set flux.last.test.claim.two "[$T, 5.0]" >/dev/null
+	redis-cli -s "$REDIS_SOCK" set flux.claims.test.claim.two "$tok:$((T - 60))" >/dev/null
+	redis-cli -s "$REDIS_SOCK" set "flux.claim.$tok" 1 px 60000 >/dev/null
+	get "metric=test.claim.two&value=7&timestamp=$((T + 60))&key=$KEY"
+	expect 204
+	[[ "$(redis-cli -s "$REDIS_SOCK" get flux.claims.test.claim.two)" =~ ^$tok:$((T - 60))\ [0-9a-f]{16}:$T$ ]]
+	# T is still only claimed (by $tok, over T - 60): a test request would take it.
+	get "metric=test.claim.two&value=6&timestamp=$T&key=$KEY&test=true"
+	[[ "$cgi_body" == *'"ingest_count": 1, "drop_count": 0'* ]]
+	# Once that claim ends, T is a duplicate of the record T + 60.
+	redis-cli -s "$REDIS_SOCK" del "flux.claim.$tok" >/dev/null
+	get "metric=test.claim.two&value=6&timestamp=$T&key=$KEY&test=true"
+	[[ "$cgi_body" == *'"ingest_count": 0, "drop_count": 1'* ]]
 }
 
 @test "a claim that is not another request's does not hold a point back" {
