@@ -113,6 +113,17 @@ finish
 start_carbon
 FAULTS_STOPPED=$(cat "$B/stopped") settle carbon_down
 
+# 1b. carbon restarted as INSTALL says: delivery held (FLUX_SPOOL_PATH/hold)
+# so requests spool, carbon-cache given time to write what it holds, then
+# restarted, the hold removed and the spool replayed. Nothing may be lost,
+# in Flux or in carbon (FAULTS_STOPPED unset: every missing point counts).
+load carbon_restart_held
+sleep 1; touch "$STACK_DIR/spool/hold"
+sleep 3; stop_carbon
+start_carbon; rm "$STACK_DIR/spool/hold"
+finish
+settle carbon_restart_held
+
 # 2. carbon accepts but never reads: timeouts, spooled.
 start_capture stall
 write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 300"

@@ -1,0 +1,94 @@
+#!/bin/bash
+# bench/dedup.sh - what de-duplication costs a request, this tree against an
+# older revision built in the same run (default: c503794, the last commit
+# before de-dup claims). Both builds run the same requests, alternating,
+# against one redis-server: the CGI binaries are run directly (no Apache)
+# with FLUX_SEND_TO_CARBON false, so the figures are the request's own
+# work plus its Redis round trips. Redis time is INFO commandstats' usec
+# of the commands the request sends (EVAL, and DEL for the claim's end).
+#
+#   usage: bash bench/dedup.sh [BASE_REV] [REQUESTS] [ROUNDS]
+#   prints, per build: wall ms per request and Redis us per request, for a
+#   GET of one point and a POST of 450 points, and the ratios new / base.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP"
+BASE=${1:-c503794}
+N=${2:-200}
+ROUNDS=${3:-3}
+source tests/lib/flux.bash
+
+make -s -j2 all
+B=$(mktemp -d /tmp/flux-dedup.XXXXXX)
+trap 'stack_stop; git -C "$TOP" worktree remove --force "$B/base" >/dev/null 2>&1; rm -rf "$B"' EXIT
+git worktree add -q --detach "$B/base" "$BASE"
+make -s -j2 -C "$B/base" all >/dev/null
+stack_init "$B/stack"
+start_redis
+write_conf "FLUX_SEND_TO_CARBON = false" "FLUX_LOG_LEVEL = warn"
+NOW=$(date +%s)
+
+# Bodies: request i posts metrics bench.m0..m449 at NOW - 3000 + i, so
+# every point is newer than the last (the steady state: a key to replace).
+/usr/bin/python3 - "$B" "$N" "$KEY" "$NOW" <<'EOF'
+import sys
+d, n, key, now = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+for i in range(n):
+    with open("%s/post.%d" % (d, i), "w") as f:
+        f.write('{"key": "%s", "metrics": [%s]}' % (key, ", ".join(
+            '{"metric": "bench.m%d", "timestamp": %d, "value": %d}'
+            % (j, now - 3000 + i, i) for j in range(450))))
+EOF
+
+# run BUILD_DIR KIND PREFIX: N requests; prints "wall_ms redis_us" per request.
+run() {
+	local dir=$1 kind=$2 pfx=$3 i t0 t1 us
+	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
+	redis-cli -s "$REDIS_SOCK" config resetstat >/dev/null
+	t0=$(date +%s%N)
+	for ((i = 0; i < N; i++)); do
+		if [ "$kind" = get ]; then
+			env -i FLUX_CONF="$FLUX_CONF" REQUEST_METHOD=GET \
+			    QUERY_STRING="metric=bench.$pfx&value=$i&timestamp=$((NOW - 3000 + i))&key=$KEY" \
+			    "$dir/cgi-bin/metric_data" >/dev/null </dev/null
+		else
+			env -i FLUX_CONF="$FLUX_CONF" REQUEST_METHOD=POST \
+			    CONTENT_LENGTH="$(stat -c %s "$B/post.$i")" \
+			    CONTENT_TYPE=application/json \
+			    "$dir/cgi-bin/metric_data_post" >/dev/null <"$B/post.$i"
+		fi
+	done
+	t1=$(date +%s%N)
+	us=$(redis-cli -s "$REDIS_SOCK" info commandstats | tr -d '\r' |
+	    sed -n 's/^cmdstat_\(eval\|del\):calls=[0-9]*,usec=\([0-9]*\),.*/\2/p' |
+	    awk '{ s += $1 } END { print s + 0 }')
+	# Every request must have taken its points: the last one's record.
+	[ "$(redis-cli -s "$REDIS_SOCK" exists "flux.last.bench.$pfx" "flux.last.bench.m0")" != 0 ] ||
+		{ echo "dedup.sh: nothing was recorded" >&2; exit 1; }
+	awk -v w=$((t1 - t0)) -v u="$us" -v n="$N" 'BEGIN { printf "%.3f %.1f\n", w / n / 1e6, u / n }'
+}
+
+declare -A wall redis
+for kind in get post; do
+	for b in base new; do wall[$kind.$b]=0; redis[$kind.$b]=0; done
+	for ((r = 0; r < ROUNDS; r++)); do
+		for b in base new; do
+			dir=$TOP; [ "$b" = base ] && dir=$B/base
+			read -r w u < <(run "$dir" "$kind" "$b$r")
+			wall[$kind.$b]=$(awk -v a="${wall[$kind.$b]}" -v b="$w" 'BEGIN { print a + b }')
+			redis[$kind.$b]=$(awk -v a="${redis[$kind.$b]}" -v b="$u" 'BEGIN { print a + b }')
+		done
+	done
+done
+
+printf '%-6s %-5s %12s %14s\n' request build "wall ms/req" "redis us/req"
+for kind in get post; do
+	for b in base new; do
+		awk -v k="$kind" -v b="$b" -v w="${wall[$kind.$b]}" -v u="${redis[$kind.$b]}" -v r="$ROUNDS" \
+		    'BEGIN { printf "%-6s %-5s %12.3f %14.1f\n", k, b, w / r, u / r }'
+	done
+	awk -v k="$kind" -v wb="${wall[$kind.base]}" -v wn="${wall[$kind.new]}" \
+	    -v ub="${redis[$kind.base]}" -v un="${redis[$kind.new]}" \
+	    'BEGIN { printf "%-6s %-5s %12.3f %14.3f   (new / base)\n", k, "ratio", wn / wb, un / ub }'
+done
+echo "base $BASE, $N requests x $ROUNDS rounds per build, alternating; GET = 1 point, POST = 450 points"
