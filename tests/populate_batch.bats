@@ -242,6 +242,30 @@ failed_once() {
 	[ -z "$(queued processing)" ]
 }
 
+@test "a job killed by SIGKILL at random points, three times, is completed by the next run" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	pts=()
+	# 10,000 minutes (carbon keeps 7 days): a run takes some 30-50 ms,
+	# and the kills come 3 to 30 ms after the start.
+	for ((t = N - 10000 * 60; t < N; t += 60)); do pts+=("$t:$(( t / 60 % 1000 )).5"); done
+	gfile rkill.json "${pts[@]}"
+	job target.rkill.cpu graphite "$REMOTE_URL/file/rkill.json"
+	# At most 4 attempts in all: a job taken 5 times is dropped (SPEC 7).
+	for k in 1 2 3; do
+		"$FLUX_TOP/batch/flux-batch" populate 2>>"$BATS_TEST_TMPDIR/killed.log" 3>&- &
+		pid=$!
+		sleep "$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.3f", 0.003 + rand() * 0.027 }')"
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" || true
+	done
+	flux_batch populate
+	ok_run
+	[ -z "$(queued)" ]
+	[ -z "$(queued processing)" ]
+	wait_count target.rkill.cpu $((N - 10001 * 60)) "$N" 10000 30
+	[ "$(whisper_fetch_value target.rkill.cpu $((N - 600)))" = "$(printf '%d.500000' $(( (N - 600) / 60 % 1000 )))" ]
+}
+
 @test "a Prometheus remote: query_range, and Vista's instant query over a range" {
 	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "VISTA_DO_NOT_SUBMIT_CURRENT_MINUTE = false"
 	P="http://127.0.0.1:$PROMETHEUS_PORT"
