@@ -85,12 +85,12 @@ finish() {
 
 # settle PHASE [CAPTURE]: replay the spool, let carbon write, count.
 settle() {
-	local i
+	local _
 	"$BATCH" flush 2>>"$B/flush.log" || echo "flux-batch flush failed (see below)" >&2
-	if [ -n "$(ls -A "$STACK_DIR/spool" | grep -v '^\.')" ]; then
+	if find "$STACK_DIR/spool" -mindepth 1 -maxdepth 1 ! -name '.*' | grep -q .; then
 		echo "spool not empty after the flush:" >&2; ls -la "$STACK_DIR/spool" >&2
 	fi
-	for i in $(seq 1 30); do
+	for _ in $(seq 1 30); do
 		/usr/bin/python3 bench/faults_check.py "$1" "$B/load/$1" "$WHISPER_DIR" \
 		    ${2:+"$2"} > "$B/line" 2>&1 && break
 		sleep 1

@@ -71,6 +71,7 @@ for ((i = 0; i < 200; i++)); do
 done
 echo "spooled: $(spool_count) files"
 start_carbon
+# shellcheck disable=SC2317  # called through killed
 spool_empty() { [ "$(spool_count)" = 0 ]; }
 killed flush spool_empty 0.03
 check flush "$B/flush.expected"
@@ -88,6 +89,7 @@ R0=$(( (NOW - 6000 * 60 - 3600) / 60 * 60 ))
 awk -F, -v ns="$UPNS" 'NR > 1 { for (c = 2; c <= 5; c++) print ns "." substr("abcd", c - 1, 1), $1, $c }' \
     "$B/report.csv" > "$B/upload.expected"
 drop_in kill1 "$(info_json skip_rows=0 header_row=0 'columns_to_metrics="date,a,b,c,d"')" "$B/report.csv"
+# shellcheck disable=SC2317  # called through killed
 upload_gone() { [ ! -e "$STACK_DIR/uploads/$UPNS/kill1" ]; }
 killed uploads upload_gone 0.08
 echo "upload status: $(status_of "$UPNS.kill1" .status)"

@@ -144,6 +144,13 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 	[[ "$output" == *"delivery held by $STACK_DIR/spool/hold; no job run"* ]]
 	[ "$(spool_count)" = 1 ]
 	[ ! -s "$CAPTURE_FILE" ]
+	# Nor populate, uploads or a plain run: every job sends to carbon.
+	for job in populate uploads ""; do
+		run "$FLUX_TOP/batch/flux-batch" $job
+		[ "$status" = 0 ]
+		[[ "$output" == *"no job run"* ]]
+	done
+	[ "$(spool_count)" = 1 ]
 	rm "$STACK_DIR/spool/hold"
 	run "$FLUX_TOP/batch/flux-batch" flush
 	[ "$status" = 0 ]
