@@ -12,6 +12,8 @@
 # every point of a 204 must be there with a value some client sent for it.
 #
 #   usage: bash bench/faults.sh [CLIENTS] [STEPS] [METRICS]
+#   env:   FAULTS_MODE=fcgid runs the CGIs as resident FastCGI responders
+#          (Apache mod_fcgid) instead of plain CGI (mod_cgid).
 # Exit 1 when any accepted point was lost, wrong or delivered twice with
 # different values (a de-dup race).
 set -euo pipefail
@@ -31,7 +33,7 @@ start_redis
 start_carbon
 make -s install DESTDIR="$B/inst" PREFIX=/usr SYSCONFDIR=/etc >/dev/null
 write_conf
-start_apache "$B/inst/usr/lib/cgi-bin/flux" "$FLUX_CONF"
+start_apache "$B/inst/usr/lib/cgi-bin/flux" "$FLUX_CONF" "${FAULTS_MODE:-cgid}"
 BATCH="$B/inst/usr/bin/flux-batch"
 NOW=$(date +%s)
 T0=$(( (NOW - 2400) / 60 * 60 ))	# STEPS <= 40 stay within FLUX_MAX_AGE
@@ -100,7 +102,7 @@ settle() {
 	    ${2:+"$2"} >/dev/null 2>&1 || rc=1
 }
 
-echo "clients $CLIENTS, steps $STEPS, metrics per request $METRICS"
+echo "clients $CLIENTS, steps $STEPS, metrics per request $METRICS, apache mod_${FAULTS_MODE:-cgid}"
 
 # 1. carbon stopped during the load, started after it: spooled meanwhile.
 # carbon-cache keeps what it received in memory and a TERM drops what it
