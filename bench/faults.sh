@@ -164,6 +164,23 @@ sleep 1; start_carbon
 finish
 settle spool_readonly
 
+# 7. Requests killed with SIGKILL while they deliver (carbon stalled, so
+# each sits in its send timeout holding its claim on flux.last): their
+# clients' retries wait until the dead claims' lease runs out (30 s) and
+# then deliver the points themselves. Nothing may be lost.
+start_capture stall
+write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+STEP_DEADLINE=75
+load cgi_kill
+sleep 1
+pkill -KILL -f "$B/inst/usr/lib/cgi-bin/flux/metric_data_post" || true
+echo "killed in-flight requests; the retries wait out the claims' 30 s lease"
+stop_capture
+write_conf
+finish
+STEP_DEADLINE=20
+settle cgi_kill
+
 # 6. Concurrency with de-dup, against a capture listener that records
 # every byte: each accepted point delivered exactly once, no race.
 redis-cli -s "$REDIS_SOCK" flushall >/dev/null

@@ -28,32 +28,43 @@
  * delivered; until its request has delivered or spooled it (and says so
  * with flux_store_confirm) or rolled it back, the new record is a claim,
  * not a fact. Each request has a token; KEYS[1] is its claim key
- * "flux.claim.<token>", set with a lease (PX) when it takes a point and
- * deleted when it confirms or rolls back. "flux.claims.<metric>" lists the
- * claims made on a metric as "<token>:<previous ts>" entries ("-" when the
- * key was absent); entries whose claim key is gone are dead and pruned at
- * the next claim. A point not newer than flux.last, but newer than the
- * previous timestamp of a live claim by another request, is "pending": it
- * is a duplicate only if that claim is delivered. A request with a pending
- * point takes nothing and writes nothing (so a waiting request holds no
- * claim another could wait on), and the caller runs the script again until
- * nothing is pending. A claim whose lease runs out (its request was killed)
+ * "flux.claim.<token>", set to "p" (pending) with a lease (PX) when it
+ * takes a point, set to "d" (done) for twice the lease when the request
+ * confirms, deleted when it rolls back. "flux.claims.<metric>" lists the
+ * claims made on a metric as "<token>:<previous ts>:<claimed ts>" entries
+ * (previous "-" when the key was absent); entries that are not pending
+ * are pruned at the next claim.
+ *
+ * A point not newer than flux.last, but newer than the previous timestamp
+ * of another request's pending claim, is "pending" itself: it is a
+ * duplicate only if that claim is delivered. A request with a pending point
+ * takes nothing and writes nothing (so a waiting request holds no claim
+ * another could wait on), and the caller runs the script again, passing
+ * in ARGV[4] the tokens it has seen pending. A claim seen pending whose key
+ * is then gone was rolled back, or its request was killed and the lease
+ * ran out: either way not delivered (a confirmed claim reads "d" for twice
+ * the lease). Such an "abandoned" claim no longer counts, and when it wrote
+ * the record flux.last holds, the record before it counts instead, so the
+ * waiting point is taken. A vanished claim the caller never saw pending
  * counts as delivered.
  *
  * ARGV[1] is "1" to apply or "0" for a test request (read only), ARGV[2]
- * the lease in milliseconds, ARGV[3] the token; then ARGV[2i+2],
- * ARGV[2i+3] are point i's timestamp and new record, for KEYS[i+1]. The
- * reply holds two entries per point: 0 (duplicate), 1 (taken, key was
- * absent), 2 (taken, old record follows) or 3 (pending), and the old
- * record or "". A key of another type counts as absent (MGET reads it as
- * nil, MSET replaces it). The keys are read with MGET and written with
- * MSET, in chunks (unpack has a limit), not with a GET and a SET each: for
- * 450 points that is 445 instead of 740 microseconds of Redis time. A key
+ * the lease in milliseconds, ARGV[3] the token, ARGV[4] the tokens seen
+ * pending; then ARGV[2i+3], ARGV[2i+4] are point i's timestamp and new
+ * record, for KEYS[i+1]. The reply holds two entries per point: 0
+ * (duplicate), 1 (taken, key was absent), 2 (taken, old record follows) or
+ * 3 (pending), and the old record or ""; then the pending tokens seen. A
+ * key of another type counts as absent (MGET reads it as nil, MSET
+ * replaces it). The keys are read with MGET and written with MSET, in
+ * chunks (unpack has a limit), not with a GET and a SET each: for 450
+ * points that is 445 instead of 740 microseconds of Redis time. A key
  * given twice is judged against the record set earlier in the same call,
  * and the later MSET pair wins, as sequential SETs would.
  */
 static const char dedup_lua[] =
     "local apply, lease, token = ARGV[1] == '1', ARGV[2], ARGV[3]\n"
+    "local saw = {}\n"
+    "for t in string.gmatch(ARGV[4], '%x+') do saw[t] = true end\n"
     "local n = #KEYS - 1\n"
     "local ck, got, cgot, seen, cseen, out, set = {}, {}, {}, {}, {}, {}, {}\n"
     "for i = 1, n do ck[i] = 'flux.claims.' .. string.sub(KEYS[i + 1], 11) end\n"
@@ -64,60 +75,81 @@ static const char dedup_lua[] =
     "  r = redis.call('MGET', unpack(ck, c, e))\n"
     "  for j = 1, #r do cgot[c + j - 1] = r[j] end\n"
     "end\n"
-    "local live = {}\n"
-    "local function alive(t)\n"
-    "  if live[t] == nil then\n"
-    "    live[t] = t ~= token and redis.call('EXISTS', 'flux.claim.' .. t) == 1\n"
+    "local state, live = {}, {}\n"
+    "local function st(t)\n"
+    "  local s = state[t]\n"
+    "  if s == nil then\n"
+    "    s = 'd'\n"
+    "    if t ~= token then\n"
+    "      local v = redis.pcall('GET', 'flux.claim.' .. t)\n"
+    "      if v == 'p' then s = 'p'; live[#live + 1] = t\n"
+    "      elseif v == false and saw[t] then s = 'a' end\n"
+    "    end\n"
+    "    state[t] = s\n"
     "  end\n"
-    "  return live[t]\n"
+    "  return s\n"
     "end\n"
     "local pending, taken = false, false\n"
+    "local function take(i, k, cur, cl, prev)\n"
+    "  local mine = token .. ':' .. (prev or '-') .. ':' .. ARGV[2 * i + 3]\n"
+    "  local t1 = string.match(cl, '^(%x+):[-%d]+:?%d*$')\n"
+    "  if cl == '' or (t1 and t1 ~= token and st(t1) ~= 'p') then\n"
+    "    cl = mine\n"
+    "  else\n"
+    "    local keep = {}\n"
+    "    for e, t in string.gmatch(cl, '((%x+):[-%d]+:?%d*)') do\n"
+    "      if t == token or st(t) == 'p' then keep[#keep + 1] = e end\n"
+    "    end\n"
+    "    keep[#keep + 1] = mine\n"
+    "    cl = table.concat(keep, ' ')\n"
+    "  end\n"
+    "  set[#set + 1] = k\n"
+    "  set[#set + 1] = ARGV[2 * i + 4]\n"
+    "  set[#set + 1] = ck[i]\n"
+    "  set[#set + 1] = cl\n"
+    "  seen[k] = ARGV[2 * i + 4]\n"
+    "  cseen[k] = cl\n"
+    "  taken = true\n"
+    "  out[2 * i - 1] = cur and 2 or 1\n"
+    "  out[2 * i] = cur or ''\n"
+    "end\n"
     "for i = 1, n do\n"
-    "  local k, ts = KEYS[i + 1], tonumber(ARGV[2 * i + 2])\n"
+    "  local k, ts = KEYS[i + 1], tonumber(ARGV[2 * i + 3])\n"
     "  local cur, cl = seen[k], cseen[k]\n"
     "  if cur == nil then cur = got[i] end\n"
     "  if cl == nil then cl = cgot[i] or '' end\n"
     "  local last = nil\n"
     "  if cur then last = tonumber(string.match(cur, '^%s*%[?%s*(%d+)')) end\n"
-    "  if last ~= nil and ts <= last then\n"
-    "    local w = last\n"
-    "    for t, pv in string.gmatch(cl, '(%x+):(%S+)') do\n"
-    "      local p = tonumber(pv) or -1\n"
-    "      if p < w and alive(t) then w = p end\n"
-    "    end\n"
-    "    out[2 * i - 1] = ts > w and 3 or 0\n"
-    "    pending = pending or ts > w\n"
-    "    out[2 * i] = ''\n"
+    "  if last == nil or ts > last then\n"
+    "    take(i, k, cur, cl, last)\n"
     "  else\n"
-    "    local mine = token .. ':' .. (last or '-')\n"
-    "    local t1 = string.match(cl, '^(%x+):%S+$')\n"
-    "    if cl == '' or (t1 and t1 ~= token and not alive(t1)) then\n"
-    "      cl = mine\n"
-    "    else\n"
-    "      local keep = {}\n"
-    "      for t, pv in string.gmatch(cl, '(%x+):(%S+)') do\n"
-    "        if t == token or alive(t) then keep[#keep + 1] = t .. ':' .. pv end\n"
-    "      end\n"
-    "      keep[#keep + 1] = mine\n"
-    "      cl = table.concat(keep, ' ')\n"
+    "    local es, eff = {}, last\n"
+    "    for t, pv, tv in string.gmatch(cl, '(%x+):([-%d]+):?(%d*)') do\n"
+    "      es[#es + 1] = { t, tonumber(pv) or -1, tonumber(tv) }\n"
     "    end\n"
-    "    set[#set + 1] = k\n"
-    "    set[#set + 1] = ARGV[2 * i + 3]\n"
-    "    set[#set + 1] = ck[i]\n"
-    "    set[#set + 1] = cl\n"
-    "    seen[k] = ARGV[2 * i + 3]\n"
-    "    cseen[k] = cl\n"
-    "    taken = true\n"
-    "    out[2 * i - 1] = cur and 2 or 1\n"
-    "    out[2 * i] = cur or ''\n"
+    "    for j = #es, 1, -1 do\n"
+    "      if es[j][3] == eff and st(es[j][1]) == 'a' then eff = es[j][2] end\n"
+    "    end\n"
+    "    local w = eff\n"
+    "    for j = 1, #es do\n"
+    "      if es[j][2] < w and st(es[j][1]) == 'p' then w = es[j][2] end\n"
+    "    end\n"
+    "    if ts > eff then\n"
+    "      take(i, k, cur, cl, eff >= 0 and eff or nil)\n"
+    "    else\n"
+    "      out[2 * i - 1] = ts > w and 3 or 0\n"
+    "      pending = pending or ts > w\n"
+    "      out[2 * i] = ''\n"
+    "    end\n"
     "  end\n"
     "end\n"
     "if apply and taken and not pending then\n"
-    "  redis.call('SET', KEYS[1], '1', 'PX', lease)\n"
+    "  redis.call('SET', KEYS[1], 'p', 'PX', lease)\n"
     "  for c = 1, #set, 1000 do\n"
     "    redis.call('MSET', unpack(set, c, math.min(c + 999, #set)))\n"
     "  end\n"
     "end\n"
+    "out[2 * n + 1] = table.concat(live, ' ')\n"
     "return out\n";
 
 /*
@@ -150,6 +182,7 @@ struct flux_store {
 	size_t		 nundo;
 	char		 claim[40];	/* "flux.claim.<token>" of this request */
 	int		 claimed;	/* the claim key is set, not yet ended */
+	int64_t		 lease;		/* of the claim, in milliseconds */
 };
 
 static void
@@ -422,7 +455,7 @@ build_dedup(struct args *a, const struct flux_store *s,
 {
 	size_t	i;
 
-	if (args_init(a, 8 + 3 * n) == -1 || args_add(a, strdup("EVAL")) == -1 ||
+	if (args_init(a, 9 + 3 * n) == -1 || args_add(a, strdup("EVAL")) == -1 ||
 	    args_add(a, strdup(dedup_lua)) == -1 ||
 	    args_add(a, i64_string((long long)n + 1)) == -1 ||
 	    args_add(a, strdup(s->claim)) == -1)
@@ -432,7 +465,8 @@ build_dedup(struct args *a, const struct flux_store *s,
 			return -1;
 	if (args_add(a, strdup(apply ? "1" : "0")) == -1 ||
 	    args_add(a, i64_string((long long)lease_ms(c))) == -1 ||
-	    args_add(a, strdup(s->claim + strlen(CLAIM_PREFIX))) == -1)
+	    args_add(a, strdup(s->claim + strlen(CLAIM_PREFIX))) == -1 ||
+	    args_add(a, strdup("")) == -1)
 		return -1;
 	for (i = 0; i < n; i++)
 		if (args_add(a, i64_string((long long)p->v[idx[i]].ts)) == -1 ||
@@ -453,7 +487,8 @@ take_reply(struct flux_store *s, struct flux_points *p, const size_t *idx,
 	size_t	i;
 	int	npend = 0;
 
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * n)
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * n + 1 ||
+	    r->element[2 * n]->type != REDIS_REPLY_STRING)
 		return -1;
 	for (i = 0; i < n; i++) {
 		const redisReply *st = r->element[2 * i], *old = r->element[2 * i + 1];
@@ -476,13 +511,44 @@ take_reply(struct flux_store *s, struct flux_points *p, const size_t *idx,
 			continue;
 		s->undo[s->nundo].status = (int)st->integer;
 		s->undo[s->nundo].key = strdup(a->v[4 + i]);
-		s->undo[s->nundo].newrec = strdup(a->v[8 + n + 2 * i]);
+		s->undo[s->nundo].newrec = strdup(a->v[9 + n + 2 * i]);
 		s->undo[s->nundo].oldrec = strdup(old->str);
 		if (s->undo[s->nundo++].oldrec == NULL)
 			return -1;
 	}
 	s->claimed = apply && s->nundo > 0;
 	return npend;
+}
+
+/*
+ * Add to argument at of a (a space-separated list of tokens) the tokens of
+ * more it does not hold yet: the claims a waiting request has seen pending.
+ */
+static int
+note_tokens(struct args *a, size_t at, const char *more)
+{
+	char	 tok[64], *v;
+	size_t	 len;
+
+	for (;;) {
+		more += strspn(more, " ");
+		if ((len = strcspn(more, " ")) == 0)
+			return 0;
+		if (len < sizeof(tok)) {
+			memcpy(tok, more, len);
+			tok[len] = '\0';
+			if (strstr(a->v[at], tok) == NULL) {
+				if ((v = realloc(a->v[at], a->len[at] + len + 2)) == NULL)
+					return -1;
+				if (a->len[at] > 0)
+					v[a->len[at]++] = ' ';
+				memcpy(v + a->len[at], tok, len + 1);
+				a->len[at] += len;
+				a->v[at] = v;
+			}
+		}
+		more += len;
+	}
 }
 
 /* Sleep ms milliseconds (a wait for another request's claim). */
@@ -516,6 +582,7 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 
 	undo_clear(s);
 	s->claimed = 0;
+	s->lease = lease_ms(c);
 	new_claim(s);
 	if ((idx = calloc(p->n ? p->n : 1, sizeof(*idx))) == NULL)
 		goto oom;
@@ -535,16 +602,18 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 			    "unexpected reply") : s->ctx->errstr);
 			goto undecided;
 		}
-		freeReplyObject(r);
-		r = NULL;
 		if (!apply || npend == 0)
 			break;
+		if (note_tokens(&a, 7 + n, r->element[2 * n]->str) == -1)
+			goto oom;
+		freeReplyObject(r);
+		r = NULL;
 		if (deadline == 0)
-			deadline = clock_ms(CLOCK_MONOTONIC) + lease_ms(c) + 5000;
+			deadline = clock_ms(CLOCK_MONOTONIC) + s->lease + 5000;
 		else if (clock_ms(CLOCK_MONOTONIC) > deadline) {
 			snprintf(err, FLUX_ERRLEN, "%d points still claimed by "
 			    "another request after %lld ms", npend,
-			    (long long)(lease_ms(c) + 5000));
+			    (long long)(s->lease + 5000));
 			rc = -2;
 			goto undecided;
 		}
@@ -573,9 +642,10 @@ done:
 }
 
 /*
- * End this request's claim: its points are delivered or spooled. Without
- * it the claim stands until its lease runs out, and requests for the same
- * timestamps wait that long.
+ * End this request's claim: its points are delivered or spooled. The claim
+ * key reads "d" for twice the lease, so that a request waiting on it tells
+ * it from one whose lease ran out. Without it the claim stands until its
+ * lease runs out, and then counts as abandoned (not delivered).
  */
 int
 flux_store_confirm(struct flux_store *s, char err[])
@@ -587,8 +657,9 @@ flux_store_confirm(struct flux_store *s, char err[])
 		return 0;
 	s->claimed = 0;
 	undo_clear(s);
-	r = redisCommand(s->ctx, "DEL %s", s->claim);
-	ok = r != NULL && r->type == REDIS_REPLY_INTEGER;
+	r = redisCommand(s->ctx, "SET %s d PX %lld", s->claim,
+	    (long long)(2 * s->lease));
+	ok = r != NULL && r->type == REDIS_REPLY_STATUS;
 	if (!ok)
 		snprintf(err, FLUX_ERRLEN, "redis could not end the claim %s: %s",
 		    s->claim, r ? (r->str ? r->str : "unexpected reply") :

@@ -260,12 +260,12 @@ wait_claimed() {
 	[ ! -s "$B_FILE" ]
 }
 
-@test "a claim whose request was killed stands until its lease runs out, then counts as delivered" {
+@test "a claim whose request was killed: a duplicate that saw it pending takes the point when its lease runs out" {
 	T=$(minute_ts)
 	tok=00000000deadbeef
 	redis-cli -s "$REDIS_SOCK" set flux.last.test.claim.dead "[$T, 5.0]" >/dev/null
-	redis-cli -s "$REDIS_SOCK" set flux.claims.test.claim.dead "$tok:-" >/dev/null
-	redis-cli -s "$REDIS_SOCK" set "flux.claim.$tok" 1 px 1500 >/dev/null
+	redis-cli -s "$REDIS_SOCK" set flux.claims.test.claim.dead "$tok:-:$T" >/dev/null
+	redis-cli -s "$REDIS_SOCK" set "flux.claim.$tok" p px 1500 >/dev/null
 	# A test request counts the pending point as one it would ingest.
 	get "metric=test.claim.dead&value=6&timestamp=$T&key=$KEY&test=true"
 	expect 200
@@ -275,9 +275,34 @@ wait_claimed() {
 	[[ "$cgi_body" == *'"ingest_count": 1, "drop_count": 0'* ]]
 	get "metric=test.claim.dead&value=6&timestamp=$T&key=$KEY"
 	expect 204
-	# It waited for the lease: the claim key is gone and the point was a duplicate.
-	[ "$(redis-cli -s "$REDIS_SOCK" exists "flux.claim.$tok")" = 0 ]
-	[ "$(last test.claim.dead)" = "[$T, 5.0]" ]
+	# It waited for the lease, then took the point the killed request never delivered.
+	[ "$(redis-cli -s "$REDIS_SOCK" get "flux.claim.$tok")" = "" ]
+	[ "$(last test.claim.dead)" = "[$T, 6.0]" ]
+	[ "$(whisper_fetch_value test.claim.dead "$T")" = "6.000000" ]
+	[[ "$(redis-cli -s "$REDIS_SOCK" get flux.claims.test.claim.dead)" =~ ^[0-9a-f]{16}:-:$T$ ]]
+}
+
+@test "a vanished claim the request never saw pending counts as delivered" {
+	T=$(minute_ts)
+	redis-cli -s "$REDIS_SOCK" set flux.last.test.claim.late "[$T, 5.0]" >/dev/null
+	redis-cli -s "$REDIS_SOCK" set flux.claims.test.claim.late "00000000deadbeef:-:$T" >/dev/null
+	get "metric=test.claim.late&value=6&timestamp=$T&key=$KEY"
+	expect 204
+	[ "$(last test.claim.late)" = "[$T, 5.0]" ]
+}
+
+@test "a confirmed claim reads done for twice its lease, and its duplicates are discarded" {
+	T=$(minute_ts)
+	get "metric=test.claim.done&value=5&timestamp=$T&key=$KEY"
+	expect 204
+	tok=$(redis-cli -s "$REDIS_SOCK" get flux.claims.test.claim.done | cut -d: -f1)
+	[ "$(redis-cli -s "$REDIS_SOCK" get "flux.claim.$tok")" = d ]
+	# FLUX_CARBON_TIMEOUT_MS 2000: a lease of 30 s, "d" for 60 s.
+	ttl=$(redis-cli -s "$REDIS_SOCK" pttl "flux.claim.$tok")
+	[ "$ttl" -gt 55000 ] && [ "$ttl" -le 60000 ]
+	get "metric=test.claim.done&value=6&timestamp=$T&key=$KEY"
+	expect 204
+	[ "$(last test.claim.done)" = "[$T, 5.0]" ]
 }
 
 @test "a newer point taken while an older claim stands keeps that claim listed" {
@@ -285,15 +310,15 @@ wait_claimed() {
 	tok=0000000000c0ffee
 	redis-cli -s "$REDIS_SOCK" set flux.last.test.claim.two "[$T, 5.0]" >/dev/null
 	redis-cli -s "$REDIS_SOCK" set flux.claims.test.claim.two "$tok:$((T - 60))" >/dev/null
-	redis-cli -s "$REDIS_SOCK" set "flux.claim.$tok" 1 px 60000 >/dev/null
+	redis-cli -s "$REDIS_SOCK" set "flux.claim.$tok" p px 60000 >/dev/null
 	get "metric=test.claim.two&value=7&timestamp=$((T + 60))&key=$KEY"
 	expect 204
-	[[ "$(redis-cli -s "$REDIS_SOCK" get flux.claims.test.claim.two)" =~ ^$tok:$((T - 60))\ [0-9a-f]{16}:$T$ ]]
+	[[ "$(redis-cli -s "$REDIS_SOCK" get flux.claims.test.claim.two)" =~ ^$tok:$((T - 60))\ [0-9a-f]{16}:$T:$((T + 60))$ ]]
 	# T is still only claimed (by $tok, over T - 60): a test request would take it.
 	get "metric=test.claim.two&value=6&timestamp=$T&key=$KEY&test=true"
 	[[ "$cgi_body" == *'"ingest_count": 1, "drop_count": 0'* ]]
-	# Once that claim ends, T is a duplicate of the record T + 60.
-	redis-cli -s "$REDIS_SOCK" del "flux.claim.$tok" >/dev/null
+	# Once that claim is done, T is a duplicate of the record T + 60.
+	redis-cli -s "$REDIS_SOCK" set "flux.claim.$tok" d >/dev/null
 	get "metric=test.claim.two&value=6&timestamp=$T&key=$KEY&test=true"
 	[[ "$cgi_body" == *'"ingest_count": 0, "drop_count": 1'* ]]
 }
@@ -301,14 +326,16 @@ wait_claimed() {
 @test "a claim that is not another request's does not hold a point back" {
 	T=$(minute_ts)
 	redis-cli -s "$REDIS_SOCK" set flux.last.test.claim.gone "[$T, 5.0]" >/dev/null
-	# Entries whose claim key is gone (ended) are dead, and pruned at the next claim.
+	# Entries whose claim key is gone are dead (delivered, for a request that
+	# never saw them pending), and pruned at the next claim; so are entries
+	# of the format before claimed timestamps were listed.
 	redis-cli -s "$REDIS_SOCK" set flux.claims.test.claim.gone "0123456789abcdef:$((T - 60)) fedcba9876543210:-" >/dev/null
 	get "metric=test.claim.gone&value=6&timestamp=$T&key=$KEY"
 	expect 204
 	[ "$(last test.claim.gone)" = "[$T, 5.0]" ]
 	get "metric=test.claim.gone&value=7&timestamp=$((T + 60))&key=$KEY"
 	expect 204
-	[[ "$(redis-cli -s "$REDIS_SOCK" get flux.claims.test.claim.gone)" =~ ^[0-9a-f]{16}:$T$ ]]
+	[[ "$(redis-cli -s "$REDIS_SOCK" get flux.claims.test.claim.gone)" =~ ^[0-9a-f]{16}:$T:$((T + 60))$ ]]
 }
 
 @test "redis unreachable: points are still delivered, without de-dup, with a warning" {
@@ -380,13 +407,14 @@ wait_claimed() {
 	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}]}'
 	expect 204
 	# The script: two MGETs, the claim's SET with its lease, one MSET of
-	# flux.last and flux.claims; then the request's DEL of its claim.
+	# flux.last and flux.claims; then the request's SET of its claim to done.
 	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' | cut -d, -f1 | sort"
 	echo "$output"
-	[ "$output" = "$(printf '%s\n' cmdstat_del:calls=1 cmdstat_eval:calls=1 cmdstat_mget:calls=2 cmdstat_mset:calls=1 cmdstat_set:calls=1)" ]
-	# The claim is over: no claim key is left, and flux.claims names it.
-	[ -z "$(redis-cli -s "$REDIS_SOCK" --scan --pattern 'flux.claim.*')" ]
-	[[ "$(redis-cli -s "$REDIS_SOCK" get flux.claims.t.rt.a)" =~ ^[0-9a-f]{16}:-$ ]]
+	[ "$output" = "$(printf '%s\n' cmdstat_eval:calls=1 cmdstat_mget:calls=2 cmdstat_mset:calls=1 cmdstat_set:calls=2)" ]
+	# The claim is done, and flux.claims names it.
+	tok=$(redis-cli -s "$REDIS_SOCK" get flux.claims.t.rt.a)
+	[[ "$tok" =~ ^[0-9a-f]{16}:-:[0-9]+$ ]]
+	[ "$(redis-cli -s "$REDIS_SOCK" get "flux.claim.${tok%%:*}")" = d ]
 }
 
 @test "after a Redis restart the next request de-duplicates again (a resident reconnects)" {
