@@ -70,10 +70,7 @@ struct haul {
 static double
 mono(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)flux_clock_ms(CLOCK_MONOTONIC) / 1e3;
 }
 
 /* "None" (Python's str(None), as Vista sends it) and "" mean absent. */

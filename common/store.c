@@ -406,13 +406,14 @@ last_record(const struct flux_point *pt)
 	return strdup(rec);
 }
 
-static int64_t
-clock_ms(clockid_t id)
+/* A reply error as text, for the caller's err. */
+static void
+reply_error(struct flux_store *s, const redisReply *r, const char *what,
+    char err[])
 {
-	struct timespec	t;
-
-	clock_gettime(id, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	snprintf(err, FLUX_ERRLEN, "redis %s failed: %s", what, r ?
+	    (r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply") :
+	    s->ctx->errstr);
 }
 
 /* A new claim key for this request: 64 random bits, in hex. */
@@ -427,7 +428,7 @@ new_claim(struct flux_store *s)
 
 	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
 		/* Early boot without entropy: unique enough per host and time. */
-		fallback = (uint64_t)clock_ms(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 40) ^
+		fallback = (uint64_t)flux_clock_ms(CLOCK_REALTIME) ^ ((uint64_t)getpid() << 40) ^
 		    (uint64_t)++counter << 20;
 		memcpy(r, &fallback, sizeof(r));
 	}
@@ -448,14 +449,24 @@ lease_ms(const struct flux_conf *c)
 	return ms > 30000 ? ms : 30000;
 }
 
+/*
+ * Where the dedup script's arguments are in its argument vector, for n
+ * keys: EVAL, script, numkeys, the claim key, the n flux.last keys, then
+ * apply, lease, token, the tokens seen pending, and a timestamp and a
+ * record per point.
+ */
+#define DEDUP_KEY(i)		(4 + (i))
+#define DEDUP_SAW(n)		(DEDUP_KEY(n) + 3)
+#define DEDUP_RECORD(n, i)	(DEDUP_SAW(n) + 2 + 2 * (i))
+
 static int
 build_dedup(struct args *a, const struct flux_store *s,
-    const struct flux_conf *c, const struct flux_points *p, const size_t *idx,
-    size_t n, int apply)
+    const struct flux_points *p, const size_t *idx, size_t n, int apply)
 {
 	size_t	i;
 
-	if (args_init(a, 9 + 3 * n) == -1 || args_add(a, strdup("EVAL")) == -1 ||
+	if (args_init(a, DEDUP_RECORD(n, n)) == -1 ||
+	    args_add(a, strdup("EVAL")) == -1 ||
 	    args_add(a, strdup(dedup_lua)) == -1 ||
 	    args_add(a, i64_string((long long)n + 1)) == -1 ||
 	    args_add(a, strdup(s->claim)) == -1)
@@ -464,7 +475,7 @@ build_dedup(struct args *a, const struct flux_store *s,
 		if (args_add(a, strjoin(LAST_PREFIX, p->v[idx[i]].name)) == -1)
 			return -1;
 	if (args_add(a, strdup(apply ? "1" : "0")) == -1 ||
-	    args_add(a, i64_string((long long)lease_ms(c))) == -1 ||
+	    args_add(a, i64_string((long long)s->lease)) == -1 ||
 	    args_add(a, strdup(s->claim + strlen(CLAIM_PREFIX))) == -1 ||
 	    args_add(a, strdup("")) == -1)
 		return -1;
@@ -510,8 +521,8 @@ take_reply(struct flux_store *s, struct flux_points *p, const size_t *idx,
 		if (!apply || st->integer == 0)
 			continue;
 		s->undo[s->nundo].status = (int)st->integer;
-		s->undo[s->nundo].key = strdup(a->v[4 + i]);
-		s->undo[s->nundo].newrec = strdup(a->v[9 + n + 2 * i]);
+		s->undo[s->nundo].key = strdup(a->v[DEDUP_KEY(i)]);
+		s->undo[s->nundo].newrec = strdup(a->v[DEDUP_RECORD(n, i)]);
 		s->undo[s->nundo].oldrec = strdup(old->str);
 		if (s->undo[s->nundo++].oldrec == NULL)
 			return -1;
@@ -591,26 +602,24 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 			continue;
 		idx[n++] = i;
 	}
-	if (n > 0 && build_dedup(&a, s, c, p, idx, n, apply) == -1)
+	if (n > 0 && build_dedup(&a, s, p, idx, n, apply) == -1)
 		goto oom;
 	while (n > 0) {
 		r = redisCommandArgv(s->ctx, (int)a.n, (const char **)a.v, a.len);
 		if (r == NULL ||
 		    (npend = take_reply(s, p, idx, n, &a, r, apply)) == -1) {
-			snprintf(err, FLUX_ERRLEN, "redis de-duplication failed: %s",
-			    r ? (r->type == REDIS_REPLY_ERROR ? r->str :
-			    "unexpected reply") : s->ctx->errstr);
+			reply_error(s, r, "de-duplication", err);
 			goto undecided;
 		}
 		if (!apply || npend == 0)
 			break;
-		if (note_tokens(&a, 7 + n, r->element[2 * n]->str) == -1)
+		if (note_tokens(&a, DEDUP_SAW(n), r->element[2 * n]->str) == -1)
 			goto oom;
 		freeReplyObject(r);
 		r = NULL;
 		if (deadline == 0)
-			deadline = clock_ms(CLOCK_MONOTONIC) + s->lease + 5000;
-		else if (clock_ms(CLOCK_MONOTONIC) > deadline) {
+			deadline = flux_clock_ms(CLOCK_MONOTONIC) + s->lease + 5000;
+		else if (flux_clock_ms(CLOCK_MONOTONIC) > deadline) {
 			snprintf(err, FLUX_ERRLEN, "%d points still claimed by "
 			    "another request after %lld ms", npend,
 			    (long long)(s->lease + 5000));
@@ -661,9 +670,7 @@ flux_store_confirm(struct flux_store *s, char err[])
 	    (long long)(2 * s->lease));
 	ok = r != NULL && r->type == REDIS_REPLY_STATUS;
 	if (!ok)
-		snprintf(err, FLUX_ERRLEN, "redis could not end the claim %s: %s",
-		    s->claim, r ? (r->str ? r->str : "unexpected reply") :
-		    s->ctx->errstr);
+		reply_error(s, r, "claim confirm", err);
 	if (r)
 		freeReplyObject(r);
 	return ok ? 0 : -1;
@@ -700,8 +707,7 @@ flux_store_rollback(struct flux_store *s, char err[])
 	}
 	r = redisCommandArgv(s->ctx, (int)a.n, (const char **)a.v, a.len);
 	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-		snprintf(err, FLUX_ERRLEN, "redis rollback failed: %s",
-		    r ? r->str : s->ctx->errstr);
+		reply_error(s, r, "rollback", err);
 		goto done;
 	}
 	undo_clear(s);
@@ -715,16 +721,6 @@ done:
 		freeReplyObject(r);
 	args_free(&a);
 	return rc;
-}
-
-/* A reply error as text, for the caller's err. */
-static void
-reply_error(struct flux_store *s, const redisReply *r, const char *what,
-    char err[])
-{
-	snprintf(err, FLUX_ERRLEN, "redis %s failed: %s", what, r ?
-	    (r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply") :
-	    s->ctx->errstr);
 }
 
 /* SET key val EX ttl. */

@@ -352,6 +352,16 @@ flux_now(void)
 	return flux_now_from(NULL);
 }
 
+/* Milliseconds on clock id (CLOCK_MONOTONIC for intervals and deadlines). */
+int64_t
+flux_clock_ms(clockid_t id)
+{
+	struct timespec	t;
+
+	clock_gettime(id, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 int
 flux_write_all(int fd, const void *p, size_t n)
 {

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Longest file path we build (Linux PATH_MAX). */
 #define FLUX_PATH_MAX 4096
@@ -45,6 +46,7 @@ void	flux_fmt_double(double v, char out[FLUX_DBLLEN]);
 char	*flux_utf8_clean(const char *s, size_t len);
 int	flux_utf8_valid(const char *s, size_t len);
 int64_t	flux_now(void);
+int64_t	flux_clock_ms(clockid_t id);
 int64_t	flux_now_from(const char *s);
 int	flux_write_all(int fd, const void *p, size_t n);
 
