@@ -209,6 +209,21 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 # claim_get FILE QUERY: a GET in the background, its status into FILE.
 claim_get() { get "$2"; echo "$cgi_status" > "$1"; }
 
+# plant METRIC RECORD CLAIMS [TOKEN STATE MS]: flux.last and flux.claims of
+# METRIC as another request would have left them, and that request's claim
+# key (STATE "p" or "d", for MS milliseconds) when TOKEN is given.
+plant() {
+	redis-cli -s "$REDIS_SOCK" set "flux.last.$1" "$2" >/dev/null
+	redis-cli -s "$REDIS_SOCK" set "flux.claims.$1" "$3" >/dev/null
+	if [ $# -gt 3 ]; then
+		redis-cli -s "$REDIS_SOCK" set "flux.claim.$4" "$5" px "$6" >/dev/null
+	fi
+}
+
+# claims METRIC: its flux.claims list; claim TOKEN: that claim key's state.
+claims() { redis-cli -s "$REDIS_SOCK" get "flux.claims.$1"; }
+claim() { redis-cli -s "$REDIS_SOCK" get "flux.claim.$1"; }
+
 # wait_claimed METRIC: until a request in flight has claimed METRIC.
 wait_claimed() {
 	local i
@@ -263,9 +278,7 @@ wait_claimed() {
 @test "a claim whose request was killed: a duplicate that saw it pending takes the point when its lease runs out" {
 	T=$(minute_ts)
 	tok=00000000deadbeef
-	redis-cli -s "$REDIS_SOCK" set flux.last.test.claim.dead "[$T, 5.0]" >/dev/null
-	redis-cli -s "$REDIS_SOCK" set flux.claims.test.claim.dead "$tok:-:$T" >/dev/null
-	redis-cli -s "$REDIS_SOCK" set "flux.claim.$tok" p px 1500 >/dev/null
+	plant test.claim.dead "[$T, 5.0]" "$tok:-:$T" "$tok" p 1500
 	# A test request counts the pending point as one it would ingest.
 	get "metric=test.claim.dead&value=6&timestamp=$T&key=$KEY&test=true"
 	expect 200
@@ -276,16 +289,15 @@ wait_claimed() {
 	get "metric=test.claim.dead&value=6&timestamp=$T&key=$KEY"
 	expect 204
 	# It waited for the lease, then took the point the killed request never delivered.
-	[ "$(redis-cli -s "$REDIS_SOCK" get "flux.claim.$tok")" = "" ]
+	[ "$(claim "$tok")" = "" ]
 	[ "$(last test.claim.dead)" = "[$T, 6.0]" ]
 	[ "$(whisper_fetch_value test.claim.dead "$T")" = "6.000000" ]
-	[[ "$(redis-cli -s "$REDIS_SOCK" get flux.claims.test.claim.dead)" =~ ^[0-9a-f]{16}:-:$T$ ]]
+	[[ "$(claims test.claim.dead)" =~ ^[0-9a-f]{16}:-:$T$ ]]
 }
 
 @test "a vanished claim the request never saw pending counts as delivered" {
 	T=$(minute_ts)
-	redis-cli -s "$REDIS_SOCK" set flux.last.test.claim.late "[$T, 5.0]" >/dev/null
-	redis-cli -s "$REDIS_SOCK" set flux.claims.test.claim.late "00000000deadbeef:-:$T" >/dev/null
+	plant test.claim.late "[$T, 5.0]" "00000000deadbeef:-:$T"
 	get "metric=test.claim.late&value=6&timestamp=$T&key=$KEY"
 	expect 204
 	[ "$(last test.claim.late)" = "[$T, 5.0]" ]
@@ -295,8 +307,8 @@ wait_claimed() {
 	T=$(minute_ts)
 	get "metric=test.claim.done&value=5&timestamp=$T&key=$KEY"
 	expect 204
-	tok=$(redis-cli -s "$REDIS_SOCK" get flux.claims.test.claim.done | cut -d: -f1)
-	[ "$(redis-cli -s "$REDIS_SOCK" get "flux.claim.$tok")" = d ]
+	tok=$(claims test.claim.done | cut -d: -f1)
+	[ "$(claim "$tok")" = d ]
 	# FLUX_CARBON_TIMEOUT_MS 2000: a lease of 30 s, "d" for 60 s.
 	ttl=$(redis-cli -s "$REDIS_SOCK" pttl "flux.claim.$tok")
 	[ "$ttl" -gt 55000 ] && [ "$ttl" -le 60000 ]
@@ -308,12 +320,10 @@ wait_claimed() {
 @test "a newer point taken while an older claim stands keeps that claim listed" {
 	T=$(minute_ts)
 	tok=0000000000c0ffee
-	redis-cli -s "$REDIS_SOCK" set flux.last.test.claim.two "[$T, 5.0]" >/dev/null
-	redis-cli -s "$REDIS_SOCK" set flux.claims.test.claim.two "$tok:$((T - 60))" >/dev/null
-	redis-cli -s "$REDIS_SOCK" set "flux.claim.$tok" p px 60000 >/dev/null
+	plant test.claim.two "[$T, 5.0]" "$tok:$((T - 60))" "$tok" p 60000
 	get "metric=test.claim.two&value=7&timestamp=$((T + 60))&key=$KEY"
 	expect 204
-	[[ "$(redis-cli -s "$REDIS_SOCK" get flux.claims.test.claim.two)" =~ ^$tok:$((T - 60))\ [0-9a-f]{16}:$T:$((T + 60))$ ]]
+	[[ "$(claims test.claim.two)" =~ ^$tok:$((T - 60))\ [0-9a-f]{16}:$T:$((T + 60))$ ]]
 	# T is still only claimed (by $tok, over T - 60): a test request would take it.
 	get "metric=test.claim.two&value=6&timestamp=$T&key=$KEY&test=true"
 	[[ "$cgi_body" == *'"ingest_count": 1, "drop_count": 0'* ]]
@@ -325,17 +335,16 @@ wait_claimed() {
 
 @test "a claim that is not another request's does not hold a point back" {
 	T=$(minute_ts)
-	redis-cli -s "$REDIS_SOCK" set flux.last.test.claim.gone "[$T, 5.0]" >/dev/null
 	# Entries whose claim key is gone are dead (delivered, for a request that
 	# never saw them pending), and pruned at the next claim; so are entries
 	# of the format before claimed timestamps were listed.
-	redis-cli -s "$REDIS_SOCK" set flux.claims.test.claim.gone "0123456789abcdef:$((T - 60)) fedcba9876543210:-" >/dev/null
+	plant test.claim.gone "[$T, 5.0]" "0123456789abcdef:$((T - 60)) fedcba9876543210:-"
 	get "metric=test.claim.gone&value=6&timestamp=$T&key=$KEY"
 	expect 204
 	[ "$(last test.claim.gone)" = "[$T, 5.0]" ]
 	get "metric=test.claim.gone&value=7&timestamp=$((T + 60))&key=$KEY"
 	expect 204
-	[[ "$(redis-cli -s "$REDIS_SOCK" get flux.claims.test.claim.gone)" =~ ^[0-9a-f]{16}:$T:$((T + 60))$ ]]
+	[[ "$(claims test.claim.gone)" =~ ^[0-9a-f]{16}:$T:$((T + 60))$ ]]
 }
 
 @test "redis unreachable: points are still delivered, without de-dup, with a warning" {
@@ -412,9 +421,9 @@ wait_claimed() {
 	echo "$output"
 	[ "$output" = "$(printf '%s\n' cmdstat_eval:calls=1 cmdstat_mget:calls=2 cmdstat_mset:calls=1 cmdstat_set:calls=2)" ]
 	# The claim is done, and flux.claims names it.
-	tok=$(redis-cli -s "$REDIS_SOCK" get flux.claims.t.rt.a)
+	tok=$(claims t.rt.a)
 	[[ "$tok" =~ ^[0-9a-f]{16}:-:[0-9]+$ ]]
-	[ "$(redis-cli -s "$REDIS_SOCK" get "flux.claim.${tok%%:*}")" = d ]
+	[ "$(claim "${tok%%:*}")" = d ]
 }
 
 @test "after a Redis restart the next request de-duplicates again (a resident reconnects)" {
