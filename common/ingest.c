@@ -67,9 +67,12 @@ log_points(const struct flux_points *p)
 			    p->v[i].name, p->v[i].value, (long long)p->v[i].ts);
 }
 
-/* The accepted points are delivered or spooled: end the request's claim. */
+/*
+ * The accepted points are delivered or spooled: end the request's claim,
+ * and the request succeeds (a claim that cannot be ended lapses instead).
+ */
 static int
-confirm(struct flux_env *env)
+confirmed(struct flux_env *env)
 {
 	char	err[FLUX_ERRLEN];
 
@@ -93,18 +96,18 @@ flux_ingest(struct flux_env *env, struct flux_points *p, char err[])
 		return 0;
 	if (!env->conf.send_to_carbon) {
 		log_points(p);
-		return confirm(env);
+		return confirmed(env);
 	}
 	if (flux_spool_held(&env->conf, hold, sizeof(hold)))
 		flux_info("delivery held by %s; spooling %zu points", hold,
 		    flux_points_count(p, FLUX_PT_ACCEPT));
 	else if (flux_carbon_deliver(&env->conf, p, err) == 0)
-		return confirm(env);
+		return confirmed(env);
 	else
 		flux_warn("%s; spooling %zu points", err,
 		    flux_points_count(p, FLUX_PT_ACCEPT));
 	if (flux_spool_write(&env->conf, p, err) == 0)
-		return confirm(env);
+		return confirmed(env);
 	flux_err("%s; %zu points neither delivered nor spooled", err,
 	    flux_points_count(p, FLUX_PT_ACCEPT));
 	if (env->store != NULL && flux_store_rollback(env->store, rerr) == -1)
