@@ -16,11 +16,6 @@
 #include "conf.h"
 #include "metric.h"
 
-/* The claims' keys (common/lua/dedup.lua says what each holds). */
-#define FLUX_STORE_CLAIMS_PENDING "flux.claim.pending"
-#define FLUX_STORE_CLAIMS_DONE "flux.claim.done"
-#define FLUX_STORE_CLAIM_LISTS "flux.claim.lists"
-
 struct flux_store;
 
 struct flux_store *flux_store_open(const struct flux_conf *c, char err[]);

@@ -7,9 +7,9 @@
  *
  * The script returns, per point, whether it was taken and what the key
  * held before, which is what a rollback needs to put each key back unless
- * a newer request moved it on. The keys are read with MGET and HMGET and
- * written with MSET and HSET, in chunks, not with a GET and a SET each:
- * for 450 points that was 445 instead of 740 microseconds of Redis time.
+ * a newer request moved it on. The keys are read with MGET and written
+ * with MSET, in chunks, not with a GET and a SET each: for 450 points that
+ * was 445 instead of 740 microseconds of Redis time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +43,11 @@
 #define WAIT_MAX_MS 50
 #define WAIT_MARGIN_MS 5000
 
+/* The claims' keys (common/lua/dedup.lua says what each holds). */
+#define CLAIMS_PENDING "flux.claim.pending"
+#define CLAIMS_DONE "flux.claim.done"
+#define CLAIMS_PREFIX "flux.claims."
+
 /* Random bytes in a token: 64 bits, 16 hex digits. */
 #define TOKEN_BYTES 8
 /* Longest token the script may report; a longer word is not ours. */
@@ -50,17 +55,17 @@
 
 /* Where dedup.lua finds its keys and arguments (it names them alike). */
 enum dedup_key {
-	DK_PENDING,		/* FLUX_STORE_CLAIMS_PENDING */
-	DK_DONE,		/* FLUX_STORE_CLAIMS_DONE */
-	DK_LISTS,		/* FLUX_STORE_CLAIM_LISTS */
-	DK_POINTS		/* then flux.last.<metric> per point */
+	DK_PENDING,		/* CLAIMS_PENDING */
+	DK_DONE,		/* CLAIMS_DONE */
+	DK_POINTS		/* then per point flux.last and flux.claims */
 };
+#define DK_LAST(i)	(DK_POINTS + 2 * (i))
+#define DK_LIST(i)	(DK_POINTS + 2 * (i) + 1)
 enum dedup_arg {
 	DA_APPLY,		/* "1", or "0" for a test request */
 	DA_LEASE,		/* milliseconds */
 	DA_TOKEN,
 	DA_SEEN,		/* tokens seen pending, space-separated */
-	DA_LAST_PREFIX,		/* STORE_LAST_PREFIX */
 	DA_POINTS		/* then per point its timestamp and record */
 };
 #define DA_TS(i)	(DA_POINTS + 2 * (i))
@@ -165,21 +170,20 @@ build_dedup(struct store_script *sc, const struct flux_store *s,
 {
 	size_t	i;
 
-	if (store_args_reserve(&sc->keys, DK_POINTS + n) == -1 ||
-	    store_args_reserve(&sc->args, DA_POINTS + 2 * n) == -1 ||
-	    store_args_copy(&sc->keys, FLUX_STORE_CLAIMS_PENDING) == -1 ||
-	    store_args_copy(&sc->keys, FLUX_STORE_CLAIMS_DONE) == -1 ||
-	    store_args_copy(&sc->keys, FLUX_STORE_CLAIM_LISTS) == -1 ||
+	if (store_args_reserve(&sc->keys, DK_LAST(n)) == -1 ||
+	    store_args_reserve(&sc->args, DA_TS(n)) == -1 ||
+	    store_args_copy(&sc->keys, CLAIMS_PENDING) == -1 ||
+	    store_args_copy(&sc->keys, CLAIMS_DONE) == -1 ||
 	    store_args_copy(&sc->args, apply ? "1" : "0") == -1 ||
 	    store_args_i64(&sc->args, (long long)s->claim.lease) == -1 ||
 	    store_args_copy(&sc->args, s->claim.token) == -1 ||
-	    store_args_copy(&sc->args, "") == -1 ||
-	    store_args_copy(&sc->args, STORE_LAST_PREFIX) == -1)
+	    store_args_copy(&sc->args, "") == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		const struct flux_point *pt = &p->v[idx[i]];
 
 		if (store_args_join(&sc->keys, STORE_LAST_PREFIX, pt->name) == -1 ||
+		    store_args_join(&sc->keys, CLAIMS_PREFIX, pt->name) == -1 ||
 		    store_args_i64(&sc->args, (long long)pt->ts) == -1 ||
 		    store_args_add(&sc->args, store_last_record(pt)) == -1)
 			return -1;
@@ -249,7 +253,7 @@ take_reply(struct flux_store *s, struct flux_points *p, const size_t *idx,
 		p->v[idx[i]].state = code != DEDUP_DUPLICATE ? FLUX_PT_ACCEPT :
 		    FLUX_PT_DUP;
 		if (apply && code != DEDUP_DUPLICATE &&
-		    undo_add(cl, sc->keys.v[DK_POINTS + i], sc->args.v[DA_RECORD(i)],
+		    undo_add(cl, sc->keys.v[DK_LAST(i)], sc->args.v[DA_RECORD(i)],
 		    r->element[DEDUP_REPLY_OLD(i)]->str,
 		    code == DEDUP_TAKEN_OVER) == -1)
 			return -1;
@@ -414,8 +418,8 @@ flux_store_confirm(struct flux_store *s, char err[])
 	if (!s->claim.claimed)
 		return 0;
 	store_claim_clear(s);
-	if (store_args_copy(&sc.keys, FLUX_STORE_CLAIMS_PENDING) == -1 ||
-	    store_args_copy(&sc.keys, FLUX_STORE_CLAIMS_DONE) == -1 ||
+	if (store_args_copy(&sc.keys, CLAIMS_PENDING) == -1 ||
+	    store_args_copy(&sc.keys, CLAIMS_DONE) == -1 ||
 	    store_args_copy(&sc.args, s->claim.token) == -1 ||
 	    store_args_i64(&sc.args, DONE_LEASES * (long long)s->claim.lease) == -1)
 		snprintf(err, FLUX_ERRLEN, "out of memory");
@@ -442,7 +446,7 @@ flux_store_rollback(struct flux_store *s, char err[])
 		return 0;
 	if (store_args_reserve(&sc.keys, 1 + cl->nundo) == -1 ||
 	    store_args_reserve(&sc.args, 1 + 3 * cl->nundo) == -1 ||
-	    store_args_copy(&sc.keys, FLUX_STORE_CLAIMS_PENDING) == -1 ||
+	    store_args_copy(&sc.keys, CLAIMS_PENDING) == -1 ||
 	    store_args_copy(&sc.args, cl->token) == -1)
 		goto oom;
 	for (i = cl->nundo; i-- > 0;)

@@ -210,9 +210,9 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 claim_get() { get "$2"; echo "$cgi_status" > "$1"; }
 
 # The claims' Redis layout (common/lua/dedup.lua): a pending and a done set
-# of tokens, scored with their deadlines in ms of Redis's clock, and a hash
-# of claim lists by metric.
-PENDING=flux.claim.pending DONE=flux.claim.done LISTS=flux.claim.lists
+# of tokens, scored with their deadlines in ms of Redis's clock, and the
+# claim list of each metric, flux.claims.<metric>.
+PENDING=flux.claim.pending DONE=flux.claim.done
 
 # redis_ms: Redis's clock in milliseconds.
 redis_ms() {
@@ -233,7 +233,7 @@ set_claim() {
 # claim (set_claim) when TOKEN is given.
 plant() {
 	redis-cli -s "$REDIS_SOCK" set "flux.last.$1" "$2" >/dev/null
-	redis-cli -s "$REDIS_SOCK" hset "$LISTS" "$1" "$3" >/dev/null
+	redis-cli -s "$REDIS_SOCK" set "flux.claims.$1" "$3" >/dev/null
 	if [ $# -gt 3 ]; then
 		set_claim "$4" "$5" "$6"
 	fi
@@ -242,7 +242,7 @@ plant() {
 # claims METRIC: its claim list. claim_left TOKEN: the milliseconds left to
 # that claim's deadline, "p" or "d" first, nothing when it is gone.
 # claim TOKEN: its state alone.
-claims() { redis-cli -s "$REDIS_SOCK" hget "$LISTS" "$1"; }
+claims() { redis-cli -s "$REDIS_SOCK" get "flux.claims.$1"; }
 claim_left() {
 	local now st set score
 	now=$(redis_ms)
@@ -507,9 +507,9 @@ EOF_PY
 	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}],"test":true}'
 	expect 200
 	# Commands since the reset, but our CONFIG and INFO and the script's own
-	# TIME, MGET of flux.last and HMGET of the claim lists (commandstats
-	# counts commands run inside a script too; a test request sets nothing).
-	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' -e '^cmdstat_time:calls=1,' -e '^cmdstat_mget:calls=1,' -e '^cmdstat_hmget:calls=1,'"
+	# TIME and its MGET of flux.last and flux.claims (commandstats counts
+	# commands run inside a script too; a test request sets nothing).
+	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' -e '^cmdstat_time:calls=1,' -e '^cmdstat_mget:calls=1,'"
 	echo "$output"
 	[ "${#lines[@]}" = 1 ]
 	[[ "${lines[0]}" == cmdstat_eval:calls=1,* ]]
@@ -519,14 +519,14 @@ EOF_PY
 	redis-cli -s "$REDIS_SOCK" config resetstat >/dev/null
 	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}]}'
 	expect 204
-	# The script: TIME, MGET of flux.last, HMGET of the claim lists, a look
-	# for lapsed claims in each set (ZCOUNT), the claim's ZADD with its
-	# deadline, one MSET of flux.last and one HSET of the lists; then the
-	# confirm's script: TIME, ZREM from pending, ZADD to done.
+	# The script: TIME, one MGET of flux.last and flux.claims, a look for
+	# lapsed claims in each set (ZCOUNT), the claim's ZADD with its deadline
+	# and one MSET of flux.last and flux.claims; then the confirm's script:
+	# TIME, ZREM from pending, ZADD to done.
 	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' | cut -d, -f1 | sort"
 	echo "$output"
-	[ "$output" = "$(printf '%s\n' cmdstat_eval:calls=2 cmdstat_hmget:calls=1 cmdstat_hset:calls=1 cmdstat_mget:calls=1 cmdstat_mset:calls=1 cmdstat_time:calls=2 cmdstat_zadd:calls=2 cmdstat_zcount:calls=2 cmdstat_zrem:calls=1)" ]
-	# The claim is done, and the claim lists name it.
+	[ "$output" = "$(printf '%s\n' cmdstat_eval:calls=2 cmdstat_mget:calls=1 cmdstat_mset:calls=1 cmdstat_time:calls=2 cmdstat_zadd:calls=2 cmdstat_zcount:calls=2 cmdstat_zrem:calls=1)" ]
+	# The claim is done, and flux.claims names it.
 	tok=$(claims t.rt.a)
 	[[ "$tok" =~ ^[0-9a-f]{16}:-:[0-9]+$ ]]
 	[ "$(claim "${tok%%:*}")" = d ]

@@ -10,11 +10,12 @@
 -- token is in the pending set with a lease deadline; the confirm moves it
 -- to the done set, where it stays for twice the lease; the rollback takes
 -- it out. A claim whose deadline has passed is gone, as if absent; each
--- claiming run prunes a few such entries from both sets. The lists hash
--- holds, per metric, the claims made on it: "<token>:<previous ts>:<claimed
--- ts>" entries separated by spaces (previous "-" when flux.last was
--- absent). Entries that are not pending are dropped at the metric's next
--- claim, so a list holds one entry, or a few while claims overlap.
+-- claiming run prunes a few such entries from both sets. Beside each
+-- flux.last.<metric>, flux.claims.<metric> lists the claims made on the
+-- metric: "<token>:<previous ts>:<claimed ts>" entries separated by spaces
+-- (previous "-" when flux.last was absent). Entries that are not pending
+-- are dropped at the metric's next claim, so a list holds one entry, or a
+-- few while claims overlap.
 --
 -- A point not newer than flux.last but newer than the previous timestamp of
 -- another request's pending claim waits: it is a duplicate only if that
@@ -34,21 +35,19 @@
 -- script by its effects, which allows TIME before writes.
 
 -- KEYS: the pending set (token -> lease deadline), the done set (token ->
--- expiry), the lists hash (metric -> claim list), then flux.last.<metric>
--- of each point, in the order of the points.
-local PENDING_SET, DONE_SET, LISTS = KEYS[1], KEYS[2], KEYS[3]
-local FIRST_POINT_KEY = 4
+-- expiry), then per point, in the order of the points, its flux.last and
+-- its claim list (flux.claims.<metric>).
+local PENDING_SET, DONE_SET = KEYS[1], KEYS[2]
+local FIRST_POINT_KEY = 3
 -- ARGV: "1" to apply or "0" for a test request (which only reads), the
 -- lease in milliseconds, this request's token, the tokens it has seen
--- pending (space-separated), the prefix of the flux.last keys (what
--- follows it is the metric, the field in LISTS), then per point its
--- timestamp and the record it would write.
+-- pending (space-separated), then per point its timestamp and the record
+-- it would write.
 local apply = ARGV[1] == '1'
 local lease = tonumber(ARGV[2])
 local token = ARGV[3]
 local seen_arg = ARGV[4]
-local last_prefix = ARGV[5]
-local FIRST_POINT_ARG = 6
+local FIRST_POINT_ARG = 5
 
 -- Claim states.
 local PENDING, DONE, ABANDONED = 'p', 'd', 'a'
@@ -71,10 +70,13 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local now = now_ms()
-local npoints = #KEYS - FIRST_POINT_KEY + 1
+local npoints = (#KEYS - FIRST_POINT_KEY + 1) / 2
 
 local function point_key(i)
-  return KEYS[FIRST_POINT_KEY + i - 1]
+  return KEYS[FIRST_POINT_KEY + 2 * (i - 1)]
+end
+local function list_key(i)
+  return KEYS[FIRST_POINT_KEY + 2 * (i - 1) + 1]
 end
 local function point_ts(i)
   return ARGV[FIRST_POINT_ARG + 2 * (i - 1)]
@@ -84,21 +86,16 @@ local function point_record(i)
 end
 
 -- What the keys held: records[i] the flux.last record of point i (false
--- when absent or of another type), lists[i] its metric's claim list.
-local metrics, records, lists = {}, {}, {}
-for first = 1, npoints, CHUNK do
-  local last = math.min(first + CHUNK - 1, npoints)
-  local fields = {}
-  for i = first, last do
-    metrics[i] = string.sub(point_key(i), #last_prefix + 1)
-    fields[#fields + 1] = metrics[i]
-  end
-  local r = redis.call('MGET', unpack(KEYS, FIRST_POINT_KEY + first - 1,
-    FIRST_POINT_KEY + last - 1))
-  local l = redis.call('HMGET', LISTS, unpack(fields))
-  for j = 1, #r do
-    records[first + j - 1] = r[j]
-    lists[first + j - 1] = l[j] or ''
+-- when absent), lists[i] its claim list ('' when absent). A key of another
+-- type reads as absent, and the MSET below replaces it.
+local records, lists = {}, {}
+for first = FIRST_POINT_KEY, #KEYS, CHUNK do
+  local held = redis.call('MGET', unpack(KEYS, first,
+    math.min(first + CHUNK - 1, #KEYS)))
+  for j = 1, #held, 2 do
+    local i = (first - FIRST_POINT_KEY + j + 1) / 2
+    records[i] = held[j]
+    lists[i] = held[j + 1] or ''
   end
 end
 
@@ -142,7 +139,7 @@ end
 -- What this run writes, and what it left in each key so far: a key given
 -- twice is judged against the record set earlier in the same run, and the
 -- later write wins, as sequential SETs would.
-local last_writes, list_writes = {}, {}
+local writes = {}
 local record_now, list_now = {}, {}
 local taken, waiting = false, false
 
@@ -165,10 +162,10 @@ local function take(i, held, list, previous)
     keep[#keep + 1] = mine
     list = table.concat(keep, ' ')
   end
-  last_writes[#last_writes + 1] = key
-  last_writes[#last_writes + 1] = point_record(i)
-  list_writes[#list_writes + 1] = metrics[i]
-  list_writes[#list_writes + 1] = list
+  writes[#writes + 1] = key
+  writes[#writes + 1] = point_record(i)
+  writes[#writes + 1] = list_key(i)
+  writes[#writes + 1] = list
   record_now[key] = point_record(i)
   list_now[key] = list
   taken = true
@@ -242,11 +239,8 @@ if apply and taken and not waiting then
   prune(PENDING_SET)
   prune(DONE_SET)
   redis.call('ZADD', PENDING_SET, now + lease, token)
-  for first = 1, #last_writes, CHUNK do
-    redis.call('MSET', unpack(last_writes, first,
-      math.min(first + CHUNK - 1, #last_writes)))
-    redis.call('HSET', LISTS, unpack(list_writes, first,
-      math.min(first + CHUNK - 1, #list_writes)))
+  for first = 1, #writes, CHUNK do
+    redis.call('MSET', unpack(writes, first, math.min(first + CHUNK - 1, #writes)))
   end
 end
 reply[1] = table.concat(met_pending, ' ')
