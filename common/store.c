@@ -315,6 +315,14 @@ store_script_free(struct store_script *sc)
 	store_args_free(&sc->args);
 }
 
+/* What EVAL's argument vector starts with, before the keys and arguments. */
+enum eval_head {
+	EVAL_COMMAND,		/* "EVAL" */
+	EVAL_TEXT,		/* the script */
+	EVAL_NKEYS,		/* how many keys follow */
+	EVAL_HEAD
+};
+
 /*
  * EVAL the script sc, its reply checked() (what names it in err). Every
  * script of the store runs through here.
@@ -324,7 +332,7 @@ store_script_run(struct flux_store *s, const struct store_script *sc,
     int want, redisReply **reply, const char *what, char err[])
 {
 	const char	**argv;
-	size_t		 *len, n = 3 + sc->keys.n + sc->args.n;
+	size_t		 *len, n = EVAL_HEAD + sc->keys.n + sc->args.n;
 	char		  nkeys[I64_LEN];
 	int		  rc = -1;
 
@@ -334,16 +342,18 @@ store_script_run(struct flux_store *s, const struct store_script *sc,
 		snprintf(err, FLUX_ERRLEN, "out of memory");
 		goto done;
 	}
-	argv[0] = "EVAL";
-	argv[1] = sc->text;
-	argv[2] = nkeys;
-	len[0] = 4;
-	len[1] = strlen(sc->text);
-	len[2] = store_put_i64(nkeys, (long long)sc->keys.n);
-	memcpy(argv + 3, sc->keys.v, sc->keys.n * sizeof(*argv));
-	memcpy(len + 3, sc->keys.len, sc->keys.n * sizeof(*len));
-	memcpy(argv + 3 + sc->keys.n, sc->args.v, sc->args.n * sizeof(*argv));
-	memcpy(len + 3 + sc->keys.n, sc->args.len, sc->args.n * sizeof(*len));
+	argv[EVAL_COMMAND] = "EVAL";
+	argv[EVAL_TEXT] = sc->text;
+	argv[EVAL_NKEYS] = nkeys;
+	len[EVAL_COMMAND] = strlen(argv[EVAL_COMMAND]);
+	len[EVAL_TEXT] = strlen(sc->text);
+	len[EVAL_NKEYS] = store_put_i64(nkeys, (long long)sc->keys.n);
+	memcpy(argv + EVAL_HEAD, sc->keys.v, sc->keys.n * sizeof(*argv));
+	memcpy(len + EVAL_HEAD, sc->keys.len, sc->keys.n * sizeof(*len));
+	memcpy(argv + EVAL_HEAD + sc->keys.n, sc->args.v,
+	    sc->args.n * sizeof(*argv));
+	memcpy(len + EVAL_HEAD + sc->keys.n, sc->args.len,
+	    sc->args.n * sizeof(*len));
 	rc = store_command_argv(s, want, reply, what, err, (int)n, argv, len);
 done:
 	free(argv);
