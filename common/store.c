@@ -143,14 +143,17 @@ store_command(struct flux_store *s, int want, redisReply **reply,
 	return rc;
 }
 
-/* A command given as argc strings with their lengths, its reply checked(). */
+/* The command built in a, its reply checked(); unless a failed. */
 int
-store_command_argv(struct flux_store *s, int want, redisReply **reply,
-    const char *what, char err[], int argc, const char **argv,
-    const size_t *len)
+store_command_args(struct flux_store *s, const struct store_args *a, int want,
+    redisReply **reply, const char *what, char err[])
 {
-	return checked(s, redisCommandArgv(s->ctx, argc, argv, len), want,
-	    reply, what, err);
+	if (a->failed) {
+		snprintf(err, FLUX_ERRLEN, "out of memory");
+		return -1;
+	}
+	return checked(s, redisCommandArgv(s->ctx, (int)a->n,
+	    (const char **)a->v, a->len), want, reply, what, err);
 }
 
 /* The health check: a write round trip, as Skyline's flux.listen heartbeat. */
@@ -244,11 +247,12 @@ store_args_reserve(struct store_args *a, size_t more)
 		return 0;
 	while (cap < a->n + more)
 		cap *= 2;
-	if ((v = realloc(a->v, cap * sizeof(*v))) == NULL)
+	if ((v = realloc(a->v, cap * sizeof(*v))) != NULL)
+		a->v = v;
+	if (v == NULL || (len = realloc(a->len, cap * sizeof(*len))) == NULL) {
+		a->failed = 1;
 		return -1;
-	a->v = v;
-	if ((len = realloc(a->len, cap * sizeof(*len))) == NULL)
-		return -1;
+	}
 	a->len = len;
 	a->cap = cap;
 	return 0;
@@ -259,6 +263,7 @@ int
 store_args_add(struct store_args *a, char *owned)
 {
 	if (owned == NULL || store_args_reserve(a, 1) == -1) {
+		a->failed = 1;
 		free(owned);
 		return -1;
 	}
@@ -315,6 +320,17 @@ store_script_free(struct store_script *sc)
 	store_args_free(&sc->args);
 }
 
+/* Append the strings of from to a, which has room for them, not copied. */
+static void
+borrow(struct store_args *a, const struct store_args *from)
+{
+	if (from->n == 0)
+		return;
+	memcpy(a->v + a->n, from->v, from->n * sizeof(*a->v));
+	memcpy(a->len + a->n, from->len, from->n * sizeof(*a->len));
+	a->n += from->n;
+}
+
 /* What EVAL's argument vector starts with, before the keys and arguments. */
 enum eval_head {
 	EVAL_COMMAND,		/* "EVAL" */
@@ -324,40 +340,35 @@ enum eval_head {
 };
 
 /*
- * EVAL the script sc, its reply checked() (what names it in err). Every
- * script of the store runs through here.
+ * EVAL the script sc, its reply checked() (what names it in err), unless
+ * its keys or arguments were built out of memory. Every script of the
+ * store runs through here.
  */
 int
 store_script_run(struct flux_store *s, const struct store_script *sc,
     int want, redisReply **reply, const char *what, char err[])
 {
-	const char	**argv;
-	size_t		 *len, n = EVAL_HEAD + sc->keys.n + sc->args.n;
-	char		  nkeys[I64_LEN];
-	int		  rc = -1;
+	struct store_args	a = { 0 };
+	char			nkeys[I64_LEN];
+	int			rc;
 
-	argv = calloc(n, sizeof(*argv));
-	len = calloc(n, sizeof(*len));
-	if (argv == NULL || len == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		goto done;
-	}
-	argv[EVAL_COMMAND] = "EVAL";
-	argv[EVAL_TEXT] = sc->text;
-	argv[EVAL_NKEYS] = nkeys;
-	len[EVAL_COMMAND] = strlen(argv[EVAL_COMMAND]);
-	len[EVAL_TEXT] = strlen(sc->text);
-	len[EVAL_NKEYS] = store_put_i64(nkeys, (long long)sc->keys.n);
-	memcpy(argv + EVAL_HEAD, sc->keys.v, sc->keys.n * sizeof(*argv));
-	memcpy(len + EVAL_HEAD, sc->keys.len, sc->keys.n * sizeof(*len));
-	memcpy(argv + EVAL_HEAD + sc->keys.n, sc->args.v,
-	    sc->args.n * sizeof(*argv));
-	memcpy(len + EVAL_HEAD + sc->keys.n, sc->args.len,
-	    sc->args.n * sizeof(*len));
-	rc = store_command_argv(s, want, reply, what, err, (int)n, argv, len);
-done:
-	free(argv);
-	free(len);
+	/* The head and the strings of sc, borrowed: a's own are never freed. */
+	if (!sc->keys.failed && !sc->args.failed && store_args_reserve(&a,
+	    EVAL_HEAD + sc->keys.n + sc->args.n) == 0) {
+		a.v[EVAL_COMMAND] = (char *)"EVAL";
+		a.v[EVAL_TEXT] = (char *)sc->text;
+		a.v[EVAL_NKEYS] = nkeys;
+		a.len[EVAL_COMMAND] = strlen(a.v[EVAL_COMMAND]);
+		a.len[EVAL_TEXT] = strlen(sc->text);
+		a.len[EVAL_NKEYS] = store_put_i64(nkeys, (long long)sc->keys.n);
+		a.n = EVAL_HEAD;
+		borrow(&a, &sc->keys);
+		borrow(&a, &sc->args);
+	} else
+		a.failed = 1;
+	rc = store_command_args(s, &a, want, reply, what, err);
+	free(a.v);
+	free(a.len);
 	return rc;
 }
 

@@ -57,19 +57,28 @@
 enum dedup_key {
 	DK_PENDING,		/* CLAIMS_PENDING */
 	DK_DONE,		/* CLAIMS_DONE */
-	DK_POINTS		/* then per point flux.last and flux.claims */
+	DK_POINTS		/* then per point: */
 };
-#define DK_LAST(i)	(DK_POINTS + 2 * (i))
-#define DK_LIST(i)	(DK_POINTS + 2 * (i) + 1)
+enum dedup_point_key {
+	DK_LAST,		/* flux.last.<metric> */
+	DK_LIST,		/* flux.claims.<metric> */
+	DK_PER_POINT
+};
 enum dedup_arg {
 	DA_APPLY,		/* "1", or "0" for a test request */
 	DA_LEASE,		/* milliseconds */
 	DA_TOKEN,
 	DA_SEEN,		/* tokens seen pending, space-separated */
-	DA_POINTS		/* then per point its timestamp and record */
+	DA_POINTS		/* then per point: */
 };
-#define DA_TS(i)	(DA_POINTS + 2 * (i))
-#define DA_RECORD(i)	(DA_POINTS + 2 * (i) + 1)
+enum dedup_point_arg {
+	DA_TS,
+	DA_RECORD,		/* the record it would write */
+	DA_PER_POINT
+};
+/* Point i's key or argument which. */
+#define DK(i, which)	(DK_POINTS + DK_PER_POINT * (i) + (which))
+#define DA(i, which)	(DA_POINTS + DA_PER_POINT * (i) + (which))
 
 /* The reply: the tokens of the pending claims met, then per point a code and the old record. */
 enum dedup_code {
@@ -163,32 +172,32 @@ lease_ms(const struct flux_conf *c)
 	return ms > LEASE_MIN_MS ? ms : LEASE_MIN_MS;
 }
 
-/* The keys and arguments of dedup.lua for the n points of p listed in idx. */
-static int
+/*
+ * The keys and arguments of dedup.lua for the n points of p listed in idx
+ * (out of memory: the script's run says so).
+ */
+static void
 build_dedup(struct store_script *sc, const struct flux_store *s,
     const struct flux_points *p, const size_t *idx, size_t n, int apply)
 {
 	size_t	i;
 
-	if (store_args_reserve(&sc->keys, DK_LAST(n)) == -1 ||
-	    store_args_reserve(&sc->args, DA_TS(n)) == -1 ||
-	    store_args_copy(&sc->keys, CLAIMS_PENDING) == -1 ||
-	    store_args_copy(&sc->keys, CLAIMS_DONE) == -1 ||
-	    store_args_copy(&sc->args, apply ? "1" : "0") == -1 ||
-	    store_args_i64(&sc->args, (long long)s->claim.lease) == -1 ||
-	    store_args_copy(&sc->args, s->claim.token) == -1 ||
-	    store_args_copy(&sc->args, "") == -1)
-		return -1;
+	store_args_reserve(&sc->keys, DK(n, 0));
+	store_args_reserve(&sc->args, DA(n, 0));
+	store_args_copy(&sc->keys, CLAIMS_PENDING);
+	store_args_copy(&sc->keys, CLAIMS_DONE);
+	store_args_copy(&sc->args, apply ? "1" : "0");
+	store_args_i64(&sc->args, (long long)s->claim.lease);
+	store_args_copy(&sc->args, s->claim.token);
+	store_args_copy(&sc->args, "");
 	for (i = 0; i < n; i++) {
 		const struct flux_point *pt = &p->v[idx[i]];
 
-		if (store_args_join(&sc->keys, STORE_LAST_PREFIX, pt->name) == -1 ||
-		    store_args_join(&sc->keys, CLAIMS_PREFIX, pt->name) == -1 ||
-		    store_args_i64(&sc->args, (long long)pt->ts) == -1 ||
-		    store_args_add(&sc->args, store_last_record(pt)) == -1)
-			return -1;
+		store_args_join(&sc->keys, STORE_LAST_PREFIX, pt->name);
+		store_args_join(&sc->keys, CLAIMS_PREFIX, pt->name);
+		store_args_i64(&sc->args, (long long)pt->ts);
+		store_args_add(&sc->args, store_last_record(pt));
 	}
-	return 0;
 }
 
 /* Keep what a rollback needs of a taken point; -1 when out of memory. */
@@ -253,7 +262,7 @@ take_reply(struct flux_store *s, struct flux_points *p, const size_t *idx,
 		p->v[idx[i]].state = code != DEDUP_DUPLICATE ? FLUX_PT_ACCEPT :
 		    FLUX_PT_DUP;
 		if (apply && code != DEDUP_DUPLICATE &&
-		    undo_add(cl, sc->keys.v[DK_LAST(i)], sc->args.v[DA_RECORD(i)],
+		    undo_add(cl, sc->keys.v[DK(i, DK_LAST)], sc->args.v[DA(i, DA_RECORD)],
 		    r->element[DEDUP_REPLY_OLD(i)]->str,
 		    code == DEDUP_TAKEN_OVER) == -1)
 			return -1;
@@ -374,31 +383,31 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 {
 	struct store_script	 sc = { dedup_lua, { 0 }, { 0 } };
 	size_t			*idx, n = 0, i;
-	int			 rc = -1;
+	int			 rc = 0;
 
 	store_claim_clear(s);
 	s->claim.lease = lease_ms(c);
 	new_token(s->claim.token);
-	if ((idx = calloc(p->n ? p->n : 1, sizeof(*idx))) == NULL)
-		goto oom;
+	if ((idx = calloc(p->n ? p->n : 1, sizeof(*idx))) == NULL) {
+		snprintf(err, FLUX_ERRLEN, "out of memory");
+		return -1;
+	}
 	for (i = 0; i < p->n; i++)
 		if (c->check_last_timestamp && !p->v[i].fill)
 			idx[n++] = i;
-	if (n > 0 && build_dedup(&sc, s, p, idx, n, apply) == -1)
-		goto oom;
-	if ((rc = n > 0 ? run_dedup(s, &sc, p, idx, n, apply, err) : 0) == 0) {
-		for (i = 0; i < p->n; i++)
-			if (p->v[i].state == FLUX_PT_NEW)
-				p->v[i].state = FLUX_PT_ACCEPT;
-	} else {
+	if (n > 0) {
+		build_dedup(&sc, s, p, idx, n, apply);
+		rc = run_dedup(s, &sc, p, idx, n, apply, err);
+	}
+	if (rc != 0) {
+		/* Undecided: nothing to confirm or roll back either. */
 		store_claim_clear(s);
 		for (i = 0; i < n; i++)
 			p->v[idx[i]].state = FLUX_PT_NEW;
 	}
-	goto done;
-oom:
-	snprintf(err, FLUX_ERRLEN, "out of memory");
-done:
+	for (i = 0; rc == 0 && i < p->n; i++)
+		if (p->v[i].state == FLUX_PT_NEW)
+			p->v[i].state = FLUX_PT_ACCEPT;
 	store_script_free(&sc);
 	free(idx);
 	return rc;
@@ -413,19 +422,17 @@ int
 flux_store_confirm(struct flux_store *s, char err[])
 {
 	struct store_script	sc = { confirm_lua, { 0 }, { 0 } };
-	int			rc = -1;
+	int			rc;
 
 	if (!s->claim.claimed)
 		return 0;
 	store_claim_clear(s);
-	if (store_args_copy(&sc.keys, CLAIMS_PENDING) == -1 ||
-	    store_args_copy(&sc.keys, CLAIMS_DONE) == -1 ||
-	    store_args_copy(&sc.args, s->claim.token) == -1 ||
-	    store_args_i64(&sc.args, DONE_LEASES * (long long)s->claim.lease) == -1)
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-	else
-		rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL,
-		    "claim confirm", err);
+	store_args_copy(&sc.keys, CLAIMS_PENDING);
+	store_args_copy(&sc.keys, CLAIMS_DONE);
+	store_args_copy(&sc.args, s->claim.token);
+	store_args_i64(&sc.args, DONE_LEASES * (long long)s->claim.lease);
+	rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "claim confirm",
+	    err);
 	store_script_free(&sc);
 	return rc;
 }
@@ -440,28 +447,23 @@ flux_store_rollback(struct flux_store *s, char err[])
 	struct store_claim	*cl = &s->claim;
 	struct store_script	 sc = { rollback_lua, { 0 }, { 0 } };
 	size_t			 i;
-	int			 rc = -1;
+	int			 rc;
 
 	if (cl->nundo == 0)
 		return 0;
-	if (store_args_reserve(&sc.keys, 1 + cl->nundo) == -1 ||
-	    store_args_reserve(&sc.args, 1 + 3 * cl->nundo) == -1 ||
-	    store_args_copy(&sc.keys, CLAIMS_PENDING) == -1 ||
-	    store_args_copy(&sc.args, cl->token) == -1)
-		goto oom;
-	for (i = cl->nundo; i-- > 0;)
-		if (store_args_copy(&sc.keys, cl->undo[i].key) == -1 ||
-		    store_args_copy(&sc.args, cl->undo[i].newrec) == -1 ||
-		    store_args_copy(&sc.args, cl->undo[i].had_old ? "1" : "0") == -1 ||
-		    store_args_copy(&sc.args, cl->undo[i].oldrec) == -1)
-			goto oom;
+	store_args_reserve(&sc.keys, 1 + cl->nundo);
+	store_args_reserve(&sc.args, 1 + 3 * cl->nundo);
+	store_args_copy(&sc.keys, CLAIMS_PENDING);
+	store_args_copy(&sc.args, cl->token);
+	for (i = cl->nundo; i-- > 0;) {
+		store_args_copy(&sc.keys, cl->undo[i].key);
+		store_args_copy(&sc.args, cl->undo[i].newrec);
+		store_args_copy(&sc.args, cl->undo[i].had_old ? "1" : "0");
+		store_args_copy(&sc.args, cl->undo[i].oldrec);
+	}
 	if ((rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "rollback",
 	    err)) == 0)
 		store_claim_clear(s);
-	goto done;
-oom:
-	snprintf(err, FLUX_ERRLEN, "out of memory");
-done:
 	store_script_free(&sc);
 	return rc;
 }

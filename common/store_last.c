@@ -70,36 +70,28 @@ flux_store_last_get(struct flux_store *s, const char *const *metrics, size_t n,
     int64_t *ts, char err[])
 {
 	struct store_args	 a = { 0 };
-	redisReply		*r = NULL;
+	redisReply		*r;
 	size_t			 i;
-	int			 rc = -1;
+	int			 rc;
 
 	if (n == 0)
 		return 0;
-	if (store_args_reserve(&a, n + 1) == -1 ||
-	    store_args_copy(&a, "MGET") == -1)
-		goto oom;
+	store_args_reserve(&a, n + 1);
+	store_args_copy(&a, "MGET");
 	for (i = 0; i < n; i++)
-		if (store_args_join(&a, STORE_LAST_PREFIX, metrics[i]) == -1)
-			goto oom;
-	if (store_command_argv(s, REDIS_REPLY_ARRAY, &r, "MGET", err, (int)a.n,
-	    (const char **)a.v, a.len) == -1)
-		goto done;
+		store_args_join(&a, STORE_LAST_PREFIX, metrics[i]);
+	rc = store_command_args(s, &a, REDIS_REPLY_ARRAY, &r, "MGET", err);
+	store_args_free(&a);
+	if (rc == -1)
+		return -1;
 	if (r->elements != n) {
 		store_reply_error(s, r, "MGET", err);
-		goto done;
+		rc = -1;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; rc == 0 && i < n; i++)
 		ts[i] = r->element[i]->type == REDIS_REPLY_STRING ?
 		    record_ts(r->element[i]->str) : -1;
-	rc = 0;
-	goto done;
-oom:
-	snprintf(err, FLUX_ERRLEN, "out of memory");
-done:
-	if (r)
-		freeReplyObject(r);
-	store_args_free(&a);
+	freeReplyObject(r);
 	return rc;
 }
 
@@ -114,27 +106,21 @@ flux_store_last_advance(struct flux_store *s, const char *const *metrics,
 {
 	struct store_script	sc = { advance_lua, { 0 }, { 0 } };
 	size_t			i;
-	int			rc = -1;
+	int			rc;
 
 	if (n == 0)
 		return 0;
-	if (store_args_reserve(&sc.keys, n) == -1 ||
-	    store_args_reserve(&sc.args, 2 * n) == -1)
-		goto oom;
+	store_args_reserve(&sc.keys, n);
+	store_args_reserve(&sc.args, 2 * n);
 	for (i = 0; i < n; i++) {
 		struct flux_point pt = { NULL, ts[i], values[i], 0, 0 };
 
-		if (store_args_join(&sc.keys, STORE_LAST_PREFIX, metrics[i]) == -1 ||
-		    store_args_i64(&sc.args, (long long)ts[i]) == -1 ||
-		    store_args_add(&sc.args, store_last_record(&pt)) == -1)
-			goto oom;
+		store_args_join(&sc.keys, STORE_LAST_PREFIX, metrics[i]);
+		store_args_i64(&sc.args, (long long)ts[i]);
+		store_args_add(&sc.args, store_last_record(&pt));
 	}
 	rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "flux.last update",
 	    err);
-	goto done;
-oom:
-	snprintf(err, FLUX_ERRLEN, "out of memory");
-done:
 	store_script_free(&sc);
 	return rc;
 }

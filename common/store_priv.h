@@ -46,14 +46,18 @@ struct flux_store {
 /*
  * A list of strings being built for one command (the keys or the
  * arguments of a script): each string owned by it, freed by
- * store_args_free(). The adders take NULL (a failed allocation) and
- * return -1 for it, so that a builder checks once per line.
+ * store_args_free(). An adder that runs out of memory (or is given NULL,
+ * a failed allocation) returns -1 and marks the list failed, and sending
+ * a failed list fails with "out of memory" instead: so a builder may
+ * leave the adders' results unchecked and see its error once, when the
+ * command is sent.
  */
 struct store_args {
 	char	**v;
 	size_t	 *len;
 	size_t	  n;
 	size_t	  cap;
+	int	  failed;
 };
 
 int	store_args_reserve(struct store_args *a, size_t more);
@@ -74,10 +78,10 @@ struct store_script {
 void	store_script_free(struct store_script *sc);
 
 int	store_command(struct flux_store *s, int want, redisReply **reply,
-	    const char *what, char err[], const char *fmt, ...);
-int	store_command_argv(struct flux_store *s, int want, redisReply **reply,
-	    const char *what, char err[], int argc, const char **argv,
-	    const size_t *len);
+	    const char *what, char err[], const char *fmt, ...)
+	    __attribute__((format(printf, 6, 7)));
+int	store_command_args(struct flux_store *s, const struct store_args *a,
+	    int want, redisReply **reply, const char *what, char err[]);
 int	store_script_run(struct flux_store *s, const struct store_script *sc,
 	    int want, redisReply **reply, const char *what, char err[]);
 void	store_reply_error(const struct flux_store *s, const redisReply *r,

@@ -35,19 +35,19 @@
 -- script by its effects, which allows TIME before writes.
 
 -- KEYS: the pending set (token -> lease deadline), the done set (token ->
--- expiry), then per point, in the order of the points, its flux.last and
--- its claim list (flux.claims.<metric>).
+-- expiry), then per point, in the order of the points, its flux.last
+-- (LAST) and its claim list, flux.claims.<metric> (LIST).
 local PENDING_SET, DONE_SET = KEYS[1], KEYS[2]
-local FIRST_POINT_KEY = 3
+local FIRST_POINT_KEY, KEYS_PER_POINT, LAST, LIST = 3, 2, 0, 1
 -- ARGV: "1" to apply or "0" for a test request (which only reads), the
 -- lease in milliseconds, this request's token, the tokens it has seen
--- pending (space-separated), then per point its timestamp and the record
--- it would write.
+-- pending (space-separated), then per point its timestamp (TS) and the
+-- record it would write (RECORD).
 local apply = ARGV[1] == '1'
 local lease = tonumber(ARGV[2])
 local token = ARGV[3]
 local seen_arg = ARGV[4]
-local FIRST_POINT_ARG = 5
+local FIRST_POINT_ARG, ARGS_PER_POINT, TS, RECORD = 5, 2, 0, 1
 
 -- Claim states.
 local PENDING, DONE, ABANDONED = 'p', 'd', 'a'
@@ -59,7 +59,8 @@ local TAKEN_NEW = 1     -- taken; its flux.last key was absent
 local TAKEN_OVER = 2    -- taken; the old record follows
 local WAIT = 3          -- held back by another request's pending claim
 -- Values per redis.call() at most: unpack() puts them on Lua's C stack,
--- which holds 8000 (LUAI_MAXCSTACK). An even number: pairs stay whole.
+-- which holds 8000 (LUAI_MAXCSTACK). A multiple of four, so that a point's
+-- keys (MGET) and its keys and values (MSET) go in one call.
 local CHUNK = 1000
 -- Lapsed entries pruned from each set per claiming run: more than the one
 -- the run adds, so a backlog drains without one long call.
@@ -70,19 +71,14 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local now = now_ms()
-local npoints = (#KEYS - FIRST_POINT_KEY + 1) / 2
+local npoints = (#KEYS - FIRST_POINT_KEY + 1) / KEYS_PER_POINT
 
-local function point_key(i)
-  return KEYS[FIRST_POINT_KEY + 2 * (i - 1)]
+-- Point i's key which (LAST or LIST) and argument which (TS or RECORD).
+local function key(i, which)
+  return KEYS[FIRST_POINT_KEY + KEYS_PER_POINT * (i - 1) + which]
 end
-local function list_key(i)
-  return KEYS[FIRST_POINT_KEY + 2 * (i - 1) + 1]
-end
-local function point_ts(i)
-  return ARGV[FIRST_POINT_ARG + 2 * (i - 1)]
-end
-local function point_record(i)
-  return ARGV[FIRST_POINT_ARG + 2 * (i - 1) + 1]
+local function arg(i, which)
+  return ARGV[FIRST_POINT_ARG + ARGS_PER_POINT * (i - 1) + which]
 end
 
 -- What the keys held: records[i] the flux.last record of point i (false
@@ -92,10 +88,10 @@ local records, lists = {}, {}
 for first = FIRST_POINT_KEY, #KEYS, CHUNK do
   local held = redis.call('MGET', unpack(KEYS, first,
     math.min(first + CHUNK - 1, #KEYS)))
-  for j = 1, #held, 2 do
-    local i = (first - FIRST_POINT_KEY + j + 1) / 2
-    records[i] = held[j]
-    lists[i] = held[j + 1] or ''
+  for j = 1, #held, KEYS_PER_POINT do
+    local i = (first - FIRST_POINT_KEY + j - 1) / KEYS_PER_POINT + 1
+    records[i] = held[j + LAST]
+    lists[i] = held[j + LIST] or ''
   end
 end
 
@@ -146,8 +142,8 @@ local taken, waiting = false, false
 -- Take point i: its record replaces held; its claim entry joins the list,
 -- from which the entries no longer pending are dropped.
 local function take(i, held, list, previous)
-  local key = point_key(i)
-  local mine = token .. ':' .. (previous or '-') .. ':' .. point_ts(i)
+  local last_key, record = key(i, LAST), arg(i, RECORD)
+  local mine = token .. ':' .. (previous or '-') .. ':' .. arg(i, TS)
   local only = string.match(list, '^(%x+):[-%d]+:?%d*$')
   if list == '' or (only and only ~= token and state_of(only) ~= PENDING) then
     -- The usual case: the one claim listed has ended.
@@ -162,12 +158,12 @@ local function take(i, held, list, previous)
     keep[#keep + 1] = mine
     list = table.concat(keep, ' ')
   end
-  writes[#writes + 1] = key
-  writes[#writes + 1] = point_record(i)
-  writes[#writes + 1] = list_key(i)
+  writes[#writes + 1] = last_key
+  writes[#writes + 1] = record
+  writes[#writes + 1] = key(i, LIST)
   writes[#writes + 1] = list
-  record_now[key] = point_record(i)
-  list_now[key] = list
+  record_now[last_key] = record
+  list_now[last_key] = list
   taken = true
   answer(i, held and TAKEN_OVER or TAKEN_NEW, held or '')
 end
@@ -210,15 +206,14 @@ local function judge(i, ts, held, list, last)
 end
 
 for i = 1, npoints do
-  local key = point_key(i)
-  local held, list = record_now[key], list_now[key]
+  local held, list = record_now[key(i, LAST)], list_now[key(i, LAST)]
   if held == nil then
     held = records[i]
   end
   if list == nil then
     list = lists[i]
   end
-  local ts = tonumber(point_ts(i))
+  local ts = tonumber(arg(i, TS))
   local last = held and record_ts(held)
   if not last or ts > last then
     take(i, held, list, last or nil)
