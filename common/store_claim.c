@@ -48,8 +48,6 @@
 #define CLAIMS_DONE "flux.claim.done"
 #define CLAIMS_PREFIX "flux.claims."
 
-/* Random bytes in a token: 64 bits, 16 hex digits. */
-#define TOKEN_BYTES 8
 /* Longest token the script may report; a longer word is not ours. */
 #define TOKEN_TEXT_MAX 64
 
@@ -80,7 +78,10 @@ enum dedup_point_arg {
 #define DK(i, which)	(DK_POINTS + DK_PER_POINT * (i) + (which))
 #define DA(i, which)	(DA_POINTS + DA_PER_POINT * (i) + (which))
 
-/* The reply: the tokens of the pending claims met, then per point a code and the old record. */
+/*
+ * The reply: the tokens of the pending claims met, then per point a code
+ * and the record its key held before.
+ */
 enum dedup_code {
 	DEDUP_DUPLICATE,	/* not newer: dropped */
 	DEDUP_TAKEN_NEW,	/* taken; its flux.last key was absent */
@@ -143,11 +144,11 @@ store_claim_clear(struct flux_store *s)
 
 /* A new token for this request: 64 random bits, in hex. */
 static void
-new_token(char token[2 * TOKEN_BYTES + 1])
+new_token(char token[2 * STORE_TOKEN_BYTES + 1])
 {
 	static const char	hex[] = "0123456789abcdef";
 	static unsigned long	counter;
-	unsigned char		r[TOKEN_BYTES];
+	unsigned char		r[STORE_TOKEN_BYTES];
 	size_t			i;
 	uint64_t		fallback;
 

@@ -29,9 +29,12 @@ struct store_undo {
 	int	 had_old;
 };
 
+/* Random bytes in a request's token: 64 bits, written as 16 hex digits. */
+#define STORE_TOKEN_BYTES 8
+
 /* The claim of the request under way (store_claim.c). */
 struct store_claim {
-	char			 token[17];	/* 64 random bits in hex */
+	char			 token[2 * STORE_TOKEN_BYTES + 1];
 	int			 claimed;	/* pending, not yet ended */
 	int64_t			 lease;		/* in milliseconds */
 	struct store_undo	*undo;
