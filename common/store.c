@@ -258,7 +258,7 @@ store_args_reserve(struct store_args *a, size_t more)
 	return 0;
 }
 
-/* Append owned (a malloc'd string, now a's); -1 when it is NULL or a is full. */
+/* Append owned (a malloc'd string, now a's); -1 when NULL or a is full. */
 int
 store_args_add(struct store_args *a, char *owned)
 {

@@ -235,7 +235,8 @@ if apply and taken and not waiting then
   prune(DONE_SET)
   redis.call('ZADD', PENDING_SET, now + lease, token)
   for first = 1, #writes, CHUNK do
-    redis.call('MSET', unpack(writes, first, math.min(first + CHUNK - 1, #writes)))
+    redis.call('MSET', unpack(writes, first,
+      math.min(first + CHUNK - 1, #writes)))
   end
 end
 reply[1] = table.concat(met_pending, ' ')
