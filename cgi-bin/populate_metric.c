@@ -19,19 +19,20 @@
 /*
  * A known key or 401, before anything else is looked at. "None" (what
  * Skyline let through, Q23) is not 32 alphanumerics, so it fails here.
+ * *prefix is the key's namespace prefix, NULL for none.
  */
 static int
-check_key(struct flux_env *env, const cJSON *root, struct flux_resp *resp)
+check_key(struct flux_env *env, const cJSON *root, const char **prefix,
+    struct flux_resp *resp)
 {
 	const cJSON	*k = cJSON_GetObjectItemCaseSensitive(root, "key");
-	const char	*prefix;
 
 	if (k == NULL || cJSON_IsNull(k)) {
 		flux_resp_error(resp, 400, "no key passed");
 		return -1;
 	}
 	if (!cJSON_IsString(k) ||
-	    flux_key_check(&env->conf, k->valuestring, &prefix) == -1) {
+	    flux_key_check(&env->conf, k->valuestring, prefix) == -1) {
 		flux_resp_error(resp, 401, "invalid key");
 		return -1;
 	}
@@ -69,14 +70,15 @@ handle(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
 {
 	struct flux_popjob	 job = { 0 };
 	char			 msg[FLUX_MSG_MAX];
+	const char		*prefix = NULL;
 	cJSON			*root;
 
 	if (flux_req_accept(req, resp, "POST") == -1)
 		return;
 	if ((root = flux_req_json(req, resp)) == NULL)
 		return;
-	if (check_key(env, root, resp) == 0) {
-		if (flux_popjob_from_json(root, 0, &job, msg) == -1)
+	if (check_key(env, root, &prefix, resp) == 0) {
+		if (flux_popjob_from_json(root, 0, prefix, &job, msg) == -1)
 			flux_resp_error(resp, 400, "%s", msg);
 		else {
 			job.queued_at = req->now;

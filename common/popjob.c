@@ -150,12 +150,15 @@ host_type(const cJSON *o, struct flux_popjob *j, char msg[])
 }
 
 /*
- * Vista's metric is final (its prefix already applied, 2.3): a payload's
- * name gets the POST normalisation and the name rules, never a prefix; a
- * queued name must already be valid as it stands.
+ * A payload's name gets what every entry point gives a name (SPEC 3): the
+ * POST normalisation, the name rules and the key's namespace prefix, so a
+ * prefixed key back-fills only its own namespace. Vista's own key has no
+ * prefix and its name is final (2.3): it is kept as it is. A queued name
+ * must already be valid as it stands.
  */
 static int
-metric_name(const cJSON *o, int queued, struct flux_popjob *j, char msg[])
+metric_name(const cJSON *o, int queued, const char *prefix,
+    struct flux_popjob *j, char msg[])
 {
 	const char	*why;
 	char		*raw = NULL, *bad_name = NULL;
@@ -171,7 +174,7 @@ metric_name(const cJSON *o, int queued, struct flux_popjob *j, char msg[])
 		j->metric = raw;
 		return 0;
 	}
-	j->metric = flux_metric_build(raw, NULL, &why, &bad_name);
+	j->metric = flux_metric_build(raw, prefix, &why, &bad_name);
 	if (j->metric == NULL)
 		bad(msg, "invalid metric - %s - %s", bad_name ? bad_name : raw, why);
 	free(bad_name);
@@ -301,14 +304,16 @@ run_state(const cJSON *o, struct flux_popjob *j, char msg[])
 
 /*
  * Fill j from the JSON object o: Vista's payload (queued 0; the key is the
- * caller's business) or a queued job (queued 1: URLs only as an array, and
- * attempts and queued_at required). Fields are checked in a fixed order and
- * the first failure is put in msg (FLUX_MSG_MAX bytes) as the text of a 400
- * answer. j is zeroed first; free it with flux_popjob_free() either way.
+ * caller's business, its namespace prefix, or NULL, is applied to the
+ * metric) or a queued job (queued 1: URLs only as an array, attempts and
+ * queued_at required, prefix ignored). Fields are checked in a fixed order
+ * and the first failure is put in msg (FLUX_MSG_MAX bytes) as the text of
+ * a 400 answer. j is zeroed first; free it with flux_popjob_free() either
+ * way.
  */
 int
-flux_popjob_from_json(const struct cJSON *o, int queued, struct flux_popjob *j,
-    char msg[])
+flux_popjob_from_json(const struct cJSON *o, int queued, const char *prefix,
+    struct flux_popjob *j, char msg[])
 {
 	memset(j, 0, sizeof(*j));
 	if (!cJSON_IsObject(o))
@@ -318,7 +323,7 @@ flux_popjob_from_json(const struct cJSON *o, int queued, struct flux_popjob *j,
 		return -1;
 	if (*j->remote_target == '\0')
 		return bad(msg, "invalid remote_target - empty");
-	if (metric_name(o, queued, j, msg) == -1 ||
+	if (metric_name(o, queued, prefix, j, msg) == -1 ||
 	    namespace_prefix(o, j, msg) == -1 || credentials(o, j, msg) == -1 ||
 	    urls(o, queued, j, msg) == -1)
 		return -1;
@@ -338,7 +343,7 @@ flux_popjob_decode(const char *text, struct flux_popjob *j, char err[])
 		snprintf(err, FLUX_ERRLEN, "queued job is not JSON");
 		return -1;
 	}
-	rc = flux_popjob_from_json(o, 1, j, msg);
+	rc = flux_popjob_from_json(o, 1, NULL, j, msg);
 	if (rc == -1)
 		snprintf(err, FLUX_ERRLEN, "queued job is not valid: %.1024s", msg);
 	cJSON_Delete(o);

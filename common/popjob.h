@@ -49,7 +49,7 @@ struct flux_popjob {
 const char *flux_popjob_type_name(enum flux_remote t);
 const char *flux_popjob_url_invalid(const char *url);
 int	flux_popjob_from_json(const struct cJSON *o, int queued,
-	    struct flux_popjob *j, char msg[]);
+	    const char *prefix, struct flux_popjob *j, char msg[]);
 int	flux_popjob_decode(const char *text, struct flux_popjob *j, char err[]);
 char	*flux_popjob_encode(const struct flux_popjob *j);
 int	flux_popjob_set_error(struct flux_popjob *j, const char *why);

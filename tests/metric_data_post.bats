@@ -185,6 +185,20 @@ pyjson() {
 	[ "$(pyjson 'j["namespace"], j["metrics"]')" = "team.a ['team.a.x', 'team.a.y', 'team.a.team.ab']" ]
 }
 
+@test "a prefixed key's points land under its prefix, never on the bare names" {
+	unset FLUX_NOW
+	T=$(minute_ts)
+	redis-cli -s "$REDIS_SOCK" set flux.last.victim.post "[$((T - 600)), 9.0]" >/dev/null
+	post '{"key":"'$PKEY'","metrics":[{"metric":"victim.post","timestamp":'$T',"value":3},{"metric":"team.a.own","timestamp":'$T',"value":4}]}'
+	expect 204 ""
+	run whisper_fetch_value team.a.victim.post "$T"
+	[ "$output" = "3.000000" ]
+	[ "$(last team.a.victim.post)" = "[$T, 3.0]" ]
+	[ "$(last team.a.own)" = "[$T, 4.0]" ]
+	[ "$(last victim.post)" = "[$((T - 600)), 9.0]" ]
+	[ ! -e "$(_stack_wsp victim.post)" ]
+}
+
 @test "a gzip body is inflated" {
 	printf '{"key":"%s","metric":"test.post.gz","value":7,"timestamp":1700000000}' "$KEY" | gzip > "$STACK_DIR/b.gz"
 	cgi metric_data_post POST "" "$STACK_DIR/b.gz" HTTP_CONTENT_ENCODING=gzip

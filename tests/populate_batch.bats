@@ -129,6 +129,22 @@ failed_once() {
 	[ "$(redis-cli -s "$REDIS_SOCK" sismember vista.fetcher.unique_metrics remote.target.first.cpu)" = 1 ]
 }
 
+@test "a key with a namespace prefix back-fills only metrics in its namespace" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	gfile tenant.json "$((N - 180)):1" "$((N - 120)):2" "$((N - 60)):3"
+	redis-cli -s "$REDIS_SOCK" set flux.last.victim.cpu "[$((N - 600)), 9.0]" >/dev/null
+	JOB_EDIT=".key = \"$PKEY\"" job victim.cpu graphite "$REMOTE_URL/file/tenant.json"
+	[[ "$(queued)" == *'"metric":"team.a.victim.cpu"'* ]]
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"populate 'team.a.victim.cpu': "*"3 bins kept, 3 sent"* ]]
+	wait_count team.a.victim.cpu $((N - 240)) "$N" 3
+	[ "$(last team.a.victim.cpu)" = "[$((N - 60)), 3.0]" ]
+	# The other tenant's metric is untouched: no file, its record as it was.
+	[ ! -e "$(_stack_wsp victim.cpu)" ]
+	[ "$(last victim.cpu)" = "[$((N - 600)), 9.0]" ]
+}
+
 @test "a catch-up: flux.last is recent, only the gap after it is sent" {
 	redis-cli -s "$REDIS_SOCK" set flux.last.target.catchup.cpu "[$((HIST_END - 3600)), 1.0]" >/dev/null
 	job target.catchup.cpu graphite "$HIST_URL"

@@ -129,10 +129,27 @@ urls() { populate_post "$(jq -c --arg s "$1" '.fetch_resolution_urls = $s' <<<"$
 	expect 401 "$(err_body 401 'invalid key')"
 }
 
-@test "a key with a namespace prefix is accepted and the prefix is not applied" {
-	with ".key = \"$PKEY\" | .metric = \"other.m\""
+@test "a key with a namespace prefix gets its prefix on the metric (SPEC 3)" {
+	with ".key = \"$PKEY\" | .metric = \"victim.cpu\""
 	expect 204
-	[[ "$(queued)" == *'"metric":"other.m"'* ]]
+	[[ "$(queued)" == *'"metric":"team.a.victim.cpu"'* ]]
+}
+
+@test "a metric already in the key's namespace is queued as it is" {
+	with ".key = \"$PKEY\" | .metric = \"team.a.cpu\""
+	expect 204
+	[[ "$(queued)" == *'"metric":"team.a.cpu"'* ]]
+	redis-cli -s "$REDIS_SOCK" del flux.populate_metric.queue >/dev/null
+	with ".key = \"$PKEY\" | .metric = \"team.ab\""
+	expect 204
+	[[ "$(queued)" == *'"metric":"team.a.team.ab"'* ]]
+}
+
+@test "a prefixed name that grows too long is refused with the prefixed name" {
+	long=$(printf 'ab.%.0s' $(seq 1364))z
+	with ".key = \"$PKEY\" | .metric = \"$long\""
+	expect 400 "$(err_body 400 "invalid metric - team.a.$long - name longer than 4096 bytes")"
+	[ -z "$(queued)" ]
 }
 
 @test "a missing remote_host_type is refused" {

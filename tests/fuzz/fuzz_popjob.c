@@ -44,10 +44,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if ((o = cJSON_ParseWithLength((const char *)data, size)) == NULL)
 		return 0;
-	if (flux_popjob_from_json(o, 0, &j, msg) == 0)
+	if (flux_popjob_from_json(o, 0, (size & 1) ? "team.a" : NULL, &j, msg) == 0)
 		round_trip(&j);
 	flux_popjob_free(&j);
-	if (flux_popjob_from_json(o, 1, &j, msg) == 0)
+	if (flux_popjob_from_json(o, 1, NULL, &j, msg) == 0)
 		round_trip(&j);
 	flux_popjob_free(&j);
 	cJSON_Delete(o);
