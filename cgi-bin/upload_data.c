@@ -214,6 +214,10 @@ on_data(void *ctx, const char *buf, size_t n)
 	if (!IS_FILE(u->cur)) {
 		if (u->vals[u->cur].len + n > FIELD_MAX)
 			return fail(u, 400, "field too long - %s", field_names[u->cur]);
+		/* Fields are used as C strings: a NUL would cut one short. */
+		if (memchr(buf, '\0', n) != NULL)
+			return fail(u, 400, "invalid field - %s - NUL byte in value",
+			    field_names[u->cur]);
 		return flux_buf_add(&u->vals[u->cur], buf, n) == -1 ?
 		    fail_internal(u, "out of memory") : 0;
 	}

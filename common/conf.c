@@ -345,6 +345,11 @@ read_lines(FILE *f, const char *path, struct flux_conf *c, char err[])
 			snprintf(err, FLUX_ERRLEN, "%s:%u: line too long", path, lineno);
 			goto done;
 		}
+		/* The line is read as a C string: a NUL would cut it short. */
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			snprintf(err, FLUX_ERRLEN, "%s:%u: NUL byte in line", path, lineno);
+			goto done;
+		}
 		p = trim(line);
 		if (*p == '\0' || *p == '#')
 			continue;

@@ -160,6 +160,7 @@ flux_spool_read(const char *path, struct flux_points *p, char err[])
 	FILE	*f;
 	char	*line = NULL;
 	size_t	 cap = 0;
+	ssize_t	 n;
 	unsigned lineno = 0;
 	int	 rc = 0;
 
@@ -168,9 +169,10 @@ flux_spool_read(const char *path, struct flux_points *p, char err[])
 		    strerror(errno));
 		return -1;
 	}
-	while (rc == 0 && getline(&line, &cap, f) != -1) {
+	while (rc == 0 && (n = getline(&line, &cap, f)) != -1) {
 		lineno++;
-		if ((rc = parse_line(line, p)) == -1)
+		/* A NUL would cut the line short and its end be ignored. */
+		if ((rc = memchr(line, '\0', (size_t)n) ? -1 : parse_line(line, p)) == -1)
 			snprintf(err, FLUX_ERRLEN, "spool file '%s' line %u: not a valid "
 			    "point", path, lineno);
 	}

@@ -129,6 +129,16 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 	[ "$(whisper_fetch_value test.spool.good "$T")" = "5.000000" ]
 }
 
+@test "a spool line with a NUL byte is not a valid point, not a point cut short" {
+	T=$(minute_ts)
+	printf 'test.spool.nul 1.0 %s\0junk\n' "$T" > "$STACK_DIR/spool/000000000001.000000000.1.0.spool"
+	run "$FLUX_TOP/batch/flux-batch" flush
+	[ "$status" = 1 ]
+	[[ "$output" == *"line 1: not a valid point"* ]]
+	[ -f "$STACK_DIR/spool/000000000001.000000000.1.0.spool.bad" ]
+	[ -z "$(last test.spool.nul)" ]
+}
+
 @test "a hold file in the spool: points are spooled, not sent, and flux-batch runs no job until it is removed" {
 	T=$(minute_ts)
 	start_capture accept

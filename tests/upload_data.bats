@@ -141,6 +141,19 @@ nothing_written() {
 	expect 400 "$(err_body 400 'invalid multipart/form-data body - invalid part headers')"
 }
 
+@test "a field value with a NUL byte is refused, not read cut short" {
+	{
+		printf -- '--XyZ\r\nContent-Disposition: form-data; name="key"\r\n\r\n%s\r\n' "$UPKEY"
+		printf -- '--XyZ\r\nContent-Disposition: form-data; name="parent_metric_namespace"\r\n\r\n%s\0.x\r\n' "$UPNS"
+		printf -- '--XyZ\r\nContent-Disposition: form-data; name="data_file"; filename="%s"\r\n\r\n' "$UPCSV"
+		cat "$FIXTURES/$UPCSV"
+		printf -- '\r\n--XyZ--\r\n'
+	} > "$STACK_DIR/body"
+	http -H 'Content-Type: multipart/form-data; boundary=XyZ' --data-binary "@$STACK_DIR/body" "$FLUX_URL/upload_data"
+	expect 400 "$(err_body 400 'invalid field - parent_metric_namespace - NUL byte in value')"
+	nothing_written
+}
+
 @test "a repeated field is refused" {
 	http -F key=$UPKEY -F key=$UPKEY "$FLUX_URL/upload_data"
 	expect 400 "$(err_body 400 'repeated field - key')"

@@ -449,6 +449,28 @@ example_points() {
 	[ -d "$(failed_dir cell)" ]
 }
 
+@test "a NUL byte in a cell fails the file with its row and column, and nothing is sent" {
+	use_capture
+	printf 'Date,Roof,Floor\n16-05-2020 11:00,45.72,22.78\n16-05-2020 11:15,1\0999,22.92\n' |
+		drop_csv nulcell
+	run --separate-stderr batch uploads
+	[ "$status" -eq 1 ]
+	outcome nulcell failed "report.csv: row 3, column 2: NUL byte in field"
+	[ ! -s "$CAPTURE_FILE" ]
+}
+
+@test "a NUL byte after a date fails the file too" {
+	printf 'Date,Roof,Floor\n16-05-2020 11:00\0junk,45.72,22.78\n' | drop_csv nuldate
+	run --separate-stderr batch uploads
+	outcome nuldate failed "report.csv: row 2, column 1: NUL byte in field"
+}
+
+@test "a NUL byte in the header fails the file" {
+	printf 'Date,Ro\0of,Floor\n16-05-2020 11:00,45.72,22.78\n' | drop_csv nulhead
+	run --separate-stderr batch uploads
+	outcome nulhead failed "report.csv: row 1, column 2: NUL byte in field"
+}
+
 @test "NaN and inf are not numbers" {
 	printf 'Date,Roof,Floor\n16-05-2020 11:00,nan,inf\n' | drop_csv nan
 	run --separate-stderr batch uploads
