@@ -35,7 +35,8 @@ COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 	common/query.c common/cgi.c common/store.c common/pickle.c \
 	common/carbon.c common/spool.c common/ingest.c common/multipart.c \
 	common/date.c common/fs.c common/upload.c common/status.c \
-	common/pylist.c common/series.c common/fetch.c common/popjob.c
+	common/pylist.c common/series.c common/fetch.c common/popjob.c \
+	common/json.c
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
 CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/populate_metric \
 	cgi-bin/upload_data cgi-bin/upload_status

@@ -26,6 +26,7 @@
 #include "batch.h"
 #include "date.h"
 #include "fs.h"
+#include "json.h"
 #include "log.h"
 #include "metric.h"
 #include "status.h"
@@ -164,6 +165,7 @@ static cJSON *
 load_json(const struct up_upload *u, const char *name, int *absent, char err[])
 {
 	char		 path[FLUX_PATH_MAX], *text;
+	const char	*why = "not JSON";
 	struct stat	 st;
 	size_t		 len;
 	cJSON		*o;
@@ -182,11 +184,14 @@ load_json(const struct up_upload *u, const char *name, int *absent, char err[])
 		snprintf(err, FLUX_ERRLEN, "%s: cannot be read", name);
 		return NULL;
 	}
-	o = cJSON_ParseWithLength(text, len);
+	o = flux_json_parse(text, len, &why);
 	free(text);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		snprintf(err, FLUX_ERRLEN, "%s is not valid JSON", name);
+		if (o == NULL && strncmp(why, "not JSON", 8) != 0)
+			snprintf(err, FLUX_ERRLEN, "%s is not valid JSON - %s", name, why);
+		else
+			snprintf(err, FLUX_ERRLEN, "%s is not valid JSON", name);
 		return NULL;
 	}
 	return o;

@@ -22,6 +22,7 @@
 
 #include "cgi.h"
 #include "fs.h"
+#include "json.h"
 #include "log.h"
 #include "multipart.h"
 #include "status.h"
@@ -288,6 +289,7 @@ read_info_file(struct upload *u, cJSON **out)
 {
 	struct file_part	*fp = file_of(u, F_INFO_FILE);
 	const cJSON		*ns;
+	const char		*why = NULL;
 	char			*text, err[FLUX_ERRLEN];
 	size_t			 len;
 
@@ -296,8 +298,10 @@ read_info_file(struct upload *u, cJSON **out)
 		return fail(u, 400, "invalid info_file name - %s", fp->name);
 	if ((text = flux_fs_read(fp->path, FLUX_UPLOAD_JSON_MAX, &len, err)) == NULL)
 		return fail_internal(u, err);
-	*out = cJSON_ParseWithLength(text, len);
+	*out = flux_json_parse(text, len, &why);
 	free(text);
+	if (*out == NULL && strncmp(why, "not JSON", 8) != 0)
+		return fail(u, 400, "info_file is not valid JSON - %s", why);
 	if (!cJSON_IsObject(*out))
 		return fail(u, 400, "info_file is not valid JSON");
 	ns = cJSON_GetObjectItemCaseSensitive(*out, "parent_metric_namespace");

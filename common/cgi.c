@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "cgi.h"
+#include "json.h"
 #include "log.h"
 #include "store.h"
 
@@ -366,8 +367,9 @@ flux_req_accept(const struct flux_req *req, struct flux_resp *resp,
 void *
 flux_req_json(const struct flux_req *req, struct flux_resp *resp)
 {
-	cJSON	*root;
-	size_t	 i = 0;
+	const char	*why;
+	cJSON		*root;
+	size_t		 i = 0;
 
 	while (i < req->body_len && strchr(" \t\r\n", req->body[i]) != NULL)
 		i++;
@@ -375,11 +377,12 @@ flux_req_json(const struct flux_req *req, struct flux_resp *resp)
 		flux_resp_error(resp, 400, "no POST data received");
 		return NULL;
 	}
-	/* The body is NUL-terminated; a NUL inside it is not JSON. */
-	if (memchr(req->body, '\0', req->body_len) != NULL ||
-	    (root = cJSON_ParseWithLengthOpts(req->body, req->body_len + 1,
-	    NULL, 1)) == NULL) {
-		flux_resp_error(resp, 400, "invalid json data");
+	/* A NUL byte, or a string holding \u0000, is refused with the rest. */
+	if ((root = flux_json_parse(req->body, req->body_len, &why)) == NULL) {
+		if (strncmp(why, "not JSON", 8) == 0 || strncmp(why, "a NUL byte", 10) == 0)
+			flux_resp_error(resp, 400, "invalid json data");
+		else
+			flux_resp_error(resp, 400, "invalid json data - %s", why);
 		return NULL;
 	}
 	if (!cJSON_IsObject(root) || root->child == NULL) {

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 #include <hiredis.h>
 
+#include "json.h"
 #include "metric.h"
 #include "popjob.h"
 #include "pylist.h"
@@ -334,13 +335,15 @@ flux_popjob_from_json(const struct cJSON *o, int queued, const char *prefix,
 int
 flux_popjob_decode(const char *text, struct flux_popjob *j, char err[])
 {
-	char	 msg[FLUX_MSG_MAX];
-	cJSON	*o;
-	int	 rc;
+	char		 msg[FLUX_MSG_MAX];
+	const char	*why;
+	cJSON		*o;
+	int		 rc;
 
-	if ((o = cJSON_Parse(text)) == NULL) {
+	if ((o = flux_json_parse(text, strlen(text), &why)) == NULL) {
 		memset(j, 0, sizeof(*j));
-		snprintf(err, FLUX_ERRLEN, "queued job is not JSON");
+		snprintf(err, FLUX_ERRLEN, "queued job is %s", strncmp(why, "not JSON",
+		    8) == 0 ? "not JSON" : why);
 		return -1;
 	}
 	rc = flux_popjob_from_json(o, 1, NULL, j, msg);

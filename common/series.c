@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "json.h"
 #include "series.h"
 #include "util.h"
 
@@ -52,7 +53,7 @@ flux_series_free(struct flux_series *s)
 static cJSON *
 parse_json(const char *body, size_t len, char err[])
 {
-	const char	*end = NULL;
+	const char	*why;
 	cJSON		*root;
 	size_t		 i, values = 1;
 
@@ -63,17 +64,15 @@ parse_json(const char *body, size_t len, char err[])
 		    FLUX_SERIES_MAX_VALUES);
 		return NULL;
 	}
-	if (len == 0 || memchr(body, '\0', len) != NULL ||
-	    (root = cJSON_ParseWithLengthOpts(body, len, &end, 0)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "answer is not JSON%s", len == 0 ?
-		    " (empty)" : "");
+	if (len == 0) {
+		snprintf(err, FLUX_ERRLEN, "answer is not JSON (empty)");
 		return NULL;
 	}
-	while (end < body + len && strchr(" \t\r\n", *end) != NULL)
-		end++;
-	if (end != body + len) {
-		snprintf(err, FLUX_ERRLEN, "answer is not JSON (text after the value)");
-		cJSON_Delete(root);
+	if ((root = flux_json_parse(body, len, &why)) == NULL) {
+		if (strncmp(why, "not JSON", 8) == 0)
+			snprintf(err, FLUX_ERRLEN, "answer is %s", why);
+		else
+			snprintf(err, FLUX_ERRLEN, "answer is not JSON: %s", why);
 		return NULL;
 	}
 	return root;

@@ -199,6 +199,22 @@ pyjson() {
 	[ ! -e "$(_stack_wsp victim.post)" ]
 }
 
+@test "a JSON string holding \\u0000 is refused, not stored cut short" {
+	post '{"key":"'$KEY'","metric":"atk.nul\u0000.x/../../y","timestamp":1700000000,"value":1}'
+	expect 400 '{"code": 400, "message": "invalid json data - a string holds U+0000 (NUL)"}'
+	[ -z "$(last atk.nul)" ]
+	# An escaped backslash before u0000 is text, not the escape.
+	post '{"key":"'$KEY'","metric":"atk.ok\\u0000","timestamp":1700000000,"value":1}'
+	expect 400 "$(err_body 400 'invalid metric - atk.ok\\u0000 - invalid characters in name')"
+}
+
+@test "telegraf: a name or tag holding \\u0000 is refused" {
+	printf '{"metrics":[{"fields":{"a\\u0000b":1},"name":"m","tags":{"host":"h"},"timestamp":1700000000}]}' > "$STACK_DIR/t.json"
+	cgi metric_data_post POST "" "$STACK_DIR/t.json" HTTP_KEY=$KEY HTTP_TELEGRAF=true
+	expect 400 '{"code": 400, "message": "invalid json data - a string holds U+0000 (NUL)"}'
+	[ -z "$(last h.m.a)" ]
+}
+
 @test "a gzip body is inflated" {
 	printf '{"key":"%s","metric":"test.post.gz","value":7,"timestamp":1700000000}' "$KEY" | gzip > "$STACK_DIR/b.gz"
 	cgi metric_data_post POST "" "$STACK_DIR/b.gz" HTTP_CONTENT_ENCODING=gzip

@@ -424,6 +424,15 @@ failed_once() {
 	failed_once "prometheus answered an error: bad_data: 1:3: parse error: unexpected end of input"
 }
 
+@test "a string holding \\u0000 in an answer fails the job, not read cut short" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	printf '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[%s,"1\\u00009"]]}]}}' "$((N - 120))" > "$REMOTE_DIR/pnul.json"
+	job target.pnul prometheus "$REMOTE_URL/file/pnul.json"
+	flux_batch populate
+	failed_once 'answer is not JSON: a string holds U+0000 (NUL)'
+	[ -z "$(last target.pnul)" ]
+}
+
 @test "an answer of only nulls is a success with nothing to send" {
 	gfile nulls.json "1700000000:null" "1700000060:null"
 	job target.nulls graphite "$REMOTE_URL/file/nulls.json"

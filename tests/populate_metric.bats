@@ -191,6 +191,13 @@ urls() { populate_post "$(jq -c --arg s "$1" '.fetch_resolution_urls = $s' <<<"$
 	expect 400 "$(err_body 400 'invalid metric - a.b. - name starts or ends with a dot')"
 }
 
+@test "a string holding \\u0000 is refused, not queued cut short" {
+	with '.metric = "atk.nul\u0000.x"'
+	[[ "$(cat "$STACK_DIR/body.$$")" == *'"atk.nul\u0000.x"'* ]]
+	expect 400 '{"code": 400, "message": "invalid json data - a string holds U+0000 (NUL)"}'
+	[ -z "$(queued)" ]
+}
+
 @test "the metric name gets the POST normalisation" {
 	with '.metric = "a b*c...d"'
 	expect 204

@@ -245,6 +245,14 @@ nothing_written() {
 	nothing_written
 }
 
+@test "an info_file with a string holding \\u0000 is refused" {
+	jq --arg ns "$UPNS" '.parent_metric_namespace = $ns + "\u0000.x"' "$FIXTURES/info.json" > "$STACK_DIR/info.json"
+	grep -qF '\u0000' "$STACK_DIR/info.json"
+	upload_form "info_file=@$STACK_DIR/info.json"
+	expect 400 "$(err_body 400 'info_file is not valid JSON - a string holds U+0000 (NUL)')"
+	nothing_written
+}
+
 @test "an info_file naming another namespace is refused" {
 	jq '.parent_metric_namespace = "temp_monitoring.warehouse.9"' "$FIXTURES/info.json" > "$STACK_DIR/info.json"
 	upload_form "info_file=@$STACK_DIR/info.json"

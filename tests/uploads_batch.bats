@@ -328,6 +328,13 @@ example_points() {
 	outcome notjson failed "info.json is not valid JSON"
 }
 
+@test "info.json with a string holding \\u0000 fails the upload" {
+	drop_example nuljson 'columns_to_metrics="date,roof\u0000x,floor"'
+	grep -qF '\u0000' "$STACK_DIR/uploads/$UPNS/nuljson/info.json"
+	run --separate-stderr batch uploads
+	outcome nuljson failed 'info.json is not valid JSON - a string holds U+0000 (NUL)'
+}
+
 @test "info.json naming another namespace fails the upload" {
 	drop_example otherns 'parent_metric_namespace="temp_monitoring.warehouse.9"'
 	run --separate-stderr batch uploads

@@ -4,7 +4,8 @@
  * Input: info.json text, a NUL, the CSV. When the info.json is refused a
  * fixed three-column spec reads the CSV, so the CSV is always exercised.
  *
- * Asserted: no timestamp outside 1970-2106, and no file with a NUL byte
+ * Asserted: info.json holding a \u0000 escape is refused (json.h), no
+ * timestamp outside 1970-2106, and no file with a NUL byte
  * past its skipped lines is accepted (every such byte is in a field, and a
  * field with a NUL fails the file: it would be read cut short).
  */
@@ -15,6 +16,8 @@
 #include <cjson/cJSON.h>
 
 #include "date.h"
+#include "json.h"
+#include "json_fuzz.h"
 #include "report.h"
 #include "upload.h"
 #include "util.h"
@@ -60,12 +63,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t			 il = nul ? (size_t)(nul - data) : 0, off, rows = 0, chunk;
 	size_t			 start, fields;
 	char			 err[FLUX_ERRLEN];
+	const char		*why;
 	cJSON			*o;
 	int			 parsed = 0, accepted = 0;
 
 	if (!tz_set++)
 		flux_date_set_tz("America/New_York", err);
-	if (nul != NULL && (o = cJSON_ParseWithLength((const char *)data, il)) != NULL) {
+	if (nul != NULL && (o = flux_json_parse((const char *)data, il, &why)) != NULL) {
+		if (json_has_nul_escape(data, il))
+			abort();	/* parsed: a string would be read cut short */
 		parsed = flux_upload_info_parse(o, &info, err) == 0;
 		cJSON_Delete(o);
 	}
