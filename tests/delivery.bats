@@ -321,7 +321,8 @@ wait_claimed() {
 	[ "$(claim "$tok")" = d ]
 	# FLUX_CARBON_TIMEOUT_MS 2000: a lease of 30 s, "d" for 60 s.
 	ttl=$(redis-cli -s "$REDIS_SOCK" pttl "flux.claim.$tok")
-	[ "$ttl" -gt 55000 ] && [ "$ttl" -le 60000 ]
+	[ "$ttl" -gt 55000 ]
+	[ "$ttl" -le 60000 ]
 	get "metric=test.claim.done&value=6&timestamp=$T&key=$KEY"
 	expect 204
 	[ "$(last test.claim.done)" = "[$T, 5.0]" ]
@@ -446,7 +447,8 @@ wait_claimed() {
 	expect 204
 	[ "$(last test.reconnect)" = "[$T, 2.0]" ]
 	run grep -c 'redis unavailable' "$STACK_DIR/cgi.err"
-	[ "$status" -eq 1 ] && [ "$output" = 0 ]
+	[ "$status" -eq 1 ]
+	[ "$output" = 0 ]
 }
 
 @test "a changed config file is used by the next request" {

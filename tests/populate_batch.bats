@@ -301,7 +301,9 @@ failed_once() {
 	rec=$(last target.prom.up)
 	[[ "$rec" =~ ^\[([0-9]+),\ 1\.0\]$ ]]
 	ts=${BASH_REMATCH[1]}
-	[ $((ts % 60)) = 0 ] && [ "$ts" -ge $((E - 120)) ] && [ "$ts" -le "$E" ]
+	[ $((ts % 60)) = 0 ]
+	[ "$ts" -ge $((E - 120)) ]
+	[ "$ts" -le "$E" ]
 	run whisper_fetch_value target.prom.up "$ts"
 	[ "$output" = "1.000000" ]
 }
@@ -370,7 +372,8 @@ failed_once() {
 	grep -qx '/file/empty.json?none -' "$REMOTE_DIR/requests.log"
 	# One Authorization header per request: the token wins.
 	grep -qx '/file/empty.json?both Bearer t0k3n' "$REMOTE_DIR/requests.log"
-	[[ "$batch_log" != *s3cret* ]] && [[ "$batch_log" != *t0k3n* ]]
+	[[ "$batch_log" != *s3cret* ]]
+	[[ "$batch_log" != *t0k3n* ]]
 }
 
 @test "credentials in a URL are used but never logged" {

@@ -416,9 +416,11 @@ nothing_written() {
 	expect 200
 	upload_form key=0ther-key-that-is-wrong
 	expect 401
-	# "! grep" would fail nothing before a test's last line: run and check.
+	# "! grep" (or "a && b") fails nothing before a test's last line.
 	run grep -cF -- "$UPKEY" "$log"
-	[ "$status" -eq 1 ] && [ "$output" = 0 ]
+	[ "$status" -eq 1 ]
+	[ "$output" = 0 ]
 	run grep -cF -- "0ther-key-that-is-wrong" "$log"
-	[ "$status" -eq 1 ] && [ "$output" = 0 ]
+	[ "$status" -eq 1 ]
+	[ "$output" = 0 ]
 }
