@@ -79,6 +79,14 @@ static const struct setting settings[] = {
 	/* Not Skyline's: bounds on what one upload may cost in disk. */
 	S("FLUX_MAX_UPLOAD_BYTES", T_INT, max_upload_bytes, "1073741824", 1, INT64_MAX / 4),
 	S("FLUX_MAX_EXTRACTED_BYTES", T_INT, max_extracted_bytes, "4294967296", 1, INT64_MAX / 4),
+	/*
+	 * A request body must arrive at FLUX_BODY_MIN_RATE bytes a second or
+	 * more, over each FLUX_BODY_RATE_WINDOW seconds (mod_reqtimeout's
+	 * default floor, 500 bytes/s, over its 20 s): a client that trickles
+	 * holds a CGI no longer than that.
+	 */
+	S("FLUX_BODY_MIN_RATE", T_INT, body_min_rate, "500", 0, INT32_MAX),
+	S("FLUX_BODY_RATE_WINDOW", T_INT, body_rate_window, "20", 1, 3600),
 	S("FLUX_LOG_LEVEL", T_LEVEL, log_level, "info", 0, 0),
 };
 #undef S

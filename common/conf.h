@@ -78,6 +78,8 @@ struct flux_conf {
 	int			 save_uploads;
 	char			*save_uploads_path;
 	int64_t			 max_upload_bytes;	/* upload_data body */
+	int64_t			 body_min_rate;		/* bytes/s; 0: no floor */
+	int64_t			 body_rate_window;	/* seconds */
 	int64_t			 max_extracted_bytes;	/* one archive, unpacked */
 	int			 log_level;
 };

@@ -24,6 +24,21 @@ setup() {
 	rm -f "$STACK_DIR"/spool/*
 }
 
+# trickle PROGRAM CONTENT_LENGTH BYTES [VAR=VALUE...]: run a CGI whose body
+# sends BYTES of its CONTENT_LENGTH and then nothing for 4 s before the
+# client gives up; sets cgi_status and cgi_body as cgi does.
+trickle() {
+	local prog=$1 cl=$2 bytes=$3 out
+	shift 3
+	out=$({ printf '%s' "$bytes"; sleep 4; } | env -i "PATH=$PATH" "FLUX_CONF=$FLUX_CONF" \
+		REQUEST_METHOD=POST QUERY_STRING= GATEWAY_INTERFACE=CGI/1.1 \
+		"CONTENT_LENGTH=$cl" ${ASAN_OPTIONS:+"ASAN_OPTIONS=$ASAN_OPTIONS"} \
+		${UBSAN_OPTIONS:+"UBSAN_OPTIONS=$UBSAN_OPTIONS"} "$@" \
+		"$FLUX_TOP/cgi-bin/$prog" 2>"$STACK_DIR/cgi.err")
+	cgi_status=$(printf '%s' "${out%%$'\r\n\r\n'*}" | sed -n 's/^Status: \([0-9]*\).*/\1/p')
+	cgi_body=${out#*$'\r\n\r\n'}
+}
+
 # A well-formed key that is no key of the config.
 WRONG=Wr0ngWr0ngWr0ngWr0ngWr0ngWr0ng12
 
@@ -146,4 +161,30 @@ headers_are() {
 @test "spool files are mode 0640 under a restrictive umask" {
 	(umask 077; post '{"key": "'$KEY'", "metric": "sec.a", "value": 1}'; expect 204)
 	[ "$(stat -c %a "$STACK_DIR"/spool/*.spool)" = 640 ]
+}
+
+@test "a POST body slower than FLUX_BODY_MIN_RATE is given up with 408" {
+	write_conf "FLUX_BODY_MIN_RATE = 1000" "FLUX_BODY_RATE_WINDOW = 1"
+	trickle metric_data_post 5000 '{"key": "'$KEY'", '
+	expect 408 "$(err_body 408 'request body too slow')"
+	grep -q "warn: request body too slow: less than 1000 bytes a second over 1 s; given up" "$STACK_DIR/cgi.err"
+	trickle populate_metric 5000 '{"key": "'$KEY'", '
+	expect 408 "$(err_body 408 'request body too slow')"
+}
+
+@test "an upload body slower than the floor is given up with 408, its files removed" {
+	mkdir -p "$STACK_DIR/uploads"
+	write_conf "FLUX_BODY_MIN_RATE = 1000" "FLUX_BODY_RATE_WINDOW = 1" \
+	    "WEBAPP_ACCEPT_DATA_UPLOADS = true" "DATA_UPLOADS_PATH = $STACK_DIR/uploads" \
+	    "FLUX_UPLOADS_KEYS = ns.a:k3y"
+	body=$(printf -- '--XyZ\r\nContent-Disposition: form-data; name="key"\r\n\r\nk3y\r\n--XyZ\r\nContent-Disposition: form-data; name="parent_metric_namespace"\r\n\r\nns.a\r\n--XyZ\r\nContent-Disposition: form-data; name="data_file"; filename="a.csv"\r\n\r\ndate,x\r\n')
+	trickle upload_data 100000 "$body" "CONTENT_TYPE=multipart/form-data; boundary=XyZ"
+	expect 408 "$(err_body 408 'request body too slow')"
+	[ -z "$(find "$STACK_DIR/uploads" -mindepth 1 -print -quit)" ]
+}
+
+@test "FLUX_BODY_MIN_RATE = 0 waits for a slow body as long as the server does" {
+	write_conf "FLUX_BODY_MIN_RATE = 0" "FLUX_BODY_RATE_WINDOW = 1"
+	trickle metric_data_post 5000 '{"key": "'$KEY'", '
+	expect 400 "$(err_body 400 'incomplete request body')"
 }
