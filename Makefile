@@ -15,7 +15,7 @@ INSTALL ?= install
 
 # Warnings and includes are added to the user's CFLAGS, never replace them.
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
-PKGS = hiredis libcjson zlib libarchive libcurl
+PKGS = hiredis libcjson zlib libarchive libcurl yajl
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS)) \
 	-Icommon -MMD -MP $(CFLAGS)
 # Every plain-CGI request is a new process, and each shared library costs
@@ -23,7 +23,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS))
 # (callgrind, one metric_data GET: 389k -> 269k instructions), and
 # --as-needed records only the libraries a program uses.
 LIBS = -Wl,--as-needed -Wl,-Bstatic -lhiredis -lz -lfcgi -Wl,-Bdynamic \
-	$(shell pkg-config --libs libcjson libarchive libcurl) -lcsv -lm
+	$(shell pkg-config --libs libcjson libarchive libcurl yajl) -lcsv -lm
 
 # make SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer.
 ifeq ($(SANITIZE),1)

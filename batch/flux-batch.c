@@ -55,13 +55,17 @@ static int
 job_flush(const struct flux_conf *c, int dryrun)
 {
 	char	err[FLUX_ERRLEN];
-	size_t	files, points;
+	size_t	files, points, left;
 	int	rc;
 
-	rc = flux_spool_flush(c, dryrun, &files, &points, err);
+	rc = flux_spool_flush(c, dryrun, flux_clock_ms(CLOCK_MONOTONIC) +
+	    c->flush_seconds * 1000, &files, &points, &left, err);
 	if (files > 0 || rc == -1)
 		flux_info("spool: %s %zu points from %zu files", dryrun ?
 		    "would replay" : "replayed", points, files);
+	if (left > 0)
+		flux_warn("spool: FLUX_BATCH_FLUSH_SECONDS (%lld s) spent; %zu files "
+		    "wait for the next run", (long long)c->flush_seconds, left);
 	if (rc == -1)
 		flux_err("spool: %s", err);
 	return rc;

@@ -537,6 +537,7 @@ job_uploads(const struct flux_conf *c, int dryrun)
 	char			err[FLUX_ERRLEN];
 	size_t			i;
 	int			rc = 0;
+	int64_t			deadline;
 	struct stat		st;
 
 	/* Uploads off and no upload directory: nothing waits, nothing to say. */
@@ -552,9 +553,17 @@ job_uploads(const struct flux_conf *c, int dryrun)
 		if ((j.store = flux_store_open(c, err)) == NULL)
 			flux_warn("uploads: %s; no de-duplication, status in status.json "
 			    "only", err);
-		for (i = 0; i < l.n; i++)
+		deadline = flux_clock_ms(CLOCK_MONOTONIC) + c->uploads_seconds * 1000;
+		for (i = 0; i < l.n; i++) {
+			if (flux_clock_ms(CLOCK_MONOTONIC) >= deadline) {
+				flux_warn("uploads: FLUX_BATCH_UPLOADS_SECONDS (%lld s) spent; "
+				    "%zu uploads wait for the next run",
+				    (long long)c->uploads_seconds, l.n - i);
+				break;
+			}
 			if (process(&j, &l.v[i]) == -1)
 				rc = -1;
+		}
 		flux_store_close(j.store);
 	}
 	free(l.v);

@@ -5,6 +5,7 @@
  * escaped backslash, then text) is not one. Text that is not JSON at all
  * is the parser's to refuse.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -19,6 +20,7 @@ enum {
 };
 
 static const char nul_escape[] = "a string holds U+0000 (NUL)";
+static const char bad_escape[] = "a string holds a bad unicode escape (not 4 hex digits)";
 
 /* One byte; -1 with *why when it breaks a rule. */
 static int
@@ -48,6 +50,11 @@ scan_byte(struct flux_json_scan *s, char c, size_t max, const char **why)
 		break;
 	default:
 		s->token++;
+		/* cJSON reads a \u escape that is not four hex digits as 0. */
+		if (!isxdigit((unsigned char)c)) {
+			*why = bad_escape;
+			return -1;
+		}
 		s->zeros += c == '0';
 		if (++s->digits == 4) {
 			if (s->zeros == 4) {

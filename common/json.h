@@ -7,7 +7,8 @@
  * The rule that needs a scan of the text rather than of the parsed tree:
  * Flux uses every JSON string as a C string, so a string whose decoded
  * length differs from its C length, one holding the escape \u0000, would
- * be read cut short ("atk.nul\u0000.x/../../y" as "atk.nul"). cJSON keeps
+ * be read cut short ("atk.nul\u0000.x/../../y" as "atk.nul"; cJSON decodes a
+ * \u escape that is not four hex digits as a NUL too). cJSON keeps
  * no length, so the text is scanned before it is parsed, and the scanner
  * keeps its state between calls so that a streamed answer is scanned as it
  * arrives. The same scan bounds the length of a string or number, which a

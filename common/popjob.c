@@ -42,6 +42,26 @@ static const char recover_lua[] =
     "end\n"
     "return n\n";
 
+/*
+ * LPUSH ARGV[1] to the queue (KEYS[1]) unless ARGV[3] jobs with the owner
+ * text ARGV[2] ("owner":"<tag>", as cJSON writes it; inside a string a
+ * quote is escaped, so it cannot be matched there) wait in the queue and
+ * in processing (KEYS[2]) already; -1 then, else the jobs the owner had.
+ * The lists are only read when they hold ARGV[3] jobs or more in all.
+ */
+static const char push_bounded_lua[] =
+    "local bound, n = tonumber(ARGV[3]), 0\n"
+    "if redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) >= bound then\n"
+    "  for _, list in ipairs(KEYS) do\n"
+    "    for _, v in ipairs(redis.call('LRANGE', list, 0, -1)) do\n"
+    "      if string.find(v, ARGV[2], 1, true) then n = n + 1 end\n"
+    "    end\n"
+    "  end\n"
+    "  if n >= bound then return -1 end\n"
+    "end\n"
+    "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
+    "return n\n";
+
 /* Remove ARGV[1] from processing; if it was there, LPUSH ARGV[2] to KEYS[2]. */
 static const char replace_lua[] =
     "local n = redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
@@ -292,6 +312,7 @@ static int
 run_state(const cJSON *o, struct flux_popjob *j, char msg[])
 {
 	const cJSON	*e = cJSON_GetObjectItemCaseSensitive(o, "last_error");
+	const cJSON	*w = cJSON_GetObjectItemCaseSensitive(o, "owner");
 
 	if (count_field(o, "attempts", 1e6, &j->attempts, msg) == -1 ||
 	    count_field(o, "queued_at", 1e12, &j->queued_at, msg) == -1)
@@ -299,6 +320,10 @@ run_state(const cJSON *o, struct flux_popjob *j, char msg[])
 	if (e != NULL && !cJSON_IsString(e))
 		return bad(msg, "invalid last_error - not a string");
 	if (e != NULL && (j->last_error = copy(e->valuestring, msg)) == NULL)
+		return -1;
+	if (w != NULL && !cJSON_IsString(w))
+		return bad(msg, "invalid owner - not a string");
+	if (w != NULL && (j->owner = copy(w->valuestring, msg)) == NULL)
 		return -1;
 	return 0;
 }
@@ -390,6 +415,8 @@ flux_popjob_encode(const struct flux_popjob *j)
 		ok = 0;
 	if (j->last_error != NULL)
 		add_str(o, "last_error", j->last_error, &ok);
+	if (j->owner != NULL)
+		add_str(o, "owner", j->owner, &ok);
 	if (ok)
 		text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -419,6 +446,7 @@ flux_popjob_free(struct flux_popjob *j)
 	free(j->user);
 	free(j->password);
 	free(j->last_error);
+	free(j->owner);
 	flux_pylist_free(&j->urls);
 	memset(j, 0, sizeof(*j));
 }
@@ -462,6 +490,30 @@ flux_popjob_push(struct flux_store *s, const char *job, char err[])
 {
 	return int_command(s, NULL, "LPUSH", err, "LPUSH %s %s",
 	    FLUX_POPJOB_QUEUE, job);
+}
+
+/*
+ * Queue a job of owner (a tag naming the key that asked) unless that key
+ * has bound jobs waiting or running already: 0 queued, 1 refused, -1 with
+ * err when Redis failed.
+ */
+int
+flux_popjob_push_bounded(struct flux_store *s, const char *job,
+    const char *owner, int64_t bound, char err[])
+{
+	struct flux_buf	pat = { 0 };
+	long long	n = 0;
+	int		rc;
+
+	if (flux_buf_printf(&pat, "\"owner\":\"%s\"", owner) == -1) {
+		snprintf(err, FLUX_ERRLEN, "out of memory");
+		return -1;
+	}
+	rc = int_command(s, &n, "LPUSH", err, "EVAL %s 2 %s %s %s %s %lld",
+	    push_bounded_lua, FLUX_POPJOB_QUEUE, FLUX_POPJOB_PROCESSING, job,
+	    pat.ptr, (long long)bound);
+	flux_buf_free(&pat);
+	return rc == -1 ? -1 : n < 0 ? 1 : 0;
 }
 
 /* Put back what a crashed run left in processing, to be taken first. */

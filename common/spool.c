@@ -267,20 +267,26 @@ done:
 /*
  * Replay the spool oldest first. A file that does not parse is moved aside
  * and the replay goes on; a delivery failure stops it (carbon is down, the
- * later files would fail too). Returns 0 when every file went, else -1.
+ * later files would fail too). No file is begun after deadline (monotonic
+ * ms; 0: none): *left says how many wait for the next run. Returns 0 when
+ * every file taken went, else -1.
  */
 int
-flux_spool_flush(const struct flux_conf *c, int dryrun, size_t *files,
-    size_t *points, char err[])
+flux_spool_flush(const struct flux_conf *c, int dryrun, int64_t deadline,
+    size_t *files, size_t *points, size_t *left, char err[])
 {
 	char	**names, path[FLUX_PATH_MAX];
 	size_t	  n, i;
 	int	  rc = 0;
 
-	*files = *points = 0;
+	*files = *points = *left = 0;
 	if ((names = list_spool(c->spool_path, &n, err)) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
+		if (deadline != 0 && flux_clock_ms(CLOCK_MONOTONIC) >= deadline) {
+			*left = n - i;
+			break;
+		}
 		snprintf(path, sizeof(path), "%s/%s", c->spool_path, names[i]);
 		if (flush_one(c, path, dryrun, points, err) == 0) {
 			(*files)++;

@@ -208,6 +208,12 @@ pyjson() {
 	expect 400 "$(err_body 400 'invalid metric - atk.ok\\u0000 - invalid characters in name')"
 }
 
+@test "a \\u escape without 4 hex digits (which cJSON reads as NUL) is refused" {
+	post '{"key":"'$KEY'","metric":"atk.bad\u00zz.x","timestamp":1700000000,"value":1}'
+	expect 400 '{"code": 400, "message": "invalid json data - a string holds a bad unicode escape (not 4 hex digits)"}'
+	[ -z "$(last atk.bad)" ]
+}
+
 @test "telegraf: a name or tag holding \\u0000 is refused" {
 	printf '{"metrics":[{"fields":{"a\\u0000b":1},"name":"m","tags":{"host":"h"},"timestamp":1700000000}]}' > "$STACK_DIR/t.json"
 	cgi metric_data_post POST "" "$STACK_DIR/t.json" HTTP_KEY=$KEY HTTP_TELEGRAF=true

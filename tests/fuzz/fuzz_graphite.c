@@ -11,5 +11,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_series(flux_series_graphite, data, size);
+	return fuzz_series(FLUX_SERIES_GRAPHITE, data, size);
 }
