@@ -73,7 +73,6 @@ enum result {
  */
 struct haul {
 	struct flux_bins	bins;
-	size_t			room;		/* bins the job may still make */
 	struct flux_series	series;
 	size_t			points, dropped, ignored;
 	size_t			urls_failed;
@@ -83,6 +82,8 @@ struct haul {
 
 /* One answer on its way in: its parser, its bins and what it may keep. */
 struct answer {
+	const struct flux_popjob	*job;
+	struct haul			*haul;
 	struct flux_series_parser	*parser;
 	struct flux_bins		 bins;
 	int64_t				 after, before;
@@ -279,10 +280,28 @@ take_answer(const struct flux_popjob *j, struct flux_fetch_req *q,
 	    drop, q->bytes, q->secs);
 }
 
+/* An answer ended: its bins join the job's, or its failure is told. */
+static void
+answer_done(void *ctx, struct flux_fetch_req *q)
+{
+	struct answer	*a = ctx;
+
+	if (q->refused)
+		bad_answer(a->job, q, q->err, a->haul);
+	else if (q->failed)
+		url_failed(a->job, a->haul, q->cut, q->err);
+	else
+		take_answer(a->job, q, a, a->haul);
+	flux_series_parser_free(a->parser);
+	a->parser = NULL;
+	flux_bins_free(&a->bins);
+}
+
 /*
  * Fetch every URL of j side by side, each answer parsed into bins of its
- * own as it arrives; keep only samples after `after` and before `before`.
- * Each failure is logged.
+ * own as it arrives and added to the job's as soon as it has come whole;
+ * keep only samples after `after` and before `before`. Each failure is
+ * logged.
  */
 static void
 fetch_all(struct run *r, const struct flux_popjob *j, int64_t after,
@@ -307,10 +326,10 @@ fetch_all(struct run *r, const struct flux_popjob *j, int64_t after,
 			url_failed(j, h, 0, err);
 			continue;
 		}
-		a[n] = (struct answer){ flux_series_parser_new(kind, to_bins, &a[n]),
-		    { NULL, 0, 0, &h->room }, after, before };
+		a[n] = (struct answer){ j, h, flux_series_parser_new(kind, to_bins,
+		    &a[n]), { NULL, 0, 0 }, after, before };
 		q[n] = (struct flux_fetch_req){ .url = j->urls.v[i], .auth = &auth,
-		    .on_data = feed, .ctx = &a[n] };
+		    .on_data = feed, .on_done = answer_done, .ctx = &a[n] };
 		if (a[n].parser == NULL)
 			break;
 		n++;
@@ -320,15 +339,6 @@ fetch_all(struct run *r, const struct flux_popjob *j, int64_t after,
 	else if (flux_fetch_many(r->remote, q, n, (size_t)r->conf->populate_parallel,
 	    r->deadline, err) == -1)
 		url_failed(j, h, 0, err);
-	else
-		for (i = 0; i < n; i++) {
-			if (q[i].refused)
-				bad_answer(j, &q[i], q[i].err, h);
-			else if (q[i].failed)
-				url_failed(j, h, q[i].cut, q[i].err);
-			else
-				take_answer(j, &q[i], &a[i], h);
-		}
 	for (i = 0; a != NULL && i < n; i++) {
 		flux_series_parser_free(a[i].parser);
 		flux_bins_free(&a[i].bins);
@@ -471,8 +481,6 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 		snprintf(why, FLUX_ERRLEN, "out of memory");
 		return R_RETRY;
 	}
-	h->room = FLUX_SERIES_MAX_BINS;
-	h->bins.room = &h->room;
 	if (last_known(r, j->metric, &last, &known, why) == -1)
 		goto done;
 	after = known ? last : -1;

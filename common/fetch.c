@@ -45,6 +45,7 @@ struct xfer {
 	int			 too_big;
 	int			 sink_failed;
 	int			 deadline_bound;	/* its timeout is the deadline */
+	int			 reported;	/* on_done was called */
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
@@ -487,6 +488,10 @@ xfer_done(struct xfer *x, CURLcode res)
 static void
 xfer_end(struct flux_fetch *f, struct xfer *x)
 {
+	if (x->req != NULL && !x->reported) {
+		x->reported = 1;
+		x->req->on_done(x->req->ctx, x->req);
+	}
 	if (x->c != NULL) {
 		curl_multi_remove_handle(f->multi, x->c);
 		curl_easy_cleanup(x->c);
@@ -560,6 +565,7 @@ flux_fetch_many(struct flux_fetch *f, struct flux_fetch_req *reqs, size_t n,
 	for (i = 0; i < n; i++) {
 		if (i >= next || xs[i].c != NULL)
 			xfer_fail(&reqs[i], i < next ? CUT_OFF : NOT_STARTED);
+		xs[i].req = &reqs[i];
 		xfer_end(f, &xs[i]);
 	}
 	free(xs);

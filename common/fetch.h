@@ -36,12 +36,15 @@ struct flux_fetch_auth {
 /*
  * One of the requests flux_fetch_many runs side by side. Each chunk of an
  * HTTP 200 answer goes to on_data as it arrives (returning -1 fails the
- * request, with err set); nothing of the body is kept here.
+ * request, with err set); nothing of the body is kept here. on_done is
+ * called once the request has ended, well or not, with the results below
+ * filled in, so that what it holds can go before the others end.
  */
 struct flux_fetch_req {
 	const char			*url;
 	const struct flux_fetch_auth	*auth;
 	int	(*on_data)(void *ctx, const char *p, size_t n, char err[]);
+	void	(*on_done)(void *ctx, struct flux_fetch_req *req);
 	void	*ctx;
 	/* results */
 	int		 failed;	/* 0: a whole HTTP 200 answer */

@@ -759,7 +759,7 @@ bin_of(struct flux_bins *b, uint32_t key, char err[])
 
 	if (b->cap > 0 && (x = find(b->v, b->cap, key))->key == key)
 		return x;
-	if (b->room != NULL && *b->room == 0) {
+	if (b->n == FLUX_SERIES_MAX_BINS) {
 		snprintf(err, FLUX_ERRLEN, "answers cover more than %d distinct "
 		    "minutes", FLUX_SERIES_MAX_BINS);
 		return NULL;
@@ -771,8 +771,6 @@ bin_of(struct flux_bins *b, uint32_t key, char err[])
 	x = find(b->v, b->cap, key);
 	*x = (struct flux_bin){ key, 0, 0, 0 };
 	b->n++;
-	if (b->room != NULL)
-		(*b->room)--;
 	return x;
 }
 
@@ -790,7 +788,7 @@ flux_bins_add(struct flux_bins *b, int64_t ts, double value, char err[])
 	return 0;
 }
 
-/* Move every bin of src into dst, emptying src (its room goes back first). */
+/* Move every bin of src into dst, emptying src. */
 int
 flux_bins_merge(struct flux_bins *dst, struct flux_bins *src, char err[])
 {
@@ -798,9 +796,6 @@ flux_bins_merge(struct flux_bins *dst, struct flux_bins *src, char err[])
 	size_t		 i;
 	int		 rc = 0;
 
-	if (src->room != NULL)
-		*src->room += src->n;
-	src->room = NULL;
 	for (i = 0; rc == 0 && i < src->cap; i++) {
 		if (src->v[i].key == 0)
 			continue;
@@ -857,8 +852,6 @@ flux_bins_select(const struct flux_bins *b, int64_t after, int64_t before,
 void
 flux_bins_free(struct flux_bins *b)
 {
-	if (b->room != NULL)
-		*b->room += b->n;
 	free(b->v);
 	b->v = NULL;
 	b->cap = b->n = 0;

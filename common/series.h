@@ -8,7 +8,7 @@
  * answer is parsed as its bytes arrive (yajl, no tree), each sample goes
  * straight into the bin of its minute (a count and a sum), and no string or
  * number longer than FLUX_SERIES_TOKEN_MAX is buffered. What grows is the
- * number of distinct minutes, bounded by FLUX_SERIES_MAX_BINS per job.
+ * number of distinct minutes, bounded by FLUX_SERIES_MAX_BINS per table.
  */
 #ifndef FLUX_SERIES_H
 #define FLUX_SERIES_H
@@ -17,12 +17,13 @@
 #include <stdint.h>
 
 /*
- * Distinct minutes one job may hold in its bins: two years of 1-minute
- * data (Vista asks for 90 days at most). A bin takes 24 bytes in a table
- * kept at most half full, so the bins of a job take at most about 100 MB
- * (the job's table and its answers' together) and 90 days about 6 MB.
+ * Distinct minutes one table of bins may hold: a year of 1-minute data
+ * (Vista asks for 90 days at most; a coarser history covers many years
+ * in fewer minutes). A bin takes 24 bytes in a table of a power of two
+ * slots kept at most half full: 24 MiB at most, 6 MiB for 90 days of
+ * minutes. A job holds one table, and one per answer in flight.
  */
-#define FLUX_SERIES_MAX_BINS 1051200
+#define FLUX_SERIES_MAX_BINS 525600
 /* The longest string or number of an answer (a target, a label, a value). */
 #define FLUX_SERIES_TOKEN_MAX 65536
 /* Deeper nesting than this is no answer of Graphite's or Prometheus'. */
@@ -71,19 +72,13 @@ int	flux_series_prometheus(const char *body, size_t len,
 	    struct flux_series *out, char err[]);
 void	flux_series_free(struct flux_series *s);
 
-/*
- * 1-minute bins: per minute the count and sum of its samples. Tables of one
- * job share a count of the bins they may still make (*room), so the job's
- * table and the tables of its answers in flight together stay within
- * FLUX_SERIES_MAX_BINS.
- */
+/* 1-minute bins: per minute the count and sum of its samples. */
 struct flux_bin;
 
 struct flux_bins {
 	struct flux_bin	*v;
 	size_t		 cap;		/* slots, a power of two, or 0 */
-	size_t		 n;		/* bins in use */
-	size_t		*room;		/* bins the job may still make */
+	size_t		 n;		/* bins in use, FLUX_SERIES_MAX_BINS at most */
 };
 
 int	flux_bins_add(struct flux_bins *b, int64_t ts, double value, char err[]);

@@ -18,7 +18,6 @@
 
 struct fuzz_ctx {
 	struct flux_bins	bins;
-	size_t			room;
 	size_t			samples;
 };
 
@@ -37,13 +36,12 @@ static int
 fuzz_series(enum flux_series_kind kind, const uint8_t *data, size_t size)
 {
 	struct flux_series_parser	*p;
-	struct fuzz_ctx			 c = { { NULL, 0, 0, NULL }, FLUX_SERIES_MAX_BINS, 0 };
+	struct fuzz_ctx			 c = { { NULL, 0, 0 }, 0 };
 	struct flux_series		 whole = { 0 }, sel = { 0 };
 	char				 err[FLUX_ERRLEN];
 	size_t				 off = 0, chunk, n, i;
 	int				 ok, whole_ok;
 
-	c.bins.room = &c.room;
 	whole_ok = flux_series_parse(kind, (const char *)data, size, &whole, err) == 0;
 	if (!whole_ok && whole.n != 0)
 		abort();
