@@ -188,3 +188,39 @@ headers_are() {
 	trickle metric_data_post 5000 '{"key": "'$KEY'", '
 	expect 400 "$(err_body 400 'incomplete request body')"
 }
+
+@test "flux-batch does not follow a symbolic link planted at its lock file" {
+	rm -f "$STACK_DIR/planted" "$STACK_DIR/spool/.flux-batch.lock"
+	ln -s "$STACK_DIR/planted" "$STACK_DIR/spool/.flux-batch.lock"
+	run --separate-stderr "$FLUX_TOP/batch/flux-batch" flush
+	rm -f "$STACK_DIR/spool/.flux-batch.lock"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"error: cannot open lock file '$STACK_DIR/spool/.flux-batch.lock': Too many levels of symbolic links"* ]]
+	[ ! -e "$STACK_DIR/planted" ]
+}
+
+@test "a spool file that is a symbolic link is skipped: neither read nor delivered" {
+	start_capture accept
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+	printf 'secret.line 1.0 %s\n' "$(date +%s)" > "$STACK_DIR/private"
+	chmod 600 "$STACK_DIR/private"
+	ln -s "$STACK_DIR/private" "$STACK_DIR/spool/000000000001.000000000.1.0.spool"
+	mkfifo "$STACK_DIR/spool/000000000002.000000000.1.0.spool"
+	run --separate-stderr "$FLUX_TOP/batch/flux-batch" flush
+	stop_capture
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"warn: spool: skipping '$STACK_DIR/spool/000000000001.000000000.1.0.spool': not a regular file"* ]]
+	[[ "$stderr" == *"warn: spool: skipping '$STACK_DIR/spool/000000000002.000000000.1.0.spool': not a regular file"* ]]
+	[ ! -s "$CAPTURE_FILE" ]
+	[ -L "$STACK_DIR/spool/000000000001.000000000.1.0.spool" ]
+	[ "$(cat "$STACK_DIR/private")" != "" ]
+}
+
+@test "flux-batch run as root refuses a directory that is not root's, in one line" {
+	if [ "$EUID" -ne 0 ]; then skip "needs root"; fi
+	chown nobody "$STACK_DIR/spool"
+	run --separate-stderr "$FLUX_TOP/batch/flux-batch" flush
+	chown root "$STACK_DIR/spool"
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "flux-batch: refusing to run as root: '$STACK_DIR/spool' belongs to uid $(id -u nobody); run flux-batch as that user" ]
+}

@@ -153,6 +153,21 @@ example_points() {
 	[ ! -e "$(upload_dir "$id")" ]
 }
 
+@test "a symbolic link planted as <ns> in FLUX_SAVE_UPLOADS_PATH is not followed" {
+	upload_conf FLUX_SAVE_UPLOADS=true
+	use_capture
+	mkdir -p "$STACK_DIR/saved" "$STACK_DIR/elsewhere"
+	ln -sfn "$STACK_DIR/elsewhere" "$STACK_DIR/saved/$UPNS"
+	drop_example planted
+	run --separate-stderr batch uploads
+	rm -f "$STACK_DIR/saved/$UPNS"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"upload $UPNS.planted: cannot move the upload to '$STACK_DIR/saved/$UPNS': "* ]]
+	[ -z "$(ls -A "$STACK_DIR/elsewhere")" ]
+	[ -d "$STACK_DIR/uploads/$UPNS/planted" ]
+	rm -rf "$STACK_DIR/uploads/$UPNS/planted"
+}
+
 @test "flux.last holds the newest point of each column" {
 	use_capture
 	upload_form
