@@ -484,14 +484,6 @@ int_command(struct flux_store *s, long long *n, const char *what, char err[],
 	return rc;
 }
 
-/* Queue a job (its JSON text) durably; 0, or -1 with err. */
-int
-flux_popjob_push(struct flux_store *s, const char *job, char err[])
-{
-	return int_command(s, NULL, "LPUSH", err, "LPUSH %s %s",
-	    FLUX_POPJOB_QUEUE, job);
-}
-
 /*
  * Queue a job of owner (a tag naming the key that asked) unless that key
  * has bound jobs waiting or running already: 0 queued, 1 refused, -1 with

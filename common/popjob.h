@@ -56,7 +56,6 @@ char	*flux_popjob_encode(const struct flux_popjob *j);
 int	flux_popjob_set_error(struct flux_popjob *j, const char *why);
 void	flux_popjob_free(struct flux_popjob *j);
 
-int	flux_popjob_push(struct flux_store *s, const char *job, char err[]);
 int	flux_popjob_push_bounded(struct flux_store *s, const char *job,
 	    const char *owner, int64_t bound, char err[]);
 int	flux_popjob_recover(struct flux_store *s, long long *moved, char err[]);

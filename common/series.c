@@ -686,13 +686,6 @@ flux_series_graphite(const char *body, size_t len, struct flux_series *out,
 	return flux_series_parse(FLUX_SERIES_GRAPHITE, body, len, out, err);
 }
 
-int
-flux_series_prometheus(const char *body, size_t len, struct flux_series *out,
-    char err[])
-{
-	return flux_series_parse(FLUX_SERIES_PROMETHEUS, body, len, out, err);
-}
-
 void
 flux_series_free(struct flux_series *s)
 {

@@ -68,8 +68,6 @@ int	flux_series_parse(enum flux_series_kind kind, const char *body,
 	    size_t len, struct flux_series *out, char err[]);
 int	flux_series_graphite(const char *body, size_t len,
 	    struct flux_series *out, char err[]);
-int	flux_series_prometheus(const char *body, size_t len,
-	    struct flux_series *out, char err[]);
 void	flux_series_free(struct flux_series *s);
 
 /* 1-minute bins: per minute the count and sum of its samples. */

@@ -1,10 +1,14 @@
 #!/usr/bin/env bats
 # Security rules not tied to one endpoint (SPEC 3, 9, 10), one test per
 # rule: keys and passwords never reach the log (even at debug level), a
-# value echoed in an answer cannot add a header, and spool files get their
-# mode whatever the umask. Limits on bodies, gzip, element counts and
+# value echoed in an answer cannot add a header, spool files get their
+# mode whatever the umask, a body slower than the floor is given up (408),
+# and flux-batch follows no symbolic link in its spool and refuses, as
+# root, directories that are not root's. Limits on bodies, gzip, element counts and
 # nesting are in metric_data_post.bats and apache.bats; a world-writable
 # config is in conf.bats; flux_ct_equal is in the unit tests.
+
+bats_require_minimum_version 1.5.0
 
 setup_file() {
 	source "$BATS_TEST_DIRNAME/lib/flux.bash"

@@ -1,5 +1,5 @@
 /*
- * fuzz_graphite - libFuzzer harness for flux_series_graphite() (a remote graphite-web render answer),
+ * fuzz_graphite - libFuzzer harness for the Graphite parser of series.c (a remote graphite-web render answer),
  * with the checks of series_fuzz.h.
  *
  * Build: see tests/fuzz/README.

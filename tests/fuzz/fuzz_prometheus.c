@@ -1,5 +1,5 @@
 /*
- * fuzz_prometheus - libFuzzer harness for flux_series_prometheus() (a remote Prometheus query or query_range answer),
+ * fuzz_prometheus - libFuzzer harness for the Prometheus parser of series.c (a remote query or query_range answer),
  * with the checks of series_fuzz.h.
  *
  * Build: see tests/fuzz/README.
