@@ -114,7 +114,13 @@ column_fail(struct flux_report *r, size_t col, const char *s, size_t len)
 	r->col_error[col] = strdup(msg);
 }
 
-/* libcsv: one field of the current record. */
+/*
+ * libcsv: one field of the current record. libcsv hands a field as bytes
+ * and a length; everything after it treats the field as a C string, so a
+ * NUL inside it would cut it short ("1\0999" read as 1). Such a field is
+ * not text: it fails the file, naming its row and column, whatever record
+ * it is in (the header included).
+ */
 static void
 on_field(void *field, size_t len, void *data)
 {
@@ -122,6 +128,9 @@ on_field(void *field, size_t len, void *data)
 	size_t			 i = r->nfields++;
 	const char		*s;
 
+	if (!r->failed && len > 0 && memchr(field, '\0', len) != NULL)
+		fail(r, "row %llu, column %zu: NUL byte in field",
+		    (unsigned long long)r->record_line, i + 1);
 	if (r->failed || r->records <= (uint64_t)r->spec.header_row ||
 	    i >= r->spec.ncolumns)
 		return;

@@ -242,10 +242,21 @@ oom:
 	return -1;
 }
 
+/*
+ * Open the archive at path for a: a regular file, not reached through a
+ * symbolic link (flux_fs_open_file). *fd is the caller's to close once a
+ * is freed.
+ */
 static int
-open_file(struct archive *a, const char *path, char err[])
+open_file(struct archive *a, const char *path, int *fd, char err[])
 {
-	if (archive_read_open_filename(a, path, BLOCK) == ARCHIVE_OK)
+	char	why[FLUX_ERRLEN];
+
+	if ((*fd = flux_fs_open_file(path, why)) == -1) {
+		snprintf(err, FLUX_ERRLEN, "%s", why);
+		return -1;
+	}
+	if (archive_read_open_fd(a, *fd, BLOCK) == ARCHIVE_OK)
 		return 0;
 	snprintf(err, FLUX_ERRLEN, "cannot open archive: %s",
 	    archive_error_string(a) ? archive_error_string(a) : "unknown error");
@@ -264,23 +275,25 @@ flux_unpack_archive(const char *path, enum flux_archive kind,
     struct flux_list *skipped, char err[])
 {
 	struct archive	*a;
-	int		 rc = -1;
+	int		 rc = -1, fd = -1;
 
 	if ((a = reader(kind)) == NULL) {
 		snprintf(err, FLUX_ERRLEN, "out of memory");
 		return -1;
 	}
-	if (kind != FLUX_AR_GZ && (open_file(a, path, err) == -1 ||
+	if (kind != FLUX_AR_GZ && (open_file(a, path, &fd, err) == -1 ||
 	    flux_unpack_check(a, cap, err) == -1))
 		goto done;
 	if (kind != FLUX_AR_GZ) {
 		archive_read_free(a);
+		close(fd);
+		fd = -1;
 		if ((a = reader(kind)) == NULL) {
 			snprintf(err, FLUX_ERRLEN, "out of memory");
 			return -1;
 		}
 	}
-	if (open_file(a, path, err) == 0)
+	if (open_file(a, path, &fd, err) == 0)
 		rc = extract(a, kind, gz_name, dir, cap, csv, skipped, err);
 	if (rc == 0 && csv->n == 0) {
 		snprintf(err, FLUX_ERRLEN, "no csv file in the archive");
@@ -288,5 +301,7 @@ flux_unpack_archive(const char *path, enum flux_archive kind,
 	}
 done:
 	archive_read_free(a);
+	if (fd != -1)
+		close(fd);
 	return rc;
 }

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "carbon.h"
+#include "fs.h"
 #include "log.h"
 #include "report.h"
 #include "spool.h"
@@ -191,9 +192,8 @@ pass1(struct file *f, const char *path)
 	ssize_t				 n;
 	int				 fd, rc = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return snprintf(f->error, sizeof(f->error), "cannot open: %s",
-		    strerror(errno)), -1;
+	if ((fd = flux_fs_open_file(path, f->error)) == -1)
+		return -1;
 	if ((r = flux_report_new(&spec, spill_row, f)) == NULL) {
 		close(fd);
 		return snprintf(f->error, sizeof(f->error), "out of memory"), -1;

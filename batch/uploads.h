@@ -34,6 +34,7 @@ struct up_upload {
 	char			 id[FLUX_UPLOAD_ID_MAX + 1];
 	char			 id_key[FLUX_PATH_MAX];
 	char			 dir[FLUX_PATH_MAX];
+	char			 nsdir[FLUX_PATH_MAX];	/* the dir's parent */
 	char			 work[FLUX_PATH_MAX];	/* unpacked archive, or "" */
 	struct flux_upload_info	 info;
 	cJSON			*status;

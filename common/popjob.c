@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 #include <hiredis.h>
 
+#include "json.h"
 #include "metric.h"
 #include "popjob.h"
 #include "pylist.h"
@@ -39,6 +40,26 @@ static const char recover_lua[] =
     "  redis.call('RPUSH', KEYS[2], v)\n"
     "  n = n + 1\n"
     "end\n"
+    "return n\n";
+
+/*
+ * LPUSH ARGV[1] to the queue (KEYS[1]) unless ARGV[3] jobs with the owner
+ * text ARGV[2] ("owner":"<tag>", as cJSON writes it; inside a string a
+ * quote is escaped, so it cannot be matched there) wait in the queue and
+ * in processing (KEYS[2]) already; -1 then, else the jobs the owner had.
+ * The lists are only read when they hold ARGV[3] jobs or more in all.
+ */
+static const char push_bounded_lua[] =
+    "local bound, n = tonumber(ARGV[3]), 0\n"
+    "if redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) >= bound then\n"
+    "  for _, list in ipairs(KEYS) do\n"
+    "    for _, v in ipairs(redis.call('LRANGE', list, 0, -1)) do\n"
+    "      if string.find(v, ARGV[2], 1, true) then n = n + 1 end\n"
+    "    end\n"
+    "  end\n"
+    "  if n >= bound then return -1 end\n"
+    "end\n"
+    "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
     "return n\n";
 
 /* Remove ARGV[1] from processing; if it was there, LPUSH ARGV[2] to KEYS[2]. */
@@ -150,12 +171,15 @@ host_type(const cJSON *o, struct flux_popjob *j, char msg[])
 }
 
 /*
- * Vista's metric is final (its prefix already applied, 2.3): a payload's
- * name gets the POST normalisation and the name rules, never a prefix; a
- * queued name must already be valid as it stands.
+ * A payload's name gets what every entry point gives a name (SPEC 3): the
+ * POST normalisation, the name rules and the key's namespace prefix, so a
+ * prefixed key back-fills only its own namespace. Vista's own key has no
+ * prefix and its name is final (2.3): it is kept as it is. A queued name
+ * must already be valid as it stands.
  */
 static int
-metric_name(const cJSON *o, int queued, struct flux_popjob *j, char msg[])
+metric_name(const cJSON *o, int queued, const char *prefix,
+    struct flux_popjob *j, char msg[])
 {
 	const char	*why;
 	char		*raw = NULL, *bad_name = NULL;
@@ -171,7 +195,7 @@ metric_name(const cJSON *o, int queued, struct flux_popjob *j, char msg[])
 		j->metric = raw;
 		return 0;
 	}
-	j->metric = flux_metric_build(raw, NULL, &why, &bad_name);
+	j->metric = flux_metric_build(raw, prefix, &why, &bad_name);
 	if (j->metric == NULL)
 		bad(msg, "invalid metric - %s - %s", bad_name ? bad_name : raw, why);
 	free(bad_name);
@@ -288,6 +312,7 @@ static int
 run_state(const cJSON *o, struct flux_popjob *j, char msg[])
 {
 	const cJSON	*e = cJSON_GetObjectItemCaseSensitive(o, "last_error");
+	const cJSON	*w = cJSON_GetObjectItemCaseSensitive(o, "owner");
 
 	if (count_field(o, "attempts", 1e6, &j->attempts, msg) == -1 ||
 	    count_field(o, "queued_at", 1e12, &j->queued_at, msg) == -1)
@@ -296,19 +321,25 @@ run_state(const cJSON *o, struct flux_popjob *j, char msg[])
 		return bad(msg, "invalid last_error - not a string");
 	if (e != NULL && (j->last_error = copy(e->valuestring, msg)) == NULL)
 		return -1;
+	if (w != NULL && !cJSON_IsString(w))
+		return bad(msg, "invalid owner - not a string");
+	if (w != NULL && (j->owner = copy(w->valuestring, msg)) == NULL)
+		return -1;
 	return 0;
 }
 
 /*
  * Fill j from the JSON object o: Vista's payload (queued 0; the key is the
- * caller's business) or a queued job (queued 1: URLs only as an array, and
- * attempts and queued_at required). Fields are checked in a fixed order and
- * the first failure is put in msg (FLUX_MSG_MAX bytes) as the text of a 400
- * answer. j is zeroed first; free it with flux_popjob_free() either way.
+ * caller's business, its namespace prefix, or NULL, is applied to the
+ * metric) or a queued job (queued 1: URLs only as an array, attempts and
+ * queued_at required, prefix ignored). Fields are checked in a fixed order
+ * and the first failure is put in msg (FLUX_MSG_MAX bytes) as the text of
+ * a 400 answer. j is zeroed first; free it with flux_popjob_free() either
+ * way.
  */
 int
-flux_popjob_from_json(const struct cJSON *o, int queued, struct flux_popjob *j,
-    char msg[])
+flux_popjob_from_json(const struct cJSON *o, int queued, const char *prefix,
+    struct flux_popjob *j, char msg[])
 {
 	memset(j, 0, sizeof(*j));
 	if (!cJSON_IsObject(o))
@@ -318,7 +349,7 @@ flux_popjob_from_json(const struct cJSON *o, int queued, struct flux_popjob *j,
 		return -1;
 	if (*j->remote_target == '\0')
 		return bad(msg, "invalid remote_target - empty");
-	if (metric_name(o, queued, j, msg) == -1 ||
+	if (metric_name(o, queued, prefix, j, msg) == -1 ||
 	    namespace_prefix(o, j, msg) == -1 || credentials(o, j, msg) == -1 ||
 	    urls(o, queued, j, msg) == -1)
 		return -1;
@@ -329,16 +360,18 @@ flux_popjob_from_json(const struct cJSON *o, int queued, struct flux_popjob *j,
 int
 flux_popjob_decode(const char *text, struct flux_popjob *j, char err[])
 {
-	char	 msg[FLUX_MSG_MAX];
-	cJSON	*o;
-	int	 rc;
+	char		 msg[FLUX_MSG_MAX];
+	const char	*why;
+	cJSON		*o;
+	int		 rc;
 
-	if ((o = cJSON_Parse(text)) == NULL) {
+	if ((o = flux_json_parse(text, strlen(text), &why)) == NULL) {
 		memset(j, 0, sizeof(*j));
-		snprintf(err, FLUX_ERRLEN, "queued job is not JSON");
+		snprintf(err, FLUX_ERRLEN, "queued job is %s", strncmp(why, "not JSON",
+		    8) == 0 ? "not JSON" : why);
 		return -1;
 	}
-	rc = flux_popjob_from_json(o, 1, j, msg);
+	rc = flux_popjob_from_json(o, 1, NULL, j, msg);
 	if (rc == -1)
 		snprintf(err, FLUX_ERRLEN, "queued job is not valid: %.1024s", msg);
 	cJSON_Delete(o);
@@ -382,6 +415,8 @@ flux_popjob_encode(const struct flux_popjob *j)
 		ok = 0;
 	if (j->last_error != NULL)
 		add_str(o, "last_error", j->last_error, &ok);
+	if (j->owner != NULL)
+		add_str(o, "owner", j->owner, &ok);
 	if (ok)
 		text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -411,6 +446,7 @@ flux_popjob_free(struct flux_popjob *j)
 	free(j->user);
 	free(j->password);
 	free(j->last_error);
+	free(j->owner);
 	flux_pylist_free(&j->urls);
 	memset(j, 0, sizeof(*j));
 }
@@ -448,12 +484,28 @@ int_command(struct flux_store *s, long long *n, const char *what, char err[],
 	return rc;
 }
 
-/* Queue a job (its JSON text) durably; 0, or -1 with err. */
+/*
+ * Queue a job of owner (a tag naming the key that asked) unless that key
+ * has bound jobs waiting or running already: 0 queued, 1 refused, -1 with
+ * err when Redis failed.
+ */
 int
-flux_popjob_push(struct flux_store *s, const char *job, char err[])
+flux_popjob_push_bounded(struct flux_store *s, const char *job,
+    const char *owner, int64_t bound, char err[])
 {
-	return int_command(s, NULL, "LPUSH", err, "LPUSH %s %s",
-	    FLUX_POPJOB_QUEUE, job);
+	struct flux_buf	pat = { 0 };
+	long long	n = 0;
+	int		rc;
+
+	if (flux_buf_printf(&pat, "\"owner\":\"%s\"", owner) == -1) {
+		snprintf(err, FLUX_ERRLEN, "out of memory");
+		return -1;
+	}
+	rc = int_command(s, &n, "LPUSH", err, "EVAL %s 2 %s %s %s %s %lld",
+	    push_bounded_lua, FLUX_POPJOB_QUEUE, FLUX_POPJOB_PROCESSING, job,
+	    pat.ptr, (long long)bound);
+	flux_buf_free(&pat);
+	return rc == -1 ? -1 : n < 0 ? 1 : 0;
 }
 
 /* Put back what a crashed run left in processing, to be taken first. */

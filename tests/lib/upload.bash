@@ -36,8 +36,10 @@ upload_conf() {
 	for k in "${!s[@]}"; do lines+=("$k = ${s[$k]}"); done
 	write_conf "${lines[@]}"
 	mkdir -p "$STACK_DIR/uploads"
-	# Apache's CGIs run as www-data when the suite runs as root.
-	if [ "$EUID" -eq 0 ]; then chown www-data: "$STACK_DIR/uploads"; fi
+	# Apache's CGIs run as www-data when the suite runs as root; flux-batch
+	# (run as root here) refuses directories that are not root's, so the
+	# directory stays root's and lets everyone in, as /tmp does.
+	if [ "$EUID" -eq 0 ]; then chmod 1777 "$STACK_DIR/uploads"; fi
 }
 
 # http CURL-ARGS...: a request through Apache; sets cgi_status, cgi_body
