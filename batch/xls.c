@@ -507,38 +507,55 @@ take(struct xls *x, unsigned char *out, size_t n)
 	return 0;
 }
 
-/* One UTF-16 unit to UTF-8 in b, pairing surrogates (a lone one is U+FFFD). */
+/* Code point u as UTF-8, appended to b. */
 static int
-put_unit(struct xls *x, struct flux_buf *b, uint32_t u)
+utf8(struct flux_buf *b, uint32_t u)
 {
 	unsigned char	o[4];
 	size_t		n;
 
+	if (u < 0x80) {
+		o[0] = (unsigned char)u;
+		n = 1;
+	} else if (u < 0x800) {
+		o[0] = (unsigned char)(0xC0 | u >> 6);
+		o[1] = (unsigned char)(0x80 | (u & 0x3F));
+		n = 2;
+	} else if (u < 0x10000) {
+		o[0] = (unsigned char)(0xE0 | u >> 12);
+		o[1] = (unsigned char)(0x80 | (u >> 6 & 0x3F));
+		o[2] = (unsigned char)(0x80 | (u & 0x3F));
+		n = 3;
+	} else {
+		o[0] = (unsigned char)(0xF0 | u >> 18);
+		o[1] = (unsigned char)(0x80 | (u >> 12 & 0x3F));
+		o[2] = (unsigned char)(0x80 | (u >> 6 & 0x3F));
+		o[3] = (unsigned char)(0x80 | (u & 0x3F));
+		n = 4;
+	}
+	return flux_buf_add(b, o, n);
+}
+
+/*
+ * One UTF-16 unit to UTF-8 in b, pairing surrogates (a half without its
+ * other half becomes U+FFFD). A high half waits in x->surrogate.
+ */
+static int
+put_unit(struct xls *x, struct flux_buf *b, uint32_t u)
+{
+	uint32_t	hi = x->surrogate;
+
+	x->surrogate = 0;
 	if (u >= 0xD800 && u <= 0xDBFF) {
-		if (x->surrogate != 0 && put_unit(x, b, 0xFFFD) == -1)
-			return -1;
 		x->surrogate = u;
-		return 0;
+		return hi ? utf8(b, 0xFFFD) : 0;
 	}
 	if (u >= 0xDC00 && u <= 0xDFFF)
-		u = x->surrogate ? 0x10000 + ((x->surrogate - 0xD800) << 10) +
-		    (u - 0xDC00) : 0xFFFD;
-	else if (x->surrogate != 0 && put_unit(x, b, 0xFFFD) == -1)
+		return utf8(b, hi ? 0x10000 + ((hi - 0xD800) << 10) + (u - 0xDC00) :
+		    0xFFFD);
+	if (hi != 0 && utf8(b, 0xFFFD) == -1)
 		return -1;
-	x->surrogate = 0;
-	if (u < 0x80)
-		o[0] = (unsigned char)u, n = 1;
-	else if (u < 0x800)
-		o[0] = (unsigned char)(0xC0 | u >> 6), o[1] = (unsigned char)(0x80 |
-		    (u & 0x3F)), n = 2;
-	else if (u < 0x10000)
-		o[0] = (unsigned char)(0xE0 | u >> 12), o[1] = (unsigned char)(0x80 |
-		    (u >> 6 & 0x3F)), o[2] = (unsigned char)(0x80 | (u & 0x3F)), n = 3;
-	else
-		o[0] = (unsigned char)(0xF0 | u >> 18), o[1] = (unsigned char)(0x80 |
-		    (u >> 12 & 0x3F)), o[2] = (unsigned char)(0x80 | (u >> 6 & 0x3F)),
-		    o[3] = (unsigned char)(0x80 | (u & 0x3F)), n = 4;
-	return flux_buf_add(b, o, n);
+	return utf8(b, u);
 }
 
 /* What chars() converted so far, into the shared string being built. */
@@ -587,8 +604,10 @@ chars(struct xls *x, size_t cch, struct flux_buf *b)
 		if (rc == 0 && b == NULL)
 			rc = strtab_piece(x);
 	}
-	if (rc == 0 && x->surrogate != 0)
-		rc = put_unit(x, o, 0xFFFD);
+	if (rc == 0 && x->surrogate != 0) {
+		x->surrogate = 0;
+		rc = utf8(o, 0xFFFD);
+	}
 	if (rc == 0 && b == NULL)
 		rc = strtab_piece(x);
 	if (rc == -1 && b != NULL)

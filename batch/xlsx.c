@@ -170,10 +170,15 @@ is(const char *name, const char *want)
 	return strcmp(local(name), want) == 0;
 }
 
-/* Every element start: depth bounded, and an event seen. */
+/*
+ * Every element start: depth bounded, and an event seen. After a failure
+ * expat may still call a handler or two; they do nothing.
+ */
 static int
 enter(struct xlsx *x)
 {
+	if (x->failed)
+		return -1;
 	x->since = 0;
 	if (++x->depth > XML_DEPTH_MAX) {
 		stop(x, "%s: elements nested deeper than %d", x->part, XML_DEPTH_MAX);
@@ -434,6 +439,8 @@ strings_end(void *ctx, const XML_Char *name)
 {
 	struct xlsx	*x = ctx;
 
+	if (x->failed)
+		return;
 	if (x->in_si && is(name, "si")) {
 		x->in_si = 0;
 		if (flux_strtab_end(&x->sst) == -1)
@@ -450,7 +457,7 @@ strings_text(void *ctx, const XML_Char *s, int len)
 	struct xlsx	*x = ctx;
 
 	x->since = 0;
-	if (x->in_si && x->in_t && flux_strtab_add(&x->sst, s, (size_t)len) == -1)
+	if (!x->failed && x->in_si && x->in_t && flux_strtab_add(&x->sst, s, (size_t)len) == -1)
 		stop(x, "%s: shared strings larger than %d bytes", x->part,
 		    FLUX_SHEET_STRINGS_MAX);
 }
@@ -552,8 +559,12 @@ cell_start(struct xlsx *x, const char **atts)
 
 	if (ref == NULL)
 		x->col = x->next_col;
-	else if (cell_ref(ref, &x->col, &row) == -1 || row != x->row) {
-		stop(x, "row %llu: cell reference '%.32s' is not a cell of the row",
+	else if (cell_ref(ref, &x->col, &row) == -1) {
+		stop(x, "row %llu: cell '%.32s' is beyond %d rows and %d columns",
+		    (unsigned long long)x->row, ref, ROWS_MAX, COLS_MAX);
+		return;
+	} else if (row != x->row) {
+		stop(x, "row %llu: cell '%.32s' is in another row",
 		    (unsigned long long)x->row, ref);
 		return;
 	}
@@ -658,6 +669,8 @@ sheet_end(void *ctx, const XML_Char *name)
 {
 	struct xlsx	*x = ctx;
 
+	if (x->failed)
+		return;
 	if (x->in_c && is(name, "c"))
 		cell_end(x);
 	else if (x->in_c && is(name, "v"))
@@ -680,7 +693,7 @@ sheet_text(void *ctx, const XML_Char *s, int len)
 	struct xlsx	*x = ctx;
 
 	x->since = 0;
-	if (!x->in_v && !(x->in_is && x->in_t && x->in_rph == 0))
+	if (x->failed || (!x->in_v && !(x->in_is && x->in_t && x->in_rph == 0)))
 		return;
 	if (x->text.len + (size_t)len > FLUX_REPORT_FIELD_MAX)
 		stop(x, "row %llu: a field longer than %d bytes",
@@ -696,11 +709,23 @@ other_end(void *ctx, const XML_Char *name)
 	leave(ctx);
 }
 
+/* Text of the parts whose text we do not keep: an event all the same. */
+static void XMLCALL
+other_text(void *ctx, const XML_Char *s, int len)
+{
+	struct xlsx	*x = ctx;
+
+	(void)s;
+	(void)len;
+	x->since = 0;
+}
+
 /* ---------------------------------------------------------------- zip -- */
 
 static void
 set_handlers(XML_Parser p, enum part kind)
 {
+	XML_SetCharacterDataHandler(p, other_text);
 	switch (kind) {
 	case P_WORKBOOK:
 		XML_SetElementHandler(p, workbook_start, other_end);
