@@ -27,11 +27,14 @@
  * the file with a reason. Nothing is ever sized from what a part claims
  * (dimension, spans, counts).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -818,17 +821,23 @@ pass(struct xlsx *x, const char *path, const enum part *want)
 	const char		*name;
 	enum part		 kind;
 	size_t			 n = 0;
-	int			 rc = ARCHIVE_OK;
+	int			 rc = ARCHIVE_OK, fd;
 
 	if (a == NULL) {
 		stop(x, "out of memory");
 		return -1;
 	}
 	archive_read_support_format_zip_seekable(a);
-	if (archive_read_open_filename(a, path, BLOCK) != ARCHIVE_OK) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		stop(x, "cannot open: %s", strerror(errno));
+		archive_read_free(a);
+		return -1;
+	}
+	if (archive_read_open_fd(a, fd, BLOCK) != ARCHIVE_OK) {
 		stop(x, "not an xlsx file (a zip): %s", archive_error_string(a) ?
 		    archive_error_string(a) : "unknown error");
 		archive_read_free(a);
+		close(fd);
 		return -1;
 	}
 	while (!x->failed && (rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
@@ -846,6 +855,7 @@ pass(struct xlsx *x, const char *path, const enum part *want)
 		stop(x, "corrupt xlsx file: %s", archive_error_string(a) ?
 		    archive_error_string(a) : "unknown error");
 	archive_read_free(a);
+	close(fd);
 	return x->failed ? -1 : 0;
 }
 
