@@ -5,8 +5,10 @@
  * cells, the header as inline strings, every cell with its reference, as
  * office software writes them. The workbook is streamed through
  * libarchive's zip writer (deflate), so its size is not bounded by
- * memory. Prints the sheet part's size in bytes on stderr.
- * Usage: genxlsx ROWS OUT.xlsx
+ * memory. Prints the sheet part's size in bytes on stderr. COLUMNS (10
+ * by default, as gencsv) makes rows wider: a sheet holds 1,048,576 rows
+ * at most, so a 1 GB sheet needs rows of a kilobyte.
+ * Usage: genxlsx ROWS OUT.xlsx [COLUMNS]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,18 +120,35 @@ put(const char *s, int n)
 	used += (size_t)n;
 }
 
+/* Column c's letters (0 is A, 26 is AA), for c < 702. */
+static const char *
+letters(unsigned int c)
+{
+	static char	name[3];
+
+	if (c < 26) {
+		name[0] = (char)('A' + c);
+		name[1] = '\0';
+	} else {
+		name[0] = (char)('A' + c / 26 - 1);
+		name[1] = (char)('A' + c % 26);
+		name[2] = '\0';
+	}
+	return name;
+}
+
 int
 main(int argc, char *argv[])
 {
-	static const char	*head[] = { "date", "c1", "c2", "c3", "c4", "c5",
-	    "c6", "c7", "c8", "c9" };
-	unsigned long long	 rows, i;
+	unsigned long long	 rows, i, cols = 10;
 	unsigned int		 x = 12345, c;
 	long long		 t = 1577836800;
 	char			 cell[128], *end;
 
-	if (argc != 3 || (rows = strtoull(argv[1], &end, 10)) == 0 || *end != '\0') {
-		fprintf(stderr, "usage: genxlsx ROWS OUT.xlsx\n");
+	if (argc < 3 || argc > 4 || (rows = strtoull(argv[1], &end, 10)) == 0 ||
+	    *end != '\0' || (argc == 4 && ((cols = strtoull(argv[3], &end, 10)) < 2 ||
+	    cols > 702 || *end != '\0'))) {
+		fprintf(stderr, "usage: genxlsx ROWS OUT.xlsx [COLUMNS]\n");
 		return 2;
 	}
 	a = archive_write_new();
@@ -144,19 +163,21 @@ main(int argc, char *argv[])
 	part("xl/styles.xml", styles, 0);
 	part("xl/worksheets/sheet1.xml", NULL, 1);
 	put(sheet_head, (int)strlen(sheet_head));
-	for (c = 0; c < 10; c++)
-		put(cell, snprintf(cell, sizeof(cell), "<c r=\"%c1\" t=\"inlineStr\">"
-		    "<is><t>%s</t></is></c>", 'A' + c, head[c]));
+	put(cell, snprintf(cell, sizeof(cell), "<c r=\"A1\" t=\"inlineStr\"><is><t>"
+	    "date</t></is></c>"));
+	for (c = 1; c < cols; c++)
+		put(cell, snprintf(cell, sizeof(cell), "<c r=\"%s1\" t=\"inlineStr\">"
+		    "<is><t>c%u</t></is></c>", letters(c), c));
 	put("</row>", 6);
 	for (i = 0; i < rows; i++, t += 60) {
 		/* Days since 1899-12-30, to the microsecond, as Excel writes it. */
 		put(cell, snprintf(cell, sizeof(cell), "<row r=\"%llu\"><c r=\"A%llu\" "
 		    "s=\"1\"><v>%.10f</v></c>", i + 2, i + 2,
 		    (double)t / 86400.0 + 25569.0));
-		for (c = 0; c < 9; c++) {
+		for (c = 1; c < cols; c++) {
 			x = x * 1103515245u + 12345u;
-			put(cell, snprintf(cell, sizeof(cell), "<c r=\"%c%llu\"><v>%u.%02u"
-			    "</v></c>", 'B' + c, i + 2, (x >> 16) % 1000, (x >> 8) % 100));
+			put(cell, snprintf(cell, sizeof(cell), "<c r=\"%s%llu\"><v>%u.%02u"
+			    "</v></c>", letters(c), i + 2, (x >> 16) % 1000, (x >> 8) % 100));
 		}
 		put("</row>", 6);
 	}
