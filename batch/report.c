@@ -367,7 +367,7 @@ on_typed(struct flux_report *r, const struct flux_cell *c)
 }
 
 /*
- * One cell of a spreadsheet row (1-based), col 0-based; cells come in
+ * One cell of a spreadsheet (row 1-based, col 0-based); cells come in
  * reading order and missing ones are empty. Rows up to skip_rows are
  * skipped as CSV lines are; then each cell is a field, the row's fields
  * ending with its last non-empty cell. -1 once the file has failed.
@@ -376,8 +376,6 @@ int
 flux_report_cell(struct flux_report *r, uint64_t row, size_t col,
     struct flux_cell *c)
 {
-	const char	*s = NULL;
-
 	if (r->failed)
 		return -1;
 	r->bytes++;
@@ -387,7 +385,7 @@ flux_report_cell(struct flux_report *r, uint64_t row, size_t col,
 		if (memchr(c->text, '\0', c->len) != NULL)
 			return fail(r, "row %llu: a NUL byte in a cell",
 			    (unsigned long long)row);
-		s = trim(c->text, &c->len);
+		c->text = (char *)trim(c->text, &c->len);
 		if (c->len == 0)
 			return 0;
 	}
@@ -395,7 +393,7 @@ flux_report_cell(struct flux_report *r, uint64_t row, size_t col,
 	r->row_cells++;
 	r->nfields = col;
 	if (c->type == FLUX_CELL_TEXT)
-		on_field((char *)s, c->len, r);
+		on_field(c->text, c->len, r);
 	else
 		on_typed(r, c);
 	return r->failed ? -1 : 0;

@@ -286,11 +286,8 @@ flux_strtab_end(struct flux_strtab *t)
 	return 0;
 }
 
-/*
- * String i, NUL-terminated, its length in *len; NULL past the end. The
- * report trims cells in place, which leaves a string the same string.
- */
-char *
+/* String i, NUL-terminated, its length in *len; NULL past the end. */
+const char *
 flux_strtab_get(const struct flux_strtab *t, size_t i, size_t *len)
 {
 	size_t	end;

@@ -81,7 +81,7 @@ struct flux_strtab {
 
 int	flux_strtab_add(struct flux_strtab *t, const char *p, size_t n);
 int	flux_strtab_end(struct flux_strtab *t);
-char	*flux_strtab_get(const struct flux_strtab *t, size_t i, size_t *len);
+const char *flux_strtab_get(const struct flux_strtab *t, size_t i, size_t *len);
 void	flux_strtab_free(struct flux_strtab *t);
 
 #endif

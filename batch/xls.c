@@ -937,7 +937,7 @@ cell(struct xls *x)
 {
 	const unsigned char	*d = x->data;
 	size_t			 len;
-	char			*s;
+	const char		*s;
 
 	switch (x->type) {
 	case R_NUMBER:
@@ -948,6 +948,7 @@ cell(struct xls *x)
 	case R_MULRK:
 		return mulrk(x);
 	case R_LABELSST:
+		/* Copied: the report trims the text it is given in place. */
 		if (need(x, 10) == -1)
 			return -1;
 		if ((s = flux_strtab_get(&x->sst, u32(d + 6), &len)) == NULL) {
@@ -955,7 +956,12 @@ cell(struct xls *x)
 			    u16(d) + 1, u32(d + 6), x->sst.n);
 			return -1;
 		}
-		return text(x, u16(d), u16(d + 2), s, len);
+		x->text.len = 0;
+		if (flux_buf_add(&x->text, s, len) == -1) {
+			fail(x, "out of memory");
+			return -1;
+		}
+		return text(x, u16(d), u16(d + 2), x->text.ptr, x->text.len);
 	case R_LABEL:
 	case R_RSTRING:
 		if (need(x, 6) == -1)

@@ -600,19 +600,31 @@ cell_start(struct xlsx *x, const char **atts)
 	x->in_c = 1;
 }
 
-/* A shared string cell: its <v> is the string's index. */
+/*
+ * A shared string cell: its <v> is the string's index. The string is
+ * copied, since the report trims the text it is given in place.
+ */
 static int
 shared(struct xlsx *x, struct flux_cell *c)
 {
-	int64_t	i;
+	const char	*str;
+	size_t		 len;
+	int64_t		 i;
 
 	if (!flux_digits_only(x->text.ptr) || flux_parse_i64(x->text.ptr, 0,
-	    INT64_MAX, &i) == -1 || (c->text = flux_strtab_get(&x->sst,
-	    (size_t)i, &c->len)) == NULL) {
+	    INT64_MAX, &i) == -1 || (str = flux_strtab_get(&x->sst, (size_t)i,
+	    &len)) == NULL) {
 		stop(x, "row %llu: shared string '%.32s' out of range (%zu strings)",
 		    (unsigned long long)x->row, x->text.ptr, x->sst.n);
 		return -1;
 	}
+	x->text.len = 0;
+	if (flux_buf_add(&x->text, str, len) == -1) {
+		stop(x, "out of memory");
+		return -1;
+	}
+	c->text = x->text.ptr;
+	c->len = x->text.len;
 	return 0;
 }
 

@@ -271,6 +271,26 @@ SHEET_HEAD='<?xml version="1.0" encoding="UTF-8"?>
 	[ "$(captured | grep -c floor)" = 4 ]
 }
 
+@test "a shared string with spaces around it reads the same every time it is used" {
+	use_capture
+	# xlwt writes text as shared strings: " 45.5 " twice is one string.
+	printf 'Date,Roof,Floor\n16-05-2020 11:00, 45.5 ,1\n16-05-2020 11:15, 45.5 ,2\n' |
+		drop_report spaced-xls xls ignore_submitted_timestamps=true
+	cp "$FIXTURES/$DOCS.xlsx" "$STACK_DIR/spaced.xlsx"
+	echo '<sst><si><t xml:space="preserve"> 45.5 </t></si></sst>' |
+		zip_part "$STACK_DIR/spaced.xlsx" xl/sharedStrings.xml
+	zip_part "$STACK_DIR/spaced.xlsx" xl/worksheets/sheet1.xml <<-EOF
+	$SHEET_HEAD<sheetData><row r="1"><c t="inlineStr"><is><t>Date</t></is></c><c t="inlineStr"><is><t>Roof</t></is></c><c t="inlineStr"><is><t>Floor</t></is></c></row>
+	<row r="2"><c t="inlineStr"><is><t>16-05-2020 11:00</t></is></c><c t="s"><v>0</v></c><c><v>1</v></c></row>
+	<row r="3"><c t="inlineStr"><is><t>16-05-2020 11:15</t></is></c><c t="s"><v>0</v></c><c><v>2</v></c></row></sheetData></worksheet>
+	EOF
+	drop_in spaced-xlsx "$(info_json skip_rows=0 'format="xlsx"' ignore_submitted_timestamps=true)" "$STACK_DIR/spaced.xlsx"
+	run --separate-stderr batch uploads
+	outcome spaced-xls complete
+	outcome spaced-xlsx complete
+	[ "$(captured | grep -c "^$UPNS.roof .* 45.5$")" = 4 ]
+}
+
 @test "a sheet with only its header fails: no data rows; an empty sheet: empty file" {
 	for f in xlsx xls; do
 		printf 'Date,Roof,Floor\n' | drop_report "headeronly-$f" "$f"
