@@ -152,13 +152,19 @@ stop_report(struct xlsx *x)
 	stop(x, "%s", "");
 }
 
-/* An element's or attribute's name without its namespace prefix. */
+/*
+ * An element's or attribute's name without its namespace prefix. A loop
+ * of our own: names are a few bytes, and a sheet has tens of millions.
+ */
 static const char *
 local(const char *name)
 {
-	const char	*c = strrchr(name, ':');
+	const char	*p, *l = name;
 
-	return c ? c + 1 : name;
+	for (p = name; *p != '\0'; p++)
+		if (*p == ':')
+			l = p + 1;
+	return l;
 }
 
 static const char *
@@ -675,23 +681,24 @@ static void XMLCALL
 sheet_start(void *ctx, const XML_Char *name, const XML_Char **atts)
 {
 	struct xlsx	*x = ctx;
+	const char	*n = local(name);
 
 	if (enter(x) == -1)
 		return;
 	if (x->in_c) {
-		if (is(name, "v"))
+		if (strcmp(n, "v") == 0)
 			x->in_v = 1;
-		else if (is(name, "is"))
+		else if (strcmp(n, "is") == 0)
 			x->in_is = 1;
 		else if (x->in_is)
-			text_start(x, name);
-	} else if (x->in_row && is(name, "c"))
+			text_start(x, n);
+	} else if (x->in_row && strcmp(n, "c") == 0)
 		cell_start(x, atts);
-	else if (x->in_data && is(name, "row"))
+	else if (x->in_data && strcmp(n, "row") == 0)
 		row_start(x, atts);
-	else if (is(name, "sheetData"))
+	else if (strcmp(n, "sheetData") == 0)
 		x->in_data = 1;
-	else if (is(name, "dimension"))
+	else if (strcmp(n, "dimension") == 0)
 		dimension(x, attr(atts, "ref"));
 }
 
@@ -699,21 +706,22 @@ static void XMLCALL
 sheet_end(void *ctx, const XML_Char *name)
 {
 	struct xlsx	*x = ctx;
+	const char	*n = local(name);
 
 	if (x->failed)
 		return;
-	if (x->in_c && is(name, "c"))
+	if (x->in_c && strcmp(n, "c") == 0)
 		cell_end(x);
-	else if (x->in_c && is(name, "v"))
+	else if (x->in_c && strcmp(n, "v") == 0)
 		x->in_v = 0;
 	else if (x->in_is)
-		text_end(x, name);
-	else if (x->in_row && is(name, "row")) {
+		text_end(x, n);
+	else if (x->in_row && strcmp(n, "row") == 0) {
 		x->in_row = 0;
 		x->prev_row = x->row;
 		if (flux_report_row_end(x->r, x->row) == -1)
 			stop_report(x);
-	} else if (is(name, "sheetData"))
+	} else if (strcmp(n, "sheetData") == 0)
 		x->in_data = 0;
 	leave(x);
 }
