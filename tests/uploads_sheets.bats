@@ -155,6 +155,24 @@ SHEET_HEAD='<?xml version="1.0" encoding="UTF-8"?>
 	[ "$(status_of "$(upload_id)" '.files | keys | join(" ")')" = "$DOCS.xls report.zip" ]
 }
 
+@test "an xlsx in a gz and an xls in a tar.gz are unpacked and read" {
+	use_capture
+	gzip -c "$FIXTURES/$DOCS.xlsx" > "$STACK_DIR/$DOCS.xlsx.gz"
+	drop_in gz "$(info_json 'format="xlsx"' 'archive="gz"' ignore_submitted_timestamps=true)" \
+		"$STACK_DIR/$DOCS.xlsx.gz"
+	mkdir -p "$STACK_DIR/t/sub"
+	cp "$FIXTURES/$DOCS.xls" "$STACK_DIR/t/sub/"
+	tar -C "$STACK_DIR/t" -czf "$STACK_DIR/report.tar.gz" sub
+	drop_in tgz "$(info_json 'format="xls"' 'archive="tar_gz"' ignore_submitted_timestamps=true)" \
+		"$STACK_DIR/report.tar.gz"
+	run --separate-stderr batch uploads
+	[ "$status" -eq 0 ]
+	outcome gz complete
+	outcome tgz complete
+	[ "$(captured | sort -u)" = "$(example_points)" ]
+	[ "$(captured | wc -l)" = 16 ]
+}
+
 @test "members of an archive without the format's extension are skipped" {
 	use_capture
 	echo notes > "$STACK_DIR/README.txt"
