@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -194,19 +193,17 @@ member_name(struct archive_entry *e, enum flux_archive kind, const char *gz_name
 	return p;
 }
 
+/* A member to unpack: a safe name with the extension of the format. */
 static int
-is_csv(const char *name)
+is_data(const char *name, enum flux_format format)
 {
-	size_t	n = strlen(name);
-
-	return flux_upload_name_ok(name) && n > 4 &&
-	    strcasecmp(name + n - 4, ".csv") == 0;
+	return flux_upload_name_ok(name) && flux_upload_name_is_format(name, format);
 }
 
-/* The extraction pass: regular members with CSV names, flat into dir. */
+/* The extraction pass: regular members with report names, flat into dir. */
 static int
-extract(struct archive *a, enum flux_archive kind, const char *gz_name,
-    const char *dir, int64_t cap, struct flux_list *csv,
+extract(struct archive *a, enum flux_archive kind, enum flux_format format,
+    const char *gz_name, const char *dir, int64_t cap, struct flux_list *csv,
     struct flux_list *skipped, char err[])
 {
 	struct archive_entry	*e;
@@ -218,7 +215,7 @@ extract(struct archive *a, enum flux_archive kind, const char *gz_name,
 		if (archive_entry_filetype(e) != AE_IFREG)
 			continue;
 		name = member_name(e, kind, gz_name);
-		if (kind != FLUX_AR_GZ && !is_csv(name)) {
+		if (kind != FLUX_AR_GZ && !is_data(name, format)) {
 			if (list_add(skipped, archive_entry_pathname(e)) == -1)
 				goto oom;
 			continue;
@@ -267,12 +264,12 @@ open_file(struct archive *a, const char *path, int *fd, char err[])
  * Unpack the archive at path into dir (which the caller made, and removes
  * on failure): check pass, then extraction pass. For gz the one stream
  * becomes gz_name. csv receives the names written, skipped the members
- * left out as not CSV; the caller frees both lists.
+ * left out as not of the format; the caller frees both lists.
  */
 int
 flux_unpack_archive(const char *path, enum flux_archive kind,
-    const char *gz_name, const char *dir, int64_t cap, struct flux_list *csv,
-    struct flux_list *skipped, char err[])
+    enum flux_format format, const char *gz_name, const char *dir, int64_t cap,
+    struct flux_list *csv, struct flux_list *skipped, char err[])
 {
 	struct archive	*a;
 	int		 rc = -1, fd = -1;
@@ -294,9 +291,10 @@ flux_unpack_archive(const char *path, enum flux_archive kind,
 		}
 	}
 	if (open_file(a, path, &fd, err) == 0)
-		rc = extract(a, kind, gz_name, dir, cap, csv, skipped, err);
+		rc = extract(a, kind, format, gz_name, dir, cap, csv, skipped, err);
 	if (rc == 0 && csv->n == 0) {
-		snprintf(err, FLUX_ERRLEN, "no csv file in the archive");
+		snprintf(err, FLUX_ERRLEN, "no %s file in the archive",
+		    flux_upload_format_name(format));
 		rc = -1;
 	}
 done:

@@ -1,9 +1,10 @@
 /*
  * uploads.c - "flux-batch uploads" (SPEC 8): take the upload directories
  * under DATA_UPLOADS_PATH, oldest first, check each (namespace, key,
- * info.json), unpack its archive, hand its CSV files to upfile.c, keep
- * its status record up to date and move it away when done: deleted or
- * saved when complete, kept under .failed when not, so it is not retried.
+ * info.json), unpack its archive, hand its report files (CSV, xlsx or
+ * xls) to upfile.c, keep its status record up to date and move it away
+ * when done: deleted or saved when complete, kept under .failed when
+ * not, so it is not retried.
  *
  * Uploads from upload_data carry upload.json (with the key); uploads
  * dropped in by scp or rsync carry the key in info.json. Both appear by
@@ -289,7 +290,11 @@ check_data(struct up_upload *u, const cJSON *meta, char *name, size_t len)
 	else if (flux_fs_join(path, sizeof(path), u->dir, name) == -1 ||
 	    lstat(path, &st) == -1 || !S_ISREG(st.st_mode))
 		up_fail(u, "%.255s: missing or not a regular file", name);
-	else if (!flux_upload_name_fits(name, u->info.archive))
+	else if (!flux_upload_name_fits(name, u->info.format, u->info.archive) &&
+	    u->info.archive == FLUX_AR_NONE)
+		up_fail(u, "%.255s: does not fit format %s and archive none", name,
+		    flux_upload_format_name(u->info.format));
+	else if (!flux_upload_name_fits(name, u->info.format, u->info.archive))
 		up_fail(u, "%.255s: does not fit archive %s", name,
 		    flux_upload_archive_name(u->info.archive));
 	else
@@ -324,13 +329,13 @@ check(struct up_upload *u, char *data, size_t len)
 
 /* ----------------------------------------------------------------- data -- */
 
-/* Unpack the archive into the private directory and process its CSV files. */
+/* Unpack the archive into the private directory and process its reports. */
 static void
 run_archive(struct up_upload *u, const char *path, const char *name)
 {
 	struct flux_list	 csv = { 0 }, skipped = { 0 };
 	char			 gz[FLUX_UPLOAD_NAME_MAX + 1], err[FLUX_ERRLEN];
-	char			 file[FLUX_PATH_MAX];
+	char			 file[FLUX_PATH_MAX], skip[64];
 	size_t			 i;
 
 	/* A .gz holds one stream; it becomes the file name without ".gz". */
@@ -339,15 +344,18 @@ run_archive(struct up_upload *u, const char *path, const char *name)
 	    flux_fs_remove_tree(u->work) == -1 || mkdir(u->work, 0700) == -1) {
 		up_fail(u, "%s: cannot make a directory to unpack into", name);
 		u->work[0] = '\0';
-	} else if (flux_unpack_archive(path, u->info.archive, gz, u->work,
-	    u->job->conf->max_extracted_bytes, &csv, &skipped, err) == -1) {
+	} else if (flux_unpack_archive(path, u->info.archive, u->info.format, gz,
+	    u->work, u->job->conf->max_extracted_bytes, &csv, &skipped,
+	    err) == -1) {
 		up_fail(u, "%s: %s", name, err);
 		flux_status_set_in(u->status, "files", name, "failed");
 	} else
 		flux_status_set_in(u->status, "files", name, "unpacked");
+	snprintf(skip, sizeof(skip), "skipped - not a%s %s file",
+	    u->info.format == FLUX_FMT_CSV ? "" : "n",
+	    flux_upload_format_name(u->info.format));
 	for (i = 0; i < skipped.n; i++)
-		flux_status_set_in(u->status, "files", skipped.v[i],
-		    "skipped - not a csv file");
+		flux_status_set_in(u->status, "files", skipped.v[i], skip);
 	for (i = 0; i < csv.n; i++)
 		if (flux_fs_join(file, sizeof(file), u->work, csv.v[i]) == 0)
 			up_file(u, file, csv.v[i]);

@@ -1,8 +1,8 @@
 /*
  * uploads.h - what the two halves of "flux-batch uploads" share:
  * uploads.c takes upload directories through their life (scan, checks,
- * status, unpacking, moving away) and upfile.c turns one CSV file of an
- * upload into delivered points.
+ * status, unpacking, moving away) and upfile.c turns one report file of
+ * an upload into delivered points.
  */
 #ifndef FLUX_UPLOADS_H
 #define FLUX_UPLOADS_H

@@ -384,9 +384,15 @@ check_form(struct upload *u)
 		return -1;
 	if (flux_upload_info_parse(u->info, &info, err) == -1)
 		return fail(u, 400, "%s", err);
-	rc = flux_upload_name_fits(data->name, info.archive) ? 0 :
-	    fail(u, 400, "data_file name does not fit archive %s - %s",
-	    flux_upload_archive_name(info.archive), data->name);
+	if (flux_upload_name_fits(data->name, info.format, info.archive))
+		rc = 0;
+	else if (info.archive == FLUX_AR_NONE)
+		rc = fail(u, 400, "data_file name does not fit format %s and "
+		    "archive none - %s", flux_upload_format_name(info.format),
+		    data->name);
+	else
+		rc = fail(u, 400, "data_file name does not fit archive %s - %s",
+		    flux_upload_archive_name(info.archive), data->name);
 	flux_upload_info_free(&info);
 	if (rc == 0 && data->size == 0)
 		return fail(u, 400, "data_file is empty");

@@ -258,15 +258,15 @@ nothing_written() {
 }
 
 @test "a data file with an extension that is not allowed is refused" {
-	upload_form "data_file=@$FIXTURES/$UPCSV;filename=report.xlsx"
-	expect 400 "$(err_body 400 'invalid data_file name - report.xlsx')"
+	upload_form "data_file=@$FIXTURES/$UPCSV;filename=report.ods"
+	expect 400 "$(err_body 400 'invalid data_file name - report.ods')"
 }
 
 @test "a data file name must fit the archive field" {
 	upload_form "data_file=@$FIXTURES/$UPCSV;filename=report.tar.gz" archive=gz
 	expect 400 "$(err_body 400 'data_file name does not fit archive gz - report.tar.gz')"
 	upload_form "data_file=@$FIXTURES/$UPCSV;filename=report.zip"
-	expect 400 "$(err_body 400 'data_file name does not fit archive none - report.zip')"
+	expect 400 "$(err_body 400 'data_file name does not fit format csv and archive none - report.zip')"
 }
 
 @test "an empty data file is refused" {
@@ -323,9 +323,30 @@ nothing_written() {
 	expect 400 "$(err_body 400 'no timezone passed')"
 }
 
-@test "a format other than csv is refused" {
+@test "a format other than csv, xlsx or xls is refused" {
+	upload_form -info_file format=ods
+	expect 400 "$(err_body 400 'format ods is not supported - csv, xlsx or xls')"
+}
+
+@test "a data file name must fit the format" {
 	upload_form -info_file format=xlsx
-	expect 400 "$(err_body 400 'format xlsx is not supported - only csv')"
+	expect 400 "$(err_body 400 "data_file name does not fit format xlsx and archive none - $UPCSV")"
+	upload_form -info_file format=xls "data_file=@$FIXTURES/$UPCSV;filename=report.xlsx"
+	expect 400 "$(err_body 400 'data_file name does not fit format xls and archive none - report.xlsx')"
+	nothing_written
+}
+
+@test "sheet in info_file must be a name or an index from 0" {
+	jq '.format = "xlsx" | .sheet = -1' "$FIXTURES/info.json" > "$STACK_DIR/info.json"
+	upload_form "info_file=@$STACK_DIR/info.json" "data_file=@$FIXTURES/${UPCSV%.csv}.xlsx"
+	expect 400 "$(err_body 400 'invalid sheet - a number out of range')"
+	jq '.format = "xlsx" | .sheet = ""' "$FIXTURES/info.json" > "$STACK_DIR/info.json"
+	upload_form "info_file=@$STACK_DIR/info.json" "data_file=@$FIXTURES/${UPCSV%.csv}.xlsx"
+	expect 400 "$(err_body 400 'invalid sheet - a name of 1 to 255 bytes or an index from 0')"
+	jq '.format = "xlsx" | .sheet = 1.5' "$FIXTURES/info.json" > "$STACK_DIR/info.json"
+	upload_form "info_file=@$STACK_DIR/info.json" "data_file=@$FIXTURES/${UPCSV%.csv}.xlsx"
+	expect 400 "$(err_body 400 'invalid sheet - a number out of range')"
+	nothing_written
 }
 
 @test "an unknown archive is refused" {

@@ -52,20 +52,6 @@ drop_csv() {
 	drop_in "$name" "$(info_json skip_rows=0 "$@")" "$STACK_DIR/report.csv"
 }
 
-# outcome NAME STATUS [ERROR]: the dropped-in upload NAME ended so.
-outcome() {
-	local st
-	st=$(status_of "$UPNS.$1")
-	if [ "$(jq -r .status <<<"$st")" != "$2" ] ||
-	    { [ $# -gt 2 ] && [ "$(jq -r .error <<<"$st")" != "$3" ]; }; then
-		echo "expected: $2 ${3:-}" >&2
-		echo "got:      $st" >&2
-		return 1
-	fi
-}
-
-failed_dir() { echo "$STACK_DIR/uploads/.failed/$UPNS/$1"; }
-
 # The docs' four rows for both columns, starting at T (default 11:00 UTC).
 example_points() {
 	local t=${1:-$T0}

@@ -121,6 +121,20 @@ status_of() {
 	redis-cli -s "$REDIS_SOCK" get "flux.upload_status.$1" | jq -r "${2:-.}"
 }
 
+# outcome NAME STATUS [ERROR]: the dropped-in upload NAME ended so.
+outcome() {
+	local st
+	st=$(status_of "$UPNS.$1")
+	if [ "$(jq -r .status <<<"$st")" != "$2" ] ||
+	    { [ $# -gt 2 ] && [ "$(jq -r .error <<<"$st")" != "$3" ]; }; then
+		echo "expected: $2 ${3:-}" >&2
+		echo "got:      $st" >&2
+		return 1
+	fi
+}
+
+failed_dir() { echo "$STACK_DIR/uploads/.failed/$UPNS/$1"; }
+
 # use_capture: point the config's pickle port at a new capture listener.
 use_capture() {
 	start_capture accept
