@@ -15,7 +15,7 @@ INSTALL ?= install
 
 # Warnings and includes are added to the user's CFLAGS, never replace them.
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
-PKGS = hiredis libcjson zlib libarchive libcurl
+PKGS = hiredis libcjson zlib libarchive libcurl yajl expat
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS)) \
 	-Icommon -MMD -MP $(CFLAGS)
 # Every plain-CGI request is a new process, and each shared library costs
@@ -23,7 +23,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS))
 # (callgrind, one metric_data GET: 389k -> 269k instructions), and
 # --as-needed records only the libraries a program uses.
 LIBS = -Wl,--as-needed -Wl,-Bstatic -lhiredis -lz -lfcgi -Wl,-Bdynamic \
-	$(shell pkg-config --libs libcjson libarchive libcurl) -lcsv -lm
+	$(shell pkg-config --libs libcjson libarchive libcurl yajl expat) -lcsv -lm
 
 # make SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer.
 ifeq ($(SANITIZE),1)
@@ -36,14 +36,15 @@ COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 	common/store_last.c common/pickle.c \
 	common/carbon.c common/spool.c common/ingest.c common/multipart.c \
 	common/date.c common/fs.c common/upload.c common/status.c \
-	common/pylist.c common/series.c common/fetch.c common/popjob.c
+	common/pylist.c common/series.c common/fetch.c common/popjob.c \
+	common/json.c
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
 CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/populate_metric \
 	cgi-bin/upload_data cgi-bin/upload_status
 BATCH = batch/flux-batch
 # The jobs flux-batch links besides its main().
 BATCH_SRC = batch/flux-batch.c batch/populate.c batch/uploads.c batch/upfile.c \
-	batch/report.c batch/unpack.c
+	batch/report.c batch/unpack.c batch/sheet.c batch/xlsx.c batch/xls.c
 BATCH_OBJ = $(BATCH_SRC:.c=.o)
 UNIT = tests/unit/test_unit tests/unit/pickle_rt tests/unit/lua_text
 # The Redis scripts kept as Lua files (common/lua/), each embedded in the
@@ -129,7 +130,8 @@ FUZZ_SECONDS ?= 30
 FUZZ_DIR ?= /tmp/flux-fuzz
 FUZZ = $(basename $(wildcard tests/fuzz/fuzz_*.c))
 # The harnesses link every parser: common/ and the batch jobs without main().
-FUZZ_SRC = $(COMMON_SRC) batch/report.c batch/unpack.c
+FUZZ_SRC = $(COMMON_SRC) batch/report.c batch/unpack.c batch/sheet.c \
+	batch/xlsx.c batch/xls.c
 FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-Icommon -Ibatch $(shell pkg-config --cflags $(PKGS))
 FUZZ_LIBS = $(shell pkg-config --libs $(PKGS)) -lfcgi -lcsv -lm

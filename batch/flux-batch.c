@@ -7,6 +7,7 @@
  * flock -n, and it takes its own lock as well.
  */
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,28 +56,43 @@ static int
 job_flush(const struct flux_conf *c, int dryrun)
 {
 	char	err[FLUX_ERRLEN];
-	size_t	files, points;
+	size_t	files, points, left;
 	int	rc;
 
-	rc = flux_spool_flush(c, dryrun, &files, &points, err);
+	rc = flux_spool_flush(c, dryrun, flux_clock_ms(CLOCK_MONOTONIC) +
+	    c->flush_seconds * 1000, &files, &points, &left, err);
 	if (files > 0 || rc == -1)
 		flux_info("spool: %s %zu points from %zu files", dryrun ?
 		    "would replay" : "replayed", points, files);
+	if (left > 0)
+		flux_warn("spool: FLUX_BATCH_FLUSH_SECONDS (%lld s) spent; %zu files "
+		    "wait for the next run", (long long)c->flush_seconds, left);
 	if (rc == -1)
 		flux_err("spool: %s", err);
 	return rc;
 }
 
-/* Hold an exclusive lock for the life of the process; -1 when it is taken. */
+/*
+ * Hold an exclusive lock for the life of the process; -1 when it is taken.
+ * The lock file is never reached through a symbolic link (one planted in
+ * the spool would make us create the file it names), and must be a
+ * regular file.
+ */
 static int
 take_lock(const struct flux_conf *c)
 {
-	char	path[FLUX_PATH_MAX];
-	int	fd;
+	struct stat	st;
+	char		path[FLUX_PATH_MAX];
+	int		fd;
 
 	snprintf(path, sizeof(path), "%s/.flux-batch.lock", c->spool_path);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1) {
-		flux_err("cannot open lock file '%s': %s", path, strerror(errno));
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+	    0640)) == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		flux_err("cannot open lock file '%s': %s", path, fd == -1 ?
+		    strerror(errno) : "not a regular file");
+		if (fd != -1)
+			close(fd);
+		errno = EINVAL;
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
@@ -85,6 +101,31 @@ take_lock(const struct flux_conf *c)
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Run as root, flux-batch opens what the users who can write its
+ * directories put there: it refuses unless each directory it uses that
+ * exists is root's. 0, or -1 with the one-line reason in msg.
+ */
+static int
+root_check(const struct flux_conf *c, char *msg, size_t len)
+{
+	const char	*dirs[] = { c->spool_path, c->uploads_path,
+	    c->save_uploads_path };
+	struct stat	 st;
+	size_t		 i;
+
+	if (geteuid() != 0)
+		return 0;
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (stat(dirs[i], &st) == 0 && st.st_uid != 0) {
+			snprintf(msg, len, "refusing to run as root: '%s' belongs to uid "
+			    "%lu; run flux-batch as that user", dirs[i],
+			    (unsigned long)st.st_uid);
+			return -1;
+		}
+	return 0;
 }
 
 int
@@ -124,6 +165,11 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	flux_log_set_level((enum flux_level)conf.log_level);
+	if (root_check(&conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "flux-batch: %s\n", err);
+		flux_conf_free(&conf);
+		return EXIT_USAGE;
+	}
 	if ((lock = take_lock(&conf)) == -1)
 		rc = (errno == EWOULDBLOCK) ? EXIT_OK : EXIT_JOB;
 	else if (flux_spool_held(&conf, hold, sizeof(hold)))

@@ -10,6 +10,15 @@
  * middle loses nothing: the next run puts the job back first. Every start
  * counts as an attempt, a killed run's included, so a job that kills its
  * run cannot come back forever.
+ *
+ * A run has FLUX_BATCH_POPULATE_SECONDS: it takes no job after that, and
+ * a job whose answers have not all come by then goes back to the queue
+ * with its attempt counted, so hanging remotes cannot keep the uploads
+ * and the next runs waiting. A job's URLs are fetched side by side
+ * (FLUX_POPULATE_PARALLEL at a time), each answer parsed as it arrives
+ * into 1-minute bins of its own (series.h), which join the job's bins
+ * once the answer has come whole: memory follows the minutes covered,
+ * not the number or size of the answers.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +48,7 @@ static const char *const local_windows[] = {
 	"-50mins", "-6hours", "-24hours", "-7days", "-30days", "-90days",
 };
 
-/* One run of the job: its connections and counters. */
+/* One run of the job: its connections, counters and deadline. */
 struct run {
 	const struct flux_conf	*conf;
 	struct flux_store	*store;
@@ -48,6 +57,7 @@ struct run {
 	int			 dryrun;
 	size_t			 done;
 	size_t			 failed;
+	int64_t			 deadline;	/* monotonic ms */
 };
 
 enum result {
@@ -57,13 +67,26 @@ enum result {
 };
 
 /*
- * What a job fetched: the samples, and how many answers failed and why
- * (the first reason, the one that will be shown).
+ * What a job fetched: the bins of its answers, then the bins kept; how
+ * many answers failed, whether the deadline cut one, and why (the first
+ * reason, the one that will be shown).
  */
 struct haul {
+	struct flux_bins	bins;
 	struct flux_series	series;
+	size_t			points, dropped, ignored;
 	size_t			urls_failed;
+	int			cut;
 	char			why[FLUX_ERRLEN];
+};
+
+/* One answer on its way in: its parser, its bins and what it may keep. */
+struct answer {
+	const struct flux_popjob	*job;
+	struct haul			*haul;
+	struct flux_series_parser	*parser;
+	struct flux_bins		 bins;
+	int64_t				 after, before;
 };
 
 /* Seconds on a monotonic clock, for the progress lines. */
@@ -186,80 +209,164 @@ last_known(struct run *r, const char *metric, int64_t *last, int *known,
 	return 0;
 }
 
-/* Parse one answer into the haul; -1 with err on a bad answer. */
+/* The parser's sample: into the answer's bins when it may be kept. */
 static int
-parse_answer(struct run *r, const struct flux_popjob *j, const char *shown,
-    const struct flux_buf *body, struct flux_series *s, char err[])
+to_bins(void *ctx, int64_t ts, double value, char err[])
 {
-	char	why[FLUX_ERRLEN];
-	int	rc;
+	struct answer	*a = ctx;
 
-	if (j->type == FLUX_REMOTE_GRAPHITE)
-		rc = flux_series_graphite(body->ptr, body->len, s, why);
-	else
-		rc = flux_series_prometheus(body->ptr, body->len, s, why);
-	if (rc == -1)
-		snprintf(err, FLUX_ERRLEN, "bad answer from '%s' (%.100s, %zu bytes): "
-		    "%.1024s",
-		    shown, *flux_fetch_content_type(r->remote) ?
-		    flux_fetch_content_type(r->remote) : "no content type", body->len,
-		    why);
-	return rc;
+	if (ts <= a->after || ts >= a->before)
+		return 0;
+	return flux_bins_add(&a->bins, ts, value, err);
 }
 
-/* Fetch and parse every URL of j into h; each failure is logged. */
-static void
-fetch_all(struct run *r, const struct flux_popjob *j, struct haul *h)
+/* A chunk of an answer, as it arrives. */
+static int
+feed(void *ctx, const char *p, size_t n, char err[])
 {
-	struct flux_fetch_auth	 auth = { given(j->user), given(j->password),
-	    given(j->token) };
-	struct flux_buf		 body = { 0 };
-	char			 err[FLUX_ERRLEN], shown[512];
-	size_t			 i, n0, d0;
-	double			 t0, t1;
+	struct answer	*a = ctx;
 
-	for (i = 0; i < j->urls.n; i++) {
-		flux_fetch_redact(j->urls.v[i], shown, sizeof(shown));
-		n0 = h->series.n;
-		d0 = h->series.dropped;
-		t0 = mono();
-		if (flux_fetch_get(r->remote, j->urls.v[i], &auth, &body, err) == -1 ||
-		    (t1 = mono(), parse_answer(r, j, shown, &body, &h->series,
-		    err)) == -1) {
-			flux_err("populate '%s': %s", j->metric, err);
-			if (h->urls_failed++ == 0)
-				snprintf(h->why, sizeof(h->why), "%s", err);
-			continue;
-		}
-		flux_info("populate '%s': fetched '%s': %zu points, %zu null or "
-		    "non-finite dropped (%zu bytes in %.3f s, parsed in %.3f s)",
-		    j->metric, shown, h->series.n - n0, h->series.dropped - d0,
-		    body.len, t1 - t0, mono() - t1);
+	return flux_series_parser_feed(a->parser, p, n, err);
+}
+
+/* One failed URL: logged, counted, the first reason kept. */
+static void
+url_failed(const struct flux_popjob *j, struct haul *h, int cut,
+    const char *err)
+{
+	flux_err("populate '%s': %s", j->metric, err);
+	h->cut |= cut;
+	if (h->urls_failed++ == 0)
+		snprintf(h->why, sizeof(h->why), "%s", err);
+}
+
+/* An answer the parser refused: say whose, of what type and size. */
+static void
+bad_answer(const struct flux_popjob *j, struct flux_fetch_req *q,
+    const char *why, struct haul *h)
+{
+	char	err[FLUX_ERRLEN], shown[512];
+
+	flux_fetch_redact(q->url, shown, sizeof(shown));
+	snprintf(err, sizeof(err), "bad answer from '%s' (%.100s, %zu bytes): "
+	    "%.1024s", shown, *q->ctype ? q->ctype : "no content type", q->bytes,
+	    why);
+	url_failed(j, h, 0, err);
+}
+
+/* A fetched answer: parse its end, log it, add its bins to the job's. */
+static void
+take_answer(const struct flux_popjob *j, struct flux_fetch_req *q,
+    struct answer *a, struct haul *h)
+{
+	char	err[FLUX_ERRLEN], shown[512];
+	size_t	pts, drop, ign;
+
+	flux_fetch_redact(q->url, shown, sizeof(shown));
+	if (flux_series_parser_finish(a->parser, err) == -1) {
+		bad_answer(j, q, err, h);
+		return;
 	}
-	if (h->series.ignored > 0)
-		flux_warn("populate '%s': answers held %zu more series; only the "
-		    "first of each was used", j->metric, h->series.ignored);
-	flux_buf_free(&body);
+	if (flux_bins_merge(&h->bins, &a->bins, err) == -1) {
+		url_failed(j, h, 0, err);
+		return;
+	}
+	flux_series_parser_counts(a->parser, &pts, &drop, &ign);
+	h->points += pts;
+	h->dropped += drop;
+	h->ignored += ign;
+	flux_info("populate '%s': fetched '%s': %zu points, %zu null or "
+	    "non-finite dropped (%zu bytes in %.3f s)", j->metric, shown, pts,
+	    drop, q->bytes, q->secs);
+}
+
+/* An answer ended: its bins join the job's, or its failure is told. */
+static void
+answer_done(void *ctx, struct flux_fetch_req *q)
+{
+	struct answer	*a = ctx;
+
+	if (q->refused)
+		bad_answer(a->job, q, q->err, a->haul);
+	else if (q->failed)
+		url_failed(a->job, a->haul, q->cut, q->err);
+	else
+		take_answer(a->job, q, a, a->haul);
+	flux_series_parser_free(a->parser);
+	a->parser = NULL;
+	flux_bins_free(&a->bins);
 }
 
 /*
- * Keep what is new and complete, then resample. "Now" is read here, after
- * fetching (SPEC 7): the current minute is the one the points are
- * filtered in. Points beyond now + FLUX_MAX_FUTURE are dropped; there is no
- * FLUX_MAX_AGE limit (history is the point of the job).
+ * Fetch every URL of j side by side, each answer parsed into bins of its
+ * own as it arrives and added to the job's as soon as it has come whole;
+ * keep only samples after `after` and before `before`. Each failure is
+ * logged.
  */
 static void
-select_points(struct run *r, struct flux_series *s, int64_t last, int known)
+fetch_all(struct run *r, const struct flux_popjob *j, int64_t after,
+    int64_t before, struct haul *h)
 {
-	int64_t	now = flux_now(), before = now + r->conf->max_future + 1;
-	int64_t	after = known ? last : -1;
+	struct flux_fetch_auth	 auth = { given(j->user), given(j->password),
+	    given(j->token) };
+	struct flux_fetch_req	*q;
+	struct answer		*a;
+	enum flux_series_kind	 kind = j->type == FLUX_REMOTE_GRAPHITE ?
+	    FLUX_SERIES_GRAPHITE : FLUX_SERIES_PROMETHEUS;
+	char			 err[FLUX_ERRLEN], shown[512];
+	size_t			 i, n = 0;
 
-	if (r->conf->vista_no_current_minute && now - now % BIN_STEP < before)
+	q = calloc(j->urls.n, sizeof(*q));
+	a = calloc(j->urls.n, sizeof(*a));
+	for (i = 0; q != NULL && a != NULL && i < j->urls.n; i++) {
+		if (!flux_fetch_host_allowed(&r->conf->populate_hosts, j->urls.v[i])) {
+			flux_fetch_redact(j->urls.v[i], shown, sizeof(shown));
+			snprintf(err, sizeof(err), "'%s' not fetched: its host is not in "
+			    "FLUX_POPULATE_ALLOWED_HOSTS", shown);
+			url_failed(j, h, 0, err);
+			continue;
+		}
+		a[n] = (struct answer){ j, h, flux_series_parser_new(kind, to_bins,
+		    &a[n]), { NULL, 0, 0 }, after, before };
+		q[n] = (struct flux_fetch_req){ .url = j->urls.v[i], .auth = &auth,
+		    .on_data = feed, .on_done = answer_done, .ctx = &a[n] };
+		if (a[n].parser == NULL)
+			break;
+		n++;
+	}
+	if (q == NULL || a == NULL || i < j->urls.n)
+		url_failed(j, h, 0, "out of memory");
+	else if (flux_fetch_many(r->remote, q, n, (size_t)r->conf->populate_parallel,
+	    r->deadline, err) == -1)
+		url_failed(j, h, 0, err);
+	for (i = 0; a != NULL && i < n; i++) {
+		flux_series_parser_free(a[i].parser);
+		flux_bins_free(&a[i].bins);
+	}
+	if (h->ignored > 0)
+		flux_warn("populate '%s': answers held %zu more series; only the "
+		    "first of each was used", j->metric, h->ignored);
+	free(q);
+	free(a);
+}
+
+/*
+ * Keep the bins that are new and complete, in time order. Samples after
+ * the last timestamp and not beyond now + FLUX_MAX_FUTURE (now when the
+ * fetching began) were kept as they came; "now" for the current minute is
+ * read here, after fetching (SPEC 7): the current minute is the one the
+ * points are filtered in, and its bin is whole or dropped whole. There is
+ * no FLUX_MAX_AGE limit (history is the point of the job). A bin labelled
+ * at or before an unaligned last would overwrite it: it goes too.
+ */
+static int
+select_bins(struct run *r, struct haul *h, int64_t after)
+{
+	int64_t	now = flux_now(), before = INT64_MAX;
+
+	if (r->conf->vista_no_current_minute)
 		before = now - now % BIN_STEP;
-	flux_series_keep(s, after, before);
-	flux_series_resample(s, BIN_STEP);
-	/* A bin labelled at or before an unaligned last would overwrite it. */
-	flux_series_keep(s, after, INT64_MAX);
+	return flux_bins_select(&h->bins, after, before, &h->series);
 }
 
 /* Points [from, to) of s as accepted flux points of metric. */
@@ -364,8 +471,7 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 {
 	struct haul	*h;
 	struct tally	 t = { 0 };
-	int64_t		 last = 0;
-	size_t		 raw;
+	int64_t		 last = 0, after, now;
 	double		 t0;
 	int		 known = 0, last_try;
 	enum result	 res = R_RETRY;
@@ -377,26 +483,36 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 	}
 	if (last_known(r, j->metric, &last, &known, why) == -1)
 		goto done;
-	fetch_all(r, j, h);
+	after = known ? last : -1;
+	now = flux_now();
+	fetch_all(r, j, after, now + r->conf->max_future + 1, h);
 	if (h->urls_failed == j->urls.n || h->urls_failed == 0)
 		snprintf(why, FLUX_ERRLEN, "%s", h->why);
 	else
 		snprintf(why, FLUX_ERRLEN, "%zu of %zu URLs failed: %.4096s",
 		    h->urls_failed, j->urls.n, h->why);
-	/* Some answers missing: retry while attempts remain (see SPEC 7). */
-	if (h->urls_failed == j->urls.n || (h->urls_failed > 0 && !last_try))
+	/*
+	 * Some answers missing: retry while attempts remain (see SPEC 7); an
+	 * answer the run's time cut off is always tried again.
+	 */
+	if (h->urls_failed == j->urls.n || (h->urls_failed > 0 && !last_try) ||
+	    h->cut)
 		goto done;
-	raw = h->series.n;
-	select_points(r, &h->series, last, known);
+	if (select_bins(r, h, after) == -1) {
+		snprintf(why, FLUX_ERRLEN, "out of memory");
+		goto done;
+	}
+	flux_bins_free(&h->bins);
 	t0 = mono();
 	if (send_bins(r, j, &h->series, &t, why) == -1)
 		goto done;
 	flux_info("populate '%s': %zu of %zu URLs fetched, %zu points, %zu bins "
 	    "kept, %zu sent, %zu spooled (delivery %.3f s)", j->metric,
-	    j->urls.n - h->urls_failed, j->urls.n, raw, h->series.n, t.sent,
+	    j->urls.n - h->urls_failed, j->urls.n, h->points, h->series.n, t.sent,
 	    t.spooled, mono() - t0);
 	res = h->urls_failed > 0 ? R_PARTIAL : R_DONE;
 done:
+	flux_bins_free(&h->bins);
 	flux_series_free(&h->series);
 	free(h);
 	return res;
@@ -489,6 +605,21 @@ done:
 	return rc;
 }
 
+/*
+ * True once the run's time is spent: no job is taken after that, and the
+ * log says how many wait for the next run.
+ */
+static int
+spent(const struct run *r, long long waiting)
+{
+	if (flux_clock_ms(CLOCK_MONOTONIC) < r->deadline)
+		return 0;
+	flux_warn("populate: FLUX_BATCH_POPULATE_SECONDS (%lld s) spent; %lld "
+	    "jobs wait for the next run", (long long)r->conf->populate_seconds,
+	    waiting);
+	return 1;
+}
+
 /* A dry run: every queued job fetched and reported, nothing changed. */
 static int
 run_dry(struct run *r)
@@ -502,7 +633,7 @@ run_dry(struct run *r)
 		flux_err("populate: %s", err);
 		return -1;
 	}
-	for (i = 0; i < jobs.n; i++) {
+	for (i = 0; i < jobs.n && !spent(r, (long long)(jobs.n - i)); i++) {
 		if (flux_popjob_decode(jobs.v[i], &j, err) == -1) {
 			flux_err("populate: unreadable job: %s", err);
 			r->failed++;
@@ -532,7 +663,7 @@ run_queue(struct run *r)
 		flux_warn("populate: %lld jobs left by an interrupted run queued again",
 		    moved);
 	/* Jobs queued again go to the head: taking n from the tail runs each once. */
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !spent(r, n - i); i++) {
 		if (flux_popjob_take(r->store, &text, err) == -1) {
 			flux_err("populate: %s", err);
 			return -1;
@@ -553,7 +684,8 @@ run_queue(struct run *r)
 int
 job_populate(const struct flux_conf *c, int dryrun)
 {
-	struct run	r = { c, NULL, NULL, NULL, dryrun, 0, 0 };
+	struct run	r = { c, NULL, NULL, NULL, dryrun, 0, 0,
+	    flux_clock_ms(CLOCK_MONOTONIC) + c->populate_seconds * 1000 };
 	char		err[FLUX_ERRLEN];
 	int		rc = -1;
 
@@ -563,8 +695,12 @@ job_populate(const struct flux_conf *c, int dryrun)
 	    (r.local = flux_fetch_open(FLUX_FETCH_CONNECT_MS, LOCAL_TOTAL_MS,
 	    FLUX_FETCH_MAX_BYTES, 0, err)) == NULL)
 		flux_err("populate: %s", err);
-	else
+	else {
+		flux_fetch_set_deadline(r.local, r.deadline);
+		if (c->populate_hosts.n > 0)
+			flux_fetch_no_redirects(r.remote);
 		rc = dryrun ? run_dry(&r) : run_queue(&r);
+	}
 	flux_fetch_close(r.local);
 	flux_fetch_close(r.remote);
 	flux_store_close(r.store);

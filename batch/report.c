@@ -39,6 +39,9 @@ struct flux_report {
 	void			*ctx;
 	struct csv_parser	 csv;
 	struct flux_date	 date;
+	struct flux_date	 sheet_date;	/* date cells: built-in layouts only */
+	int			 date_cell;	/* the date is a sheet's date cell */
+	size_t			 row_cells;	/* non-empty cells of a sheet row */
 	uint64_t		 bytes;
 	uint64_t		 line;		/* line being fed, 1-based */
 	uint64_t		 record_line;	/* line the record began on; 0: none yet */
@@ -114,7 +117,13 @@ column_fail(struct flux_report *r, size_t col, const char *s, size_t len)
 	r->col_error[col] = strdup(msg);
 }
 
-/* libcsv: one field of the current record. */
+/*
+ * libcsv: one field of the current record. libcsv hands a field as bytes
+ * and a length; everything after it treats the field as a C string, so a
+ * NUL inside it would cut it short ("1\0999" read as 1). Such a field is
+ * not text: it fails the file, naming its row and column, whatever record
+ * it is in (the header included).
+ */
 static void
 on_field(void *field, size_t len, void *data)
 {
@@ -122,6 +131,9 @@ on_field(void *field, size_t len, void *data)
 	size_t			 i = r->nfields++;
 	const char		*s;
 
+	if (!r->failed && len > 0 && memchr(field, '\0', len) != NULL)
+		fail(r, "row %llu, column %zu: NUL byte in field",
+		    (unsigned long long)r->record_line, i + 1);
 	if (r->failed || r->records <= (uint64_t)r->spec.header_row ||
 	    i >= r->spec.ncolumns)
 		return;
@@ -178,7 +190,8 @@ data_row(struct flux_report *r)
 		    (unsigned long long)r->record_line, r->nfields, r->spec.ncolumns);
 		return;
 	}
-	if (flux_date_parse(&r->date, r->date_text, &ts, &why) == -1) {
+	if (flux_date_parse(r->date_cell ? &r->sheet_date : &r->date,
+	    r->date_text, &ts, &why) == -1) {
 		quote(q, r->date_text, strlen(r->date_text));
 		fail(r, "row %llu: %s '%s'", (unsigned long long)r->record_line, why, q);
 		return;
@@ -210,6 +223,7 @@ on_record(int c, void *data)
 	r->records++;
 	r->nfields = r->nonempty = 0;
 	r->date_text[0] = '\0';
+	r->date_cell = 0;
 	r->record_line = 0;
 	for (i = 0; i < r->spec.ncolumns; i++)
 		r->values[i] = NAN;
@@ -231,6 +245,7 @@ flux_report_new(const struct flux_report_spec *spec, flux_report_row row,
 	r->line = 1;
 	r->stats.ordered = 1;
 	flux_date_init(&r->date, spec->date_format);
+	flux_date_init(&r->sheet_date, NULL);
 	r->values = malloc(spec->ncolumns * sizeof(*r->values));
 	r->col_error = calloc(spec->ncolumns, sizeof(*r->col_error));
 	for (i = 0; r->values != NULL && i < spec->ncolumns; i++)
@@ -323,6 +338,98 @@ flux_report_feed(struct flux_report *r, const char *buf, size_t n)
 	}
 	return feed_lines(r, buf, n);
 }
+
+/* ------------------------------------------------------- spreadsheets -- */
+
+/*
+ * A typed cell of a data record: a number is the value itself, a date
+ * cell is a date (its text read with the built-in layouts, whatever
+ * date_format says, since the cell already is a date) and no value.
+ */
+static void
+on_typed(struct flux_report *r, const struct flux_cell *c)
+{
+	size_t	i = r->nfields++;
+	char	num[FLUX_DBLLEN];
+
+	if (r->records <= (uint64_t)r->spec.header_row || i >= r->spec.ncolumns)
+		return;
+	r->nonempty++;
+	if (c->type == FLUX_CELL_NUMBER && (i == r->spec.date_column ||
+	    !isfinite(c->number))) {
+		/* Whole numbers without ".0", so Unix seconds read as such. */
+		if (fabs(c->number) < 1e15 && c->number == floor(c->number))
+			snprintf(num, sizeof(num), "%.0f", c->number);
+		else
+			flux_fmt_double(c->number, num);
+	}
+	if (i == r->spec.date_column) {
+		snprintf(r->date_text, sizeof(r->date_text), "%s",
+		    c->type == FLUX_CELL_DATE ? c->text : num);
+		r->date_cell = c->type == FLUX_CELL_DATE;
+	} else if (c->type == FLUX_CELL_DATE)
+		column_fail(r, i, c->text, c->len);
+	else if (!isfinite(c->number))
+		column_fail(r, i, num, strlen(num));
+	else
+		r->values[i] = c->number;
+}
+
+/*
+ * One cell of a spreadsheet (row 1-based, col 0-based); cells come in
+ * reading order and missing ones are empty. Rows up to skip_rows are
+ * skipped as CSV lines are; then each cell is a field, the row's fields
+ * ending with its last non-empty cell. -1 once the file has failed.
+ */
+int
+flux_report_cell(struct flux_report *r, uint64_t row, size_t col,
+    struct flux_cell *c)
+{
+	if (r->failed)
+		return -1;
+	r->bytes++;
+	/* As in a CSV field (on_field), in any row, skipped ones included. */
+	if (c->type != FLUX_CELL_NUMBER && memchr(c->text, '\0', c->len) != NULL)
+		return fail(r, "row %llu, column %zu: NUL byte in field",
+		    (unsigned long long)row, col + 1);
+	if (row <= (uint64_t)r->spec.skip_rows)
+		return 0;
+	if (c->type != FLUX_CELL_NUMBER) {
+		c->text = (char *)trim(c->text, &c->len);
+		if (c->len == 0)
+			return 0;
+	}
+	r->record_line = row;
+	r->row_cells++;
+	r->nfields = col;
+	if (c->type == FLUX_CELL_TEXT)
+		on_field(c->text, c->len, r);
+	else
+		on_typed(r, c);
+	return r->failed ? -1 : 0;
+}
+
+/*
+ * The end of a spreadsheet row. A row without a non-empty cell is no
+ * record, as an empty line is not; a data row narrower than the header
+ * ends in empty cells, which a sheet leaves out rather than writes.
+ */
+int
+flux_report_row_end(struct flux_report *r, uint64_t row)
+{
+	if (r->failed)
+		return -1;
+	if (row <= (uint64_t)r->spec.skip_rows || r->row_cells == 0)
+		return 0;
+	r->row_cells = 0;
+	if (r->records > (uint64_t)r->spec.header_row &&
+	    r->nfields < r->spec.ncolumns)
+		r->nfields = r->spec.ncolumns;
+	on_record(0, r);
+	return r->failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------- finish -- */
 
 /* The most common step between rows (the smaller one on a tie). */
 static int64_t

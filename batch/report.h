@@ -6,6 +6,10 @@
  * what the caller must know before sending anything: the first error of
  * each column, whether the rows are in time order and the most common
  * interval between them.
+ *
+ * Spreadsheets (sheet.h) are not fed as bytes but cell by cell, with
+ * flux_report_cell() and flux_report_row_end(); from there on every rule
+ * is the CSV one.
  */
 #ifndef FLUX_REPORT_H
 #define FLUX_REPORT_H
@@ -42,9 +46,26 @@ struct flux_report_stats {
 	int		ordered;	/* rows never go back in time, or never forward */
 };
 
+/* One spreadsheet cell, as a sheet reader hands it on. */
+enum flux_cell_type {
+	FLUX_CELL_TEXT,		/* a string, or a number as written (xlsx) */
+	FLUX_CELL_NUMBER,	/* a binary number (xls), or a boolean as 1 or 0 */
+	FLUX_CELL_DATE		/* a number styled as a date: "YYYY-MM-DD HH:MM:SS" */
+};
+
+struct flux_cell {
+	enum flux_cell_type	 type;
+	char			*text;		/* TEXT, DATE: NUL-terminated, len bytes */
+	size_t			 len;
+	double			 number;	/* NUMBER */
+};
+
 struct flux_report *flux_report_new(const struct flux_report_spec *spec,
 	    flux_report_row row, void *ctx);
 int	flux_report_feed(struct flux_report *r, const char *buf, size_t n);
+int	flux_report_cell(struct flux_report *r, uint64_t row, size_t col,
+	    struct flux_cell *c);
+int	flux_report_row_end(struct flux_report *r, uint64_t row);
 int	flux_report_finish(struct flux_report *r);
 const char *flux_report_error(const struct flux_report *r);
 const char *flux_report_column_error(const struct flux_report *r, size_t col);

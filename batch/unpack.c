@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -194,19 +193,17 @@ member_name(struct archive_entry *e, enum flux_archive kind, const char *gz_name
 	return p;
 }
 
+/* A member to unpack: a safe name with the extension of the format. */
 static int
-is_csv(const char *name)
+is_data(const char *name, enum flux_format format)
 {
-	size_t	n = strlen(name);
-
-	return flux_upload_name_ok(name) && n > 4 &&
-	    strcasecmp(name + n - 4, ".csv") == 0;
+	return flux_upload_name_ok(name) && flux_upload_name_is_format(name, format);
 }
 
-/* The extraction pass: regular members with CSV names, flat into dir. */
+/* The extraction pass: regular members with report names, flat into dir. */
 static int
-extract(struct archive *a, enum flux_archive kind, const char *gz_name,
-    const char *dir, int64_t cap, struct flux_list *csv,
+extract(struct archive *a, enum flux_archive kind, enum flux_format format,
+    const char *gz_name, const char *dir, int64_t cap, struct flux_list *csv,
     struct flux_list *skipped, char err[])
 {
 	struct archive_entry	*e;
@@ -218,7 +215,7 @@ extract(struct archive *a, enum flux_archive kind, const char *gz_name,
 		if (archive_entry_filetype(e) != AE_IFREG)
 			continue;
 		name = member_name(e, kind, gz_name);
-		if (kind != FLUX_AR_GZ && !is_csv(name)) {
+		if (kind != FLUX_AR_GZ && !is_data(name, format)) {
 			if (list_add(skipped, archive_entry_pathname(e)) == -1)
 				goto oom;
 			continue;
@@ -242,10 +239,21 @@ oom:
 	return -1;
 }
 
+/*
+ * Open the archive at path for a: a regular file, not reached through a
+ * symbolic link (flux_fs_open_file). *fd is the caller's to close once a
+ * is freed.
+ */
 static int
-open_file(struct archive *a, const char *path, char err[])
+open_file(struct archive *a, const char *path, int *fd, char err[])
 {
-	if (archive_read_open_filename(a, path, BLOCK) == ARCHIVE_OK)
+	char	why[FLUX_ERRLEN];
+
+	if ((*fd = flux_fs_open_file(path, why)) == -1) {
+		snprintf(err, FLUX_ERRLEN, "%s", why);
+		return -1;
+	}
+	if (archive_read_open_fd(a, *fd, BLOCK) == ARCHIVE_OK)
 		return 0;
 	snprintf(err, FLUX_ERRLEN, "cannot open archive: %s",
 	    archive_error_string(a) ? archive_error_string(a) : "unknown error");
@@ -256,37 +264,42 @@ open_file(struct archive *a, const char *path, char err[])
  * Unpack the archive at path into dir (which the caller made, and removes
  * on failure): check pass, then extraction pass. For gz the one stream
  * becomes gz_name. csv receives the names written, skipped the members
- * left out as not CSV; the caller frees both lists.
+ * left out as not of the format; the caller frees both lists.
  */
 int
 flux_unpack_archive(const char *path, enum flux_archive kind,
-    const char *gz_name, const char *dir, int64_t cap, struct flux_list *csv,
-    struct flux_list *skipped, char err[])
+    enum flux_format format, const char *gz_name, const char *dir, int64_t cap,
+    struct flux_list *csv, struct flux_list *skipped, char err[])
 {
 	struct archive	*a;
-	int		 rc = -1;
+	int		 rc = -1, fd = -1;
 
 	if ((a = reader(kind)) == NULL) {
 		snprintf(err, FLUX_ERRLEN, "out of memory");
 		return -1;
 	}
-	if (kind != FLUX_AR_GZ && (open_file(a, path, err) == -1 ||
+	if (kind != FLUX_AR_GZ && (open_file(a, path, &fd, err) == -1 ||
 	    flux_unpack_check(a, cap, err) == -1))
 		goto done;
 	if (kind != FLUX_AR_GZ) {
 		archive_read_free(a);
+		close(fd);
+		fd = -1;
 		if ((a = reader(kind)) == NULL) {
 			snprintf(err, FLUX_ERRLEN, "out of memory");
 			return -1;
 		}
 	}
-	if (open_file(a, path, err) == 0)
-		rc = extract(a, kind, gz_name, dir, cap, csv, skipped, err);
+	if (open_file(a, path, &fd, err) == 0)
+		rc = extract(a, kind, format, gz_name, dir, cap, csv, skipped, err);
 	if (rc == 0 && csv->n == 0) {
-		snprintf(err, FLUX_ERRLEN, "no csv file in the archive");
+		snprintf(err, FLUX_ERRLEN, "no %s file in the archive",
+		    flux_upload_format_name(format));
 		rc = -1;
 	}
 done:
 	archive_read_free(a);
+	if (fd != -1)
+		close(fd);
 	return rc;
 }

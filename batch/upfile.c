@@ -1,5 +1,6 @@
 /*
- * upfile.c - one CSV file of an upload, in two passes (SPEC 8 steps 3-4).
+ * upfile.c - one report file of an upload (CSV, or a spreadsheet through
+ * sheet.h), in two passes (SPEC 8 steps 3-4).
  *
  * Why two passes: nothing may be sent before the whole file is known to
  * be good (a ragged row or a bad date at the end fails the file, and a
@@ -37,8 +38,10 @@
 #include <unistd.h>
 
 #include "carbon.h"
+#include "fs.h"
 #include "log.h"
 #include "report.h"
+#include "sheet.h"
 #include "spool.h"
 #include "status.h"
 #include "uploads.h"
@@ -179,6 +182,44 @@ pass1_done(struct file *f, const struct flux_report *r)
 	return 0;
 }
 
+/* A CSV file, fed to the report as it is read; -1 with f->error. */
+static int
+read_csv(struct file *f, const char *path, struct flux_report *r)
+{
+	char	buf[READ_BLOCK];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = flux_fs_open_file(path, f->error)) == -1)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 &&
+	    flux_report_feed(r, buf, (size_t)n) == 0)
+		;
+	if (n == -1)
+		snprintf(f->error, sizeof(f->error), "cannot read: %s", strerror(errno));
+	else if (n > 0)
+		snprintf(f->error, sizeof(f->error), "%s", flux_report_error(r));
+	close(fd);
+	return n == 0 ? 0 : -1;
+}
+
+/* An xlsx or xls file, read cell by cell into the report (sheet.h). */
+static int
+read_sheet(struct file *f, const char *path, struct flux_report *r)
+{
+	const struct flux_upload_info	*in = &f->u->info;
+	struct flux_sheet_spec		 spec = { in->sheet_name, in->sheet_index,
+	    f->u->job->conf->max_extracted_bytes };
+	char				 err[FLUX_ERRLEN];
+
+	if ((in->format == FLUX_FMT_XLSX ? flux_xlsx_read(path, &spec, r, err) :
+	    flux_xls_read(path, &spec, r, err)) == 0)
+		return 0;
+	snprintf(f->error, sizeof(f->error), "%s", flux_report_error(r) ?
+	    flux_report_error(r) : err);
+	return -1;
+}
+
 /* Parse and check the file into the spill; -1 with f->error when it fails. */
 static int
 pass1(struct file *f, const char *path)
@@ -187,32 +228,23 @@ pass1(struct file *f, const char *path)
 	struct flux_report_spec		 spec = { in->skip_rows, in->header_row,
 	    in->ncolumns, in->date_column, in->date_format };
 	struct flux_report		*r;
-	char				 buf[READ_BLOCK];
-	ssize_t				 n;
-	int				 fd, rc = -1;
+	int				 rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return snprintf(f->error, sizeof(f->error), "cannot open: %s",
-		    strerror(errno)), -1;
-	if ((r = flux_report_new(&spec, spill_row, f)) == NULL) {
-		close(fd);
+	if ((r = flux_report_new(&spec, spill_row, f)) == NULL)
 		return snprintf(f->error, sizeof(f->error), "out of memory"), -1;
-	}
 	progress_start(f);
-	while ((n = read(fd, buf, sizeof(buf))) > 0 &&
-	    flux_report_feed(r, buf, (size_t)n) == 0)
-		;
-	if (n == -1)
-		snprintf(f->error, sizeof(f->error), "cannot read: %s", strerror(errno));
-	else if (ferror(f->spill))
+	rc = in->format == FLUX_FMT_CSV ? read_csv(f, path, r) :
+	    read_sheet(f, path, r);
+	if (ferror(f->spill)) {
 		snprintf(f->error, sizeof(f->error), "cannot write the spill file");
-	else if (n > 0 || flux_report_finish(r) == -1)
+		rc = -1;
+	} else if (rc == 0 && flux_report_finish(r) == -1) {
 		snprintf(f->error, sizeof(f->error), "%s", flux_report_error(r));
-	else
+		rc = -1;
+	} else if (rc == 0)
 		rc = pass1_done(f, r);
 	progress(f, "rows", 1);
 	flux_report_free(r);
-	close(fd);
 	return rc;
 }
 
@@ -569,7 +601,7 @@ file_free(struct file *f)
 }
 
 /*
- * Process one CSV file of upload u: read it (pass 1), send it (pass 2),
+ * Process one report file of upload u: read it (pass 1), send it (pass 2),
  * record the outcome in u's status. The spill lives beside the upload.
  */
 void

@@ -1,9 +1,10 @@
 /*
  * uploads.c - "flux-batch uploads" (SPEC 8): take the upload directories
  * under DATA_UPLOADS_PATH, oldest first, check each (namespace, key,
- * info.json), unpack its archive, hand its CSV files to upfile.c, keep
- * its status record up to date and move it away when done: deleted or
- * saved when complete, kept under .failed when not, so it is not retried.
+ * info.json), unpack its archive, hand its report files (CSV, xlsx or
+ * xls) to upfile.c, keep its status record up to date and move it away
+ * when done: deleted or saved when complete, kept under .failed when
+ * not, so it is not retried.
  *
  * Uploads from upload_data carry upload.json (with the key); uploads
  * dropped in by scp or rsync carry the key in info.json. Both appear by
@@ -26,6 +27,7 @@
 #include "batch.h"
 #include "date.h"
 #include "fs.h"
+#include "json.h"
 #include "log.h"
 #include "metric.h"
 #include "status.h"
@@ -164,6 +166,7 @@ static cJSON *
 load_json(const struct up_upload *u, const char *name, int *absent, char err[])
 {
 	char		 path[FLUX_PATH_MAX], *text;
+	const char	*why = "not JSON";
 	struct stat	 st;
 	size_t		 len;
 	cJSON		*o;
@@ -182,11 +185,14 @@ load_json(const struct up_upload *u, const char *name, int *absent, char err[])
 		snprintf(err, FLUX_ERRLEN, "%s: cannot be read", name);
 		return NULL;
 	}
-	o = cJSON_ParseWithLength(text, len);
+	o = flux_json_parse(text, len, &why);
 	free(text);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		snprintf(err, FLUX_ERRLEN, "%s is not valid JSON", name);
+		if (o == NULL && strncmp(why, "not JSON", 8) != 0)
+			snprintf(err, FLUX_ERRLEN, "%s is not valid JSON - %s", name, why);
+		else
+			snprintf(err, FLUX_ERRLEN, "%s is not valid JSON", name);
 		return NULL;
 	}
 	return o;
@@ -248,11 +254,16 @@ find_data(struct up_upload *u, char *out, size_t len)
 	DIR		*d;
 	int		 n = 0;
 
+	struct stat	 st;
+
 	if ((d = opendir(u->dir)) == NULL)
 		return -1;
+	/* Only regular files: a link or a FIFO with a data name is no data. */
 	while ((e = readdir(d)) != NULL)
 		if (flux_upload_name_ok(e->d_name) &&
-		    flux_upload_name_is_data(e->d_name) && n++ == 0)
+		    flux_upload_name_is_data(e->d_name) &&
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && n++ == 0)
 			snprintf(out, len, "%s", e->d_name);
 	closedir(d);
 	if (n != 1)
@@ -279,7 +290,11 @@ check_data(struct up_upload *u, const cJSON *meta, char *name, size_t len)
 	else if (flux_fs_join(path, sizeof(path), u->dir, name) == -1 ||
 	    lstat(path, &st) == -1 || !S_ISREG(st.st_mode))
 		up_fail(u, "%.255s: missing or not a regular file", name);
-	else if (!flux_upload_name_fits(name, u->info.archive))
+	else if (!flux_upload_name_fits(name, u->info.format, u->info.archive) &&
+	    u->info.archive == FLUX_AR_NONE)
+		up_fail(u, "%.255s: does not fit format %s and archive none", name,
+		    flux_upload_format_name(u->info.format));
+	else if (!flux_upload_name_fits(name, u->info.format, u->info.archive))
 		up_fail(u, "%.255s: does not fit archive %s", name,
 		    flux_upload_archive_name(u->info.archive));
 	else
@@ -314,13 +329,13 @@ check(struct up_upload *u, char *data, size_t len)
 
 /* ----------------------------------------------------------------- data -- */
 
-/* Unpack the archive into the private directory and process its CSV files. */
+/* Unpack the archive into the private directory and process its reports. */
 static void
 run_archive(struct up_upload *u, const char *path, const char *name)
 {
 	struct flux_list	 csv = { 0 }, skipped = { 0 };
 	char			 gz[FLUX_UPLOAD_NAME_MAX + 1], err[FLUX_ERRLEN];
-	char			 file[FLUX_PATH_MAX];
+	char			 file[FLUX_PATH_MAX], skip[64];
 	size_t			 i;
 
 	/* A .gz holds one stream; it becomes the file name without ".gz". */
@@ -329,15 +344,18 @@ run_archive(struct up_upload *u, const char *path, const char *name)
 	    flux_fs_remove_tree(u->work) == -1 || mkdir(u->work, 0700) == -1) {
 		up_fail(u, "%s: cannot make a directory to unpack into", name);
 		u->work[0] = '\0';
-	} else if (flux_unpack_archive(path, u->info.archive, gz, u->work,
-	    u->job->conf->max_extracted_bytes, &csv, &skipped, err) == -1) {
+	} else if (flux_unpack_archive(path, u->info.archive, u->info.format, gz,
+	    u->work, u->job->conf->max_extracted_bytes, &csv, &skipped,
+	    err) == -1) {
 		up_fail(u, "%s: %s", name, err);
 		flux_status_set_in(u->status, "files", name, "failed");
 	} else
 		flux_status_set_in(u->status, "files", name, "unpacked");
+	snprintf(skip, sizeof(skip), "skipped - not a%s %s file",
+	    u->info.format == FLUX_FMT_CSV ? "" : "n",
+	    flux_upload_format_name(u->info.format));
 	for (i = 0; i < skipped.n; i++)
-		flux_status_set_in(u->status, "files", skipped.v[i],
-		    "skipped - not a csv file");
+		flux_status_set_in(u->status, "files", skipped.v[i], skip);
 	for (i = 0; i < csv.n; i++)
 		if (flux_fs_join(file, sizeof(file), u->work, csv.v[i]) == 0)
 			up_file(u, file, csv.v[i]);
@@ -369,29 +387,53 @@ run_data(struct up_upload *u, const char *name)
 
 /* ------------------------------------------------------------ the end -- */
 
-/* Rename src to <root>/<ns>/<id>, or <id>-N when that is taken. */
+/*
+ * Rename the upload to <root>/<sub>/<ns>/<id> (sub: NULL or one element,
+ * ".failed"), or <id>-N when that is taken. Every directory below root is
+ * opened without following a symbolic link and the rename is relative to
+ * the directories' descriptors, so a link planted as <ns> (by whoever can
+ * write there) cannot send the upload elsewhere.
+ */
 static int
-move_to(const struct up_upload *u, const char *root, char err[])
+move_to(const struct up_upload *u, const char *root, const char *sub,
+    char err[])
 {
-	char	dir[FLUX_PATH_MAX], dst[FLUX_PATH_MAX];
-	int	i, n;
+	char	dst[FLUX_UPLOAD_ID_MAX + 16];
+	int	rfd = -1, sfd = -1, nfd = -1, from = -1, i, n, rc = -1;
 
-	if (flux_fs_join(dir, sizeof(dir), root, u->ns) == -1 ||
-	    flux_fs_mkdirs(dir, err) == -1)
-		return -1;
-	for (i = 0; i < MOVE_TRIES; i++) {
-		n = i ? snprintf(dst, sizeof(dst), "%s/%s-%d", dir, u->id, i) :
-		    snprintf(dst, sizeof(dst), "%s/%s", dir, u->id);
+	errno = 0;
+	if ((rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 &&
+	    (flux_fs_mkdirs(root, err) == -1 ||
+	    (rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1))
+		goto done;
+	if ((sfd = sub ? flux_fs_open_dir(rfd, sub, 1) : dup(rfd)) == -1 ||
+	    (nfd = flux_fs_open_dir(sfd, u->ns, 1)) == -1 ||
+	    (from = flux_fs_open_dir(AT_FDCWD, u->nsdir, 0)) == -1)
+		goto done;
+	for (i = 0; i < MOVE_TRIES && rc == -1; i++) {
+		n = i ? snprintf(dst, sizeof(dst), "%s-%d", u->id, i) :
+		    snprintf(dst, sizeof(dst), "%s", u->id);
 		if (n < 0 || (size_t)n >= sizeof(dst))
 			break;
-		if (renameat2(AT_FDCWD, u->dir, AT_FDCWD, dst, RENAME_NOREPLACE) == 0)
-			return 0;
-		if (errno != EEXIST)
+		if (renameat2(from, u->id, nfd, dst, RENAME_NOREPLACE) == 0)
+			rc = 0;
+		else if (errno != EEXIST)
 			break;
 	}
-	snprintf(err, FLUX_ERRLEN, "cannot move the upload to '%s': %s", dir,
-	    strerror(errno));
-	return -1;
+done:
+	if (rc == -1)
+		snprintf(err, FLUX_ERRLEN, "cannot move the upload to '%s%s%s/%s': %s",
+		    root, sub ? "/" : "", sub ? sub : "", u->ns, errno ?
+		    strerror(errno) : "path too long");
+	if (rfd != -1)
+		close(rfd);
+	if (sfd != -1)
+		close(sfd);
+	if (nfd != -1)
+		close(nfd);
+	if (from != -1)
+		close(from);
+	return rc;
 }
 
 /*
@@ -403,7 +445,7 @@ static int
 move_away(struct up_upload *u, const char *status)
 {
 	const struct flux_conf	*c = u->job->conf;
-	char			 failed[FLUX_PATH_MAX], err[FLUX_ERRLEN];
+	char			 err[FLUX_ERRLEN];
 
 	if (u->work[0] != '\0')
 		flux_fs_remove_tree(u->work);
@@ -413,10 +455,9 @@ move_away(struct up_upload *u, const char *status)
 		snprintf(err, sizeof(err), "cannot remove '%s': %s", u->dir,
 		    strerror(errno));
 	} else if (strcmp(status, "complete") == 0) {
-		if (move_to(u, c->save_uploads_path, err) == 0)
+		if (move_to(u, c->save_uploads_path, NULL, err) == 0)
 			return 0;
-	} else if (flux_fs_join(failed, sizeof(failed), c->uploads_path,
-	    FLUX_UPLOAD_FAILED_DIR) == 0 && move_to(u, failed, err) == 0)
+	} else if (move_to(u, c->uploads_path, FLUX_UPLOAD_FAILED_DIR, err) == 0)
 		return 0;
 	flux_err("upload %s: %s", u->id_key, err);
 	return -1;
@@ -496,7 +537,8 @@ process(struct up_job *j, const struct pending *p)
 	snprintf(u.ns, sizeof(u.ns), "%s", p->ns);
 	snprintf(u.id, sizeof(u.id), "%s", p->id);
 	snprintf(u.id_key, sizeof(u.id_key), "%s.%s", p->ns, p->id);
-	if (flux_upload_dir(j->conf, p->ns, p->id, u.dir) == -1)
+	if (flux_upload_dir(j->conf, p->ns, p->id, u.dir) == -1 ||
+	    flux_fs_join(u.nsdir, sizeof(u.nsdir), j->conf->uploads_path, p->ns) == -1)
 		return -1;
 	if (already_done(&u)) {
 		flux_err("upload %s: already processed but still in place; move it "
@@ -532,6 +574,7 @@ job_uploads(const struct flux_conf *c, int dryrun)
 	char			err[FLUX_ERRLEN];
 	size_t			i;
 	int			rc = 0;
+	int64_t			deadline;
 	struct stat		st;
 
 	/* Uploads off and no upload directory: nothing waits, nothing to say. */
@@ -547,9 +590,17 @@ job_uploads(const struct flux_conf *c, int dryrun)
 		if ((j.store = flux_store_open(c, err)) == NULL)
 			flux_warn("uploads: %s; no de-duplication, status in status.json "
 			    "only", err);
-		for (i = 0; i < l.n; i++)
+		deadline = flux_clock_ms(CLOCK_MONOTONIC) + c->uploads_seconds * 1000;
+		for (i = 0; i < l.n; i++) {
+			if (flux_clock_ms(CLOCK_MONOTONIC) >= deadline) {
+				flux_warn("uploads: FLUX_BATCH_UPLOADS_SECONDS (%lld s) spent; "
+				    "%zu uploads wait for the next run",
+				    (long long)c->uploads_seconds, l.n - i);
+				break;
+			}
 			if (process(&j, &l.v[i]) == -1)
 				rc = -1;
+		}
 		flux_store_close(j.store);
 	}
 	free(l.v);

@@ -1,8 +1,8 @@
 /*
  * uploads.h - what the two halves of "flux-batch uploads" share:
  * uploads.c takes upload directories through their life (scan, checks,
- * status, unpacking, moving away) and upfile.c turns one CSV file of an
- * upload into delivered points.
+ * status, unpacking, moving away) and upfile.c turns one report file of
+ * an upload into delivered points.
  */
 #ifndef FLUX_UPLOADS_H
 #define FLUX_UPLOADS_H
@@ -34,6 +34,7 @@ struct up_upload {
 	char			 id[FLUX_UPLOAD_ID_MAX + 1];
 	char			 id_key[FLUX_PATH_MAX];
 	char			 dir[FLUX_PATH_MAX];
+	char			 nsdir[FLUX_PATH_MAX];	/* the dir's parent */
 	char			 work[FLUX_PATH_MAX];	/* unpacked archive, or "" */
 	struct flux_upload_info	 info;
 	cJSON			*status;

@@ -6,6 +6,13 @@
  * finished directory is renamed to <namespace>/<upload_id>, so flux-batch
  * never sees half an upload. Client file names are checked metadata: the
  * parts are written under names of our own.
+ *
+ * Nothing reaches the disk before the request is authenticated: the key
+ * and parent_metric_namespace fields must come before the file parts (the
+ * order of Skyline's form and of curl -F in its docs), and a file part met
+ * before them is refused there, unwritten (400), as is one after a wrong
+ * key (401). Until then a request holds at most its text fields in memory
+ * (FIELD_MAX each).
  */
 #include <sys/stat.h>
 
@@ -15,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +30,7 @@
 
 #include "cgi.h"
 #include "fs.h"
+#include "json.h"
 #include "log.h"
 #include "multipart.h"
 #include "status.h"
@@ -32,8 +41,11 @@
 #define FIELD_MAX 262144
 /* Reads from the body; also the size of the parser's largest feed. */
 #define CHUNK 65536
-/* Attempts at a fresh upload id when two uploads share a microsecond. */
+/* Attempts at a fresh upload id, should one ever be taken. */
 #define ID_TRIES 8
+/* Random bytes of an upload id: 128 bits, so upload_status (which asks for
+ * no key) cannot be walked by guessing ids. */
+#define ID_RANDOM 16
 
 /* The form's fields (Skyline's /upload_data); others are ignored. */
 enum field {
@@ -82,7 +94,6 @@ struct upload {
 	int			 cur;		/* field of the current part */
 	struct file_part	 files[2];	/* data_file, info_file */
 	char			 tmpdir[FLUX_PATH_MAX];
-	int			 denied;	/* key known wrong: discard files */
 	int			 status;	/* first failure's HTTP status */
 	char			 msg[FLUX_MSG_MAX];
 	cJSON			*info;		/* merged info.json */
@@ -172,9 +183,24 @@ open_file_part(struct upload *u, int f, const char *client_name)
 }
 
 /*
- * A part begins. File parts are written to disk, unless the key is
- * already known to be wrong (the body is still read, and discarded).
+ * A file part may be written only once the request is authenticated: the
+ * key and namespace fields have come, and the key is the namespace's.
+ * Else the request fails here, before a byte of the file is kept.
  */
+static int
+authenticated(struct upload *u, int f)
+{
+	if (val(u, F_KEY) == NULL || val(u, F_NS) == NULL)
+		return fail(u, 400, "key and parent_metric_namespace must be sent "
+		    "before %s", field_names[f]);
+	if (*val(u, F_NS) == '\0')
+		return fail(u, 400, "no parent_metric_namespace in the POST variables");
+	if (!flux_upload_key_ok(u->conf, val(u, F_NS), val(u, F_KEY)))
+		return fail(u, 401, "invalid key");
+	return 0;
+}
+
+/* A part begins; a file part goes to disk once the request is authenticated. */
 static int
 on_begin(void *ctx, const struct flux_mp_part *part)
 {
@@ -192,13 +218,8 @@ on_begin(void *ctx, const struct flux_mp_part *part)
 		return 0;
 	if (!part->has_filename)
 		return fail(u, 400, "%s is not a file", field_names[f]);
-	if (val(u, F_NS) != NULL && val(u, F_KEY) != NULL &&
-	    !flux_upload_key_ok(u->conf, val(u, F_NS), val(u, F_KEY)))
-		u->denied = 1;
-	if (u->denied) {
-		u->cur = DISCARD;
-		return 0;
-	}
+	if (authenticated(u, f) == -1)
+		return -1;
 	return open_file_part(u, f, part->filename);
 }
 
@@ -214,6 +235,10 @@ on_data(void *ctx, const char *buf, size_t n)
 	if (!IS_FILE(u->cur)) {
 		if (u->vals[u->cur].len + n > FIELD_MAX)
 			return fail(u, 400, "field too long - %s", field_names[u->cur]);
+		/* Fields are used as C strings: a NUL would cut one short. */
+		if (memchr(buf, '\0', n) != NULL)
+			return fail(u, 400, "invalid field - %s - NUL byte in value",
+			    field_names[u->cur]);
 		return flux_buf_add(&u->vals[u->cur], buf, n) == -1 ?
 		    fail_internal(u, "out of memory") : 0;
 	}
@@ -284,6 +309,7 @@ read_info_file(struct upload *u, cJSON **out)
 {
 	struct file_part	*fp = file_of(u, F_INFO_FILE);
 	const cJSON		*ns;
+	const char		*why = NULL;
 	char			*text, err[FLUX_ERRLEN];
 	size_t			 len;
 
@@ -292,8 +318,10 @@ read_info_file(struct upload *u, cJSON **out)
 		return fail(u, 400, "invalid info_file name - %s", fp->name);
 	if ((text = flux_fs_read(fp->path, FLUX_UPLOAD_JSON_MAX, &len, err)) == NULL)
 		return fail_internal(u, err);
-	*out = cJSON_ParseWithLength(text, len);
+	*out = flux_json_parse(text, len, &why);
 	free(text);
+	if (*out == NULL && strncmp(why, "not JSON", 8) != 0)
+		return fail(u, 400, "info_file is not valid JSON - %s", why);
 	if (!cJSON_IsObject(*out))
 		return fail(u, 400, "info_file is not valid JSON");
 	ns = cJSON_GetObjectItemCaseSensitive(*out, "parent_metric_namespace");
@@ -356,9 +384,15 @@ check_form(struct upload *u)
 		return -1;
 	if (flux_upload_info_parse(u->info, &info, err) == -1)
 		return fail(u, 400, "%s", err);
-	rc = flux_upload_name_fits(data->name, info.archive) ? 0 :
-	    fail(u, 400, "data_file name does not fit archive %s - %s",
-	    flux_upload_archive_name(info.archive), data->name);
+	if (flux_upload_name_fits(data->name, info.format, info.archive))
+		rc = 0;
+	else if (info.archive == FLUX_AR_NONE)
+		rc = fail(u, 400, "data_file name does not fit format %s and "
+		    "archive none - %s", flux_upload_format_name(info.format),
+		    data->name);
+	else
+		rc = fail(u, 400, "data_file name does not fit archive %s - %s",
+		    flux_upload_archive_name(info.archive), data->name);
 	flux_upload_info_free(&info);
 	if (rc == 0 && data->size == 0)
 		return fail(u, 400, "data_file is empty");
@@ -393,16 +427,29 @@ upload_record(struct upload *u)
 	return text;
 }
 
-/* A fresh id, "<seconds>_<microseconds>": sortable, and no dot in it. */
-static void
+/*
+ * A fresh id, "<seconds>_<128 random bits in hex>": an operator sees when
+ * an upload came, nobody can guess another's id, and there is no dot in
+ * it. -1 when the system has no randomness to give (never a weaker id).
+ */
+static int
 new_id(struct upload *u)
 {
-	struct timespec	ts;
+	static const char	hex[] = "0123456789abcdef";
+	unsigned char		r[ID_RANDOM];
+	char			rnd[2 * ID_RANDOM + 1];
+	size_t			i;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(u->id, sizeof(u->id), "%lld_%06ld", (long long)ts.tv_sec,
-	    ts.tv_nsec / 1000);
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return fail_internal(u, "cannot make an upload id: getrandom failed");
+	for (i = 0; i < sizeof(r); i++) {
+		rnd[2 * i] = hex[r[i] >> 4];
+		rnd[2 * i + 1] = hex[r[i] & 15];
+	}
+	rnd[2 * ID_RANDOM] = '\0';
+	snprintf(u->id, sizeof(u->id), "%lld_%s", (long long)u->req->now, rnd);
 	snprintf(u->id_key, sizeof(u->id_key), "%s.%s", val(u, F_NS), u->id);
+	return 0;
 }
 
 /* Write info.json, upload.json and status.json into the temporary dir. */
@@ -447,8 +494,7 @@ publish(struct upload *u, struct flux_store *s)
 		if (i > 0) {
 			if (s != NULL)
 				flux_status_forget(s, u->id_key, err);
-			new_id(u);
-			if (write_meta(u, s) == -1)
+			if (new_id(u) == -1 || write_meta(u, s) == -1)
 				return -1;
 		}
 		if (flux_upload_dir(u->conf, val(u, F_NS), u->id, dst) == -1)
@@ -481,8 +527,7 @@ commit(struct upload *u)
 		    strerror(errno));
 		return fail_internal(u, err);
 	}
-	new_id(u);
-	if (write_meta(u, s) == -1 || publish(u, s) == -1)
+	if (new_id(u) == -1 || write_meta(u, s) == -1 || publish(u, s) == -1)
 		return -1;
 	u->tmpdir[0] = '\0';
 	flux_info("upload %s accepted: %s, %lld bytes", u->id_key, data->name,

@@ -12,6 +12,7 @@
 
 #include "cgi.h"
 #include "fs.h"
+#include "json.h"
 #include "log.h"
 #include "metric.h"
 #include "query.h"
@@ -83,10 +84,13 @@ from_disk(const struct flux_conf *c, const char *id_key)
 static void
 answer(struct flux_resp *resp, const char *text, const char *id_key)
 {
-	cJSON	*rec = cJSON_Parse(text), *o = cJSON_CreateObject();
+	const char	*why = "";
+	cJSON		*rec = flux_json_parse(text, strlen(text), &why);
+	cJSON		*o = cJSON_CreateObject();
 
 	if (!cJSON_IsObject(rec) || o == NULL) {
-		flux_err("status record of %s is not a JSON object", id_key);
+		flux_err("status record of %s is not a JSON object%s%s", id_key,
+		    *why ? ": " : "", why);
 		flux_resp_error(resp, 500, "internal error");
 		cJSON_Delete(rec);
 	} else {

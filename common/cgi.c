@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <zlib.h>
 
 #include "cgi.h"
+#include "json.h"
 #include "log.h"
 #include "store.h"
 
@@ -38,7 +40,8 @@ static const struct {
 } reasons[] = {
 	{ 200, "OK" }, { 204, "No Content" }, { 207, "Multi-Status" },
 	{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 404, "Not Found" },
-	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
+	{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
+	{ 413, "Payload Too Large" }, { 429, "Too Many Requests" },
 	{ 415, "Unsupported Media Type" }, { 500, "Internal Server Error" },
 	{ 503, "Service Unavailable" },
 };
@@ -74,6 +77,53 @@ body_fail(struct flux_req *r, int status, const char *msg)
 		r->body_status = status;
 		r->body_error = msg;
 	}
+}
+
+/* Start the clock of the body's rate floor (conf NULL: defaults). */
+static void
+rate_begin(struct flux_req *r, const struct flux_conf *c)
+{
+	r->min_rate = c ? c->body_min_rate : 500;
+	r->window_ms = (c ? c->body_rate_window : 20) * 1000;
+	r->window_end = flux_clock_ms(CLOCK_MONOTONIC) + r->window_ms;
+	r->window_bytes = 0;
+}
+
+/*
+ * The floor on a body's rate: each window must bring min_rate bytes a
+ * second, or the body must end within it. A client that trickles would
+ * otherwise hold the CGI (and an upload's temporary files) for as long as
+ * the web server's Timeout allows. Waits for input while the window
+ * lasts when the transport can wait; returns -1 (408, and the body given
+ * up unread) when a window closed short.
+ */
+static int
+rate_check(struct flux_req *r)
+{
+	int64_t	now, need = r->min_rate * (r->window_ms / 1000);
+	int	ready = 0;
+
+	if (r->min_rate == 0)
+		return 0;
+	while (!ready) {
+		now = flux_clock_ms(CLOCK_MONOTONIC);
+		while (now >= r->window_end) {
+			if (r->window_bytes < need) {
+				r->body_eof = 1;
+				body_fail(r, 408, "request body too slow");
+				flux_warn("request body too slow: less than %lld bytes a "
+				    "second over %lld s; given up", (long long)r->min_rate,
+				    (long long)(r->window_ms / 1000));
+				return -1;
+			}
+			r->window_end += r->window_ms;
+			r->window_bytes = 0;
+		}
+		if (r->io->wait == NULL || r->io->wait(r->io->ctx,
+		    r->window_end - now) != 0)
+			ready = 1;	/* input, an error for read(), or no way to wait */
+	}
+	return 0;
 }
 
 /* Keep at most max bytes of the rest of the body in b, discarding the rest. */
@@ -188,6 +238,7 @@ flux_req_read_body(struct flux_req *r, const struct flux_conf *c,
 
 	r->io = io;
 	r->body_left = content_length(r);
+	rate_begin(r, c);
 	read_stream(r, max, &raw);
 	if (flux_buf_grow(&raw, 0) == -1)
 		body_fail(r, 500, "out of memory");
@@ -201,9 +252,9 @@ flux_req_read_body(struct flux_req *r, const struct flux_conf *c,
 /*
  * Read at most n bytes of the body: never more than CONTENT_LENGTH (RFC
  * 3875 section 4.2), to EOF when there is none. Returns the count, 0 at
- * the end of the body, -1 when it cannot be read or ends early (then
- * body_status is 400). Used by streaming handlers and by the whole-body
- * reader alike.
+ * the end of the body, -1 when it cannot be read, ends early (then
+ * body_status is 400) or comes slower than the floor (408). Used by
+ * streaming handlers and by the whole-body reader alike.
  */
 long
 flux_req_read(struct flux_req *r, char *buf, size_t n)
@@ -218,6 +269,8 @@ flux_req_read(struct flux_req *r, char *buf, size_t n)
 	}
 	if (r->body_left > 0 && (long long)n > r->body_left)
 		n = (size_t)r->body_left;
+	if (rate_check(r) == -1)
+		return -1;
 	if ((got = r->io->read(r->io->ctx, buf, n)) < 0) {
 		r->body_eof = 1;
 		body_fail(r, 400, "cannot read request body");
@@ -233,6 +286,7 @@ flux_req_read(struct flux_req *r, char *buf, size_t n)
 	}
 	if (r->body_left > 0)
 		r->body_left -= got;
+	r->window_bytes += got;
 	return got;
 }
 
@@ -260,12 +314,14 @@ flux_req_drain(struct flux_req *r)
  * (curl -F, browsers) compresses a form.
  */
 static void
-stream_begin(struct flux_req *r, const struct flux_io *io)
+stream_begin(struct flux_req *r, const struct flux_conf *c,
+    const struct flux_io *io)
 {
 	const char	*enc = flux_req_env(r, "HTTP_CONTENT_ENCODING");
 
 	r->io = io;
 	r->body_left = content_length(r);
+	rate_begin(r, c);
 	if (enc != NULL && *enc != '\0' && strcasecmp(enc, "identity") != 0)
 		body_fail(r, 415, "unsupported Content-Encoding");
 }
@@ -366,8 +422,9 @@ flux_req_accept(const struct flux_req *req, struct flux_resp *resp,
 void *
 flux_req_json(const struct flux_req *req, struct flux_resp *resp)
 {
-	cJSON	*root;
-	size_t	 i = 0;
+	const char	*why;
+	cJSON		*root;
+	size_t		 i = 0;
 
 	while (i < req->body_len && strchr(" \t\r\n", req->body[i]) != NULL)
 		i++;
@@ -375,11 +432,12 @@ flux_req_json(const struct flux_req *req, struct flux_resp *resp)
 		flux_resp_error(resp, 400, "no POST data received");
 		return NULL;
 	}
-	/* The body is NUL-terminated; a NUL inside it is not JSON. */
-	if (memchr(req->body, '\0', req->body_len) != NULL ||
-	    (root = cJSON_ParseWithLengthOpts(req->body, req->body_len + 1,
-	    NULL, 1)) == NULL) {
-		flux_resp_error(resp, 400, "invalid json data");
+	/* A NUL byte, or a string holding \u0000, is refused with the rest. */
+	if ((root = flux_json_parse(req->body, req->body_len, &why)) == NULL) {
+		if (strncmp(why, "not JSON", 8) == 0 || strncmp(why, "a NUL byte", 10) == 0)
+			flux_resp_error(resp, 400, "invalid json data");
+		else
+			flux_resp_error(resp, 400, "invalid json data - %s", why);
 		return NULL;
 	}
 	if (!cJSON_IsObject(root) || root->child == NULL) {
@@ -487,6 +545,20 @@ fd_read(void *ctx, char *buf, size_t n)
 }
 
 static int
+fd_wait(void *ctx, int64_t ms)
+{
+	struct pollfd	p = { STDIN_FILENO, POLLIN, 0 };
+	int		n;
+
+	(void)ctx;
+	if (ms > INT_MAX)
+		ms = INT_MAX;
+	while ((n = poll(&p, 1, (int)ms)) == -1 && errno == EINTR)
+		;
+	return n > 0 ? 1 : n;
+}
+
+static int
 fd_write(void *ctx, const char *buf, size_t n)
 {
 	(void)ctx;
@@ -526,7 +598,7 @@ serve(struct flux_env *env, flux_handler h, const struct flux_io *io,
 	if (req.query == NULL)
 		req.query = "";
 	if (stream)
-		stream_begin(&req, io);
+		stream_begin(&req, env->conf_ok ? &env->conf : NULL, io);
 	else
 		flux_req_read_body(&req, env->conf_ok ? &env->conf : NULL, io);
 	if (!env->conf_ok)
@@ -621,7 +693,7 @@ fcgi_loop(struct flux_env *env, flux_handler h, int stream)
 	}
 	flux_info("resident FastCGI responder started");
 	while (FCGX_Accept_r(&freq) >= 0) {
-		struct flux_io	io = { fcgi_read, fcgi_write, &freq, freq.envp };
+		struct flux_io	io = { fcgi_read, fcgi_write, NULL, &freq, freq.envp };
 
 		env_begin(env, freq.envp);
 		serve(env, h, &io, stream);
@@ -639,7 +711,7 @@ static int
 cgi_main(const char *program, flux_handler h, int stream)
 {
 	struct flux_env	env = { 0 };
-	struct flux_io	io = { fd_read, fd_write, NULL, environ };
+	struct flux_io	io = { fd_read, fd_write, fd_wait, NULL, environ };
 	int		rc = 0;
 
 	flux_log_init(program);

@@ -19,6 +19,9 @@ struct flux_store;
 struct flux_io {
 	long	(*read)(void *ctx, char *buf, size_t n);
 	int	(*write)(void *ctx, const char *buf, size_t n);
+	/* 1 when input is ready within ms, 0 when not, -1 on error; NULL
+	 * when the transport cannot tell (FastCGI: the server buffers). */
+	int	(*wait)(void *ctx, int64_t ms);
 	void	 *ctx;
 	char	**envp;
 };
@@ -41,6 +44,11 @@ struct flux_req {
 	const struct flux_io *io;
 	long long	 body_left;	/* CONTENT_LENGTH bytes unread; -1: to EOF */
 	int		 body_eof;	/* the body has been read to its end */
+	/* The floor on the body's rate: min_rate bytes/s over each window. */
+	int64_t		 min_rate;	/* 0: none */
+	int64_t		 window_ms;
+	int64_t		 window_end;	/* monotonic ms */
+	int64_t		 window_bytes;
 };
 
 struct flux_resp {

@@ -79,6 +79,27 @@ static const struct setting settings[] = {
 	/* Not Skyline's: bounds on what one upload may cost in disk. */
 	S("FLUX_MAX_UPLOAD_BYTES", T_INT, max_upload_bytes, "1073741824", 1, INT64_MAX / 4),
 	S("FLUX_MAX_EXTRACTED_BYTES", T_INT, max_extracted_bytes, "4294967296", 1, INT64_MAX / 4),
+	/*
+	 * A request body must arrive at FLUX_BODY_MIN_RATE bytes a second or
+	 * more, over each FLUX_BODY_RATE_WINDOW seconds (mod_reqtimeout's
+	 * default floor, 500 bytes/s, over its 20 s): a client that trickles
+	 * holds a CGI no longer than that.
+	 */
+	S("FLUX_BODY_MIN_RATE", T_INT, body_min_rate, "500", 0, INT32_MAX),
+	S("FLUX_BODY_RATE_WINDOW", T_INT, body_rate_window, "20", 1, 3600),
+	/*
+	 * What one flux-batch run gives each of its jobs, in seconds, so that
+	 * a hanging remote cannot keep the spool replay or the uploads from
+	 * their turn (cron starts a run a minute; a run in progress makes the
+	 * next ones skip).
+	 */
+	S("FLUX_BATCH_FLUSH_SECONDS", T_INT, flush_seconds, "60", 1, 86400),
+	S("FLUX_BATCH_POPULATE_SECONDS", T_INT, populate_seconds, "120", 1, 86400),
+	S("FLUX_BATCH_UPLOADS_SECONDS", T_INT, uploads_seconds, "600", 1, 86400),
+	S("FLUX_POPULATE_PARALLEL", T_INT, populate_parallel, "4", 1, 32),
+	S("FLUX_POPULATE_MAX_JOBS_PER_KEY", T_INT, populate_max_per_key, "1000", 1, 1000000),
+	/* Remote hosts populate_metric may fetch from; empty: any (see INSTALL). */
+	S("FLUX_POPULATE_ALLOWED_HOSTS", T_LIST, populate_hosts, "", 0, 0),
 	S("FLUX_LOG_LEVEL", T_LEVEL, log_level, "info", 0, 0),
 };
 #undef S
@@ -343,6 +364,11 @@ read_lines(FILE *f, const char *path, struct flux_conf *c, char err[])
 		lineno++;
 		if (n > CONF_LINE_MAX) {
 			snprintf(err, FLUX_ERRLEN, "%s:%u: line too long", path, lineno);
+			goto done;
+		}
+		/* The line is read as a C string: a NUL would cut it short. */
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			snprintf(err, FLUX_ERRLEN, "%s:%u: NUL byte in line", path, lineno);
 			goto done;
 		}
 		p = trim(line);

@@ -78,6 +78,14 @@ struct flux_conf {
 	int			 save_uploads;
 	char			*save_uploads_path;
 	int64_t			 max_upload_bytes;	/* upload_data body */
+	int64_t			 body_min_rate;		/* bytes/s; 0: no floor */
+	int64_t			 body_rate_window;	/* seconds */
+	int64_t			 flush_seconds;		/* flux-batch budgets */
+	int64_t			 populate_seconds;
+	int64_t			 uploads_seconds;
+	int64_t			 populate_parallel;	/* URLs of a job at once */
+	int64_t			 populate_max_per_key;	/* jobs queued per key */
+	struct flux_list	 populate_hosts;	/* empty: any host */
 	int64_t			 max_extracted_bytes;	/* one archive, unpacked */
 	int			 log_level;
 };

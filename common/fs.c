@@ -78,7 +78,8 @@ flux_fs_read(const char *path, size_t max, size_t *len, char err[])
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+	/* O_NONBLOCK: a FIFO planted under the name must not hang the open. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1 ||
 	    fstat(fd, &st) == -1) {
 		snprintf(err, FLUX_ERRLEN, "cannot open '%s': %s", path, strerror(errno));
 		if (fd != -1)
@@ -137,6 +138,41 @@ flux_fs_mkdirs(const char *path, char err[])
 }
 
 /*
+ * Remove name in the directory dfd, and everything under it. Each
+ * directory is opened with O_NOFOLLOW and its entries removed relative to
+ * it, so a symbolic link is removed, never followed, even one put in the
+ * place of a directory between a look and a use.
+ */
+static int
+remove_at(int dfd, const char *name)
+{
+	struct dirent	*e;
+	DIR		*d;
+	int		 fd, rc = 0;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno != ENOTDIR && errno != ELOOP)
+			return -1;
+		return unlinkat(dfd, name, 0) == -1 && errno != ENOENT ? -1 : 0;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    remove_at(dirfd(d), e->d_name) == -1)
+			rc = -1;
+	closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) == -1)
+		rc = -1;
+	return rc;
+}
+
+/*
  * rm -r that never follows a symbolic link (it removes the link). Depth
  * is bounded by what an upload holds (the upload and its extraction
  * directory), so recursion is fine.
@@ -144,27 +180,44 @@ flux_fs_mkdirs(const char *path, char err[])
 int
 flux_fs_remove_tree(const char *path)
 {
-	struct stat	 st;
-	struct dirent	*e;
-	DIR		*d;
-	char		 sub[FLUX_PATH_MAX];
-	int		 rc = 0;
+	return remove_at(AT_FDCWD, path);
+}
 
-	if (lstat(path, &st) == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISDIR(st.st_mode))
-		return unlink(path);
-	if ((d = opendir(path)) == NULL)
+/*
+ * Open a file of an upload for reading: a regular file, not through a
+ * symbolic link at its last element, and not a FIFO (which would hang the
+ * open). Returns the descriptor, or -1 with err ("cannot open: ...").
+ */
+int
+flux_fs_open_file(const char *path, char err[])
+{
+	struct stat	st;
+	int		fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		snprintf(err, FLUX_ERRLEN, "cannot open: %s", strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return -1;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (flux_fs_join(sub, sizeof(sub), path, e->d_name) == -1 ||
-		    flux_fs_remove_tree(sub) == -1)
-			rc = -1;
 	}
-	closedir(d);
-	if (rmdir(path) == -1)
-		rc = -1;
-	return rc;
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, FLUX_ERRLEN, "cannot open: not a regular file");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Open the directory name in dfd (AT_FDCWD: a path) without following a
+ * symbolic link at its last element, creating it (FLUX_DIR_MODE) when
+ * create is set and it is missing. Returns the descriptor, or -1.
+ */
+int
+flux_fs_open_dir(int dfd, const char *name, int create)
+{
+	if (create && mkdirat(dfd, name, FLUX_DIR_MODE) == -1 && errno != EEXIST)
+		return -1;
+	return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }

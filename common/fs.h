@@ -18,6 +18,8 @@ int	flux_fs_write_atomic(const char *dir, const char *name, const char *data,
 char	*flux_fs_read(const char *path, size_t max, size_t *len, char err[]);
 int	flux_fs_mkdirs(const char *path, char err[]);
 int	flux_fs_remove_tree(const char *path);
+int	flux_fs_open_dir(int dfd, const char *name, int create);
+int	flux_fs_open_file(const char *path, char err[]);
 int	flux_fs_join(char *out, size_t len, const char *a, const char *b);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "json.h"
 #include "metric.h"
 #include "popjob.h"
 #include "pylist.h"
@@ -136,12 +137,15 @@ host_type(const cJSON *o, struct flux_popjob *j, char msg[])
 }
 
 /*
- * Vista's metric is final (its prefix already applied, 2.3): a payload's
- * name gets the POST normalisation and the name rules, never a prefix; a
- * queued name must already be valid as it stands.
+ * A payload's name gets what every entry point gives a name (SPEC 3): the
+ * POST normalisation, the name rules and the key's namespace prefix, so a
+ * prefixed key back-fills only its own namespace. Vista's own key has no
+ * prefix and its name is final (2.3): it is kept as it is. A queued name
+ * must already be valid as it stands.
  */
 static int
-metric_name(const cJSON *o, int queued, struct flux_popjob *j, char msg[])
+metric_name(const cJSON *o, int queued, const char *prefix,
+    struct flux_popjob *j, char msg[])
 {
 	const char	*why;
 	char		*raw = NULL, *bad_name = NULL;
@@ -157,7 +161,7 @@ metric_name(const cJSON *o, int queued, struct flux_popjob *j, char msg[])
 		j->metric = raw;
 		return 0;
 	}
-	j->metric = flux_metric_build(raw, NULL, &why, &bad_name);
+	j->metric = flux_metric_build(raw, prefix, &why, &bad_name);
 	if (j->metric == NULL)
 		bad(msg, "invalid metric - %s - %s", bad_name ? bad_name : raw, why);
 	free(bad_name);
@@ -274,6 +278,7 @@ static int
 run_state(const cJSON *o, struct flux_popjob *j, char msg[])
 {
 	const cJSON	*e = cJSON_GetObjectItemCaseSensitive(o, "last_error");
+	const cJSON	*w = cJSON_GetObjectItemCaseSensitive(o, "owner");
 
 	if (count_field(o, "attempts", 1e6, &j->attempts, msg) == -1 ||
 	    count_field(o, "queued_at", 1e12, &j->queued_at, msg) == -1)
@@ -282,19 +287,25 @@ run_state(const cJSON *o, struct flux_popjob *j, char msg[])
 		return bad(msg, "invalid last_error - not a string");
 	if (e != NULL && (j->last_error = copy(e->valuestring, msg)) == NULL)
 		return -1;
+	if (w != NULL && !cJSON_IsString(w))
+		return bad(msg, "invalid owner - not a string");
+	if (w != NULL && (j->owner = copy(w->valuestring, msg)) == NULL)
+		return -1;
 	return 0;
 }
 
 /*
  * Fill j from the JSON object o: Vista's payload (queued 0; the key is the
- * caller's business) or a queued job (queued 1: URLs only as an array, and
- * attempts and queued_at required). Fields are checked in a fixed order and
- * the first failure is put in msg (FLUX_MSG_MAX bytes) as the text of a 400
- * answer. j is zeroed first; free it with flux_popjob_free() either way.
+ * caller's business, its namespace prefix, or NULL, is applied to the
+ * metric) or a queued job (queued 1: URLs only as an array, attempts and
+ * queued_at required, prefix ignored). Fields are checked in a fixed order
+ * and the first failure is put in msg (FLUX_MSG_MAX bytes) as the text of
+ * a 400 answer. j is zeroed first; free it with flux_popjob_free() either
+ * way.
  */
 int
-flux_popjob_from_json(const struct cJSON *o, int queued, struct flux_popjob *j,
-    char msg[])
+flux_popjob_from_json(const struct cJSON *o, int queued, const char *prefix,
+    struct flux_popjob *j, char msg[])
 {
 	memset(j, 0, sizeof(*j));
 	if (!cJSON_IsObject(o))
@@ -304,7 +315,7 @@ flux_popjob_from_json(const struct cJSON *o, int queued, struct flux_popjob *j,
 		return -1;
 	if (*j->remote_target == '\0')
 		return bad(msg, "invalid remote_target - empty");
-	if (metric_name(o, queued, j, msg) == -1 ||
+	if (metric_name(o, queued, prefix, j, msg) == -1 ||
 	    namespace_prefix(o, j, msg) == -1 || credentials(o, j, msg) == -1 ||
 	    urls(o, queued, j, msg) == -1)
 		return -1;
@@ -315,16 +326,18 @@ flux_popjob_from_json(const struct cJSON *o, int queued, struct flux_popjob *j,
 int
 flux_popjob_decode(const char *text, struct flux_popjob *j, char err[])
 {
-	char	 msg[FLUX_MSG_MAX];
-	cJSON	*o;
-	int	 rc;
+	char		 msg[FLUX_MSG_MAX];
+	const char	*why;
+	cJSON		*o;
+	int		 rc;
 
-	if ((o = cJSON_Parse(text)) == NULL) {
+	if ((o = flux_json_parse(text, strlen(text), &why)) == NULL) {
 		memset(j, 0, sizeof(*j));
-		snprintf(err, FLUX_ERRLEN, "queued job is not JSON");
+		snprintf(err, FLUX_ERRLEN, "queued job is %s", strncmp(why, "not JSON",
+		    8) == 0 ? "not JSON" : why);
 		return -1;
 	}
-	rc = flux_popjob_from_json(o, 1, j, msg);
+	rc = flux_popjob_from_json(o, 1, NULL, j, msg);
 	if (rc == -1)
 		snprintf(err, FLUX_ERRLEN, "queued job is not valid: %.1024s", msg);
 	cJSON_Delete(o);
@@ -368,6 +381,8 @@ flux_popjob_encode(const struct flux_popjob *j)
 		ok = 0;
 	if (j->last_error != NULL)
 		add_str(o, "last_error", j->last_error, &ok);
+	if (j->owner != NULL)
+		add_str(o, "owner", j->owner, &ok);
 	if (ok)
 		text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -397,15 +412,31 @@ flux_popjob_free(struct flux_popjob *j)
 	free(j->user);
 	free(j->password);
 	free(j->last_error);
+	free(j->owner);
 	flux_pylist_free(&j->urls);
 	memset(j, 0, sizeof(*j));
 }
 
-/* Queue a job (its JSON text) durably; 0, or -1 with err. */
+/*
+ * Queue a job of owner (a tag naming the key that asked) unless that key
+ * has bound jobs waiting or running already: 0 queued, 1 refused, -1 with
+ * err when Redis failed.
+ */
 int
-flux_popjob_push(struct flux_store *s, const char *job, char err[])
+flux_popjob_push_bounded(struct flux_store *s, const char *job,
+    const char *owner, int64_t bound, char err[])
 {
-	return flux_store_queue_push(s, &queue, job, err);
+	struct flux_buf	mark = { 0 };
+	int		rc;
+
+	/* "owner":"<tag>" as cJSON writes it; in a string a quote is escaped. */
+	if (flux_buf_printf(&mark, "\"owner\":\"%s\"", owner) == -1) {
+		snprintf(err, FLUX_ERRLEN, "out of memory");
+		return -1;
+	}
+	rc = flux_store_queue_push_bounded(s, &queue, job, mark.ptr, bound, err);
+	flux_buf_free(&mark);
+	return rc;
 }
 
 /* Put back what a crashed run left in processing, to be taken first. */

@@ -44,18 +44,20 @@ struct flux_popjob {
 	int64_t			 attempts;		/* runs that took it */
 	int64_t			 queued_at;
 	char			*last_error;		/* NULL: none yet */
+	char			*owner;			/* the key's tag; NULL: none */
 };
 
 const char *flux_popjob_type_name(enum flux_remote t);
 const char *flux_popjob_url_invalid(const char *url);
 int	flux_popjob_from_json(const struct cJSON *o, int queued,
-	    struct flux_popjob *j, char msg[]);
+	    const char *prefix, struct flux_popjob *j, char msg[]);
 int	flux_popjob_decode(const char *text, struct flux_popjob *j, char err[]);
 char	*flux_popjob_encode(const struct flux_popjob *j);
 int	flux_popjob_set_error(struct flux_popjob *j, const char *why);
 void	flux_popjob_free(struct flux_popjob *j);
 
-int	flux_popjob_push(struct flux_store *s, const char *job, char err[]);
+int	flux_popjob_push_bounded(struct flux_store *s, const char *job,
+	    const char *owner, int64_t bound, char err[]);
 int	flux_popjob_recover(struct flux_store *s, long long *moved, char err[]);
 int	flux_popjob_pending(struct flux_store *s, long long *n, char err[]);
 int	flux_popjob_take(struct flux_store *s, char **job, char err[]);

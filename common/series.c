@@ -2,22 +2,627 @@
  * series.c - see series.h. The parsers read what graphite-web and
  * Prometheus document (reference/ecosystem.md 1.4 and 1.5) and nothing
  * looser: a structural surprise is an error naming the datapoint, while
- * null and non-finite values are dropped and counted. A failed parse leaves
- * the output series as it was, so several answers can be appended in turn.
+ * null and non-finite values are dropped and counted.
+ *
+ * yajl reports the answer as events; a small stack says what each open
+ * array or object is (the list of series, the first series, its
+ * datapoints, one [value, ts] pair, or something skipped), and each pair
+ * is checked and handed on when it closes. Every byte also goes through
+ * json.h's scan first (no NUL, no \u0000 in a string, no token over
+ * FLUX_SERIES_TOKEN_MAX), which bounds what yajl buffers of a token split
+ * across reads.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include <cjson/cJSON.h>
+#include <yajl/yajl_parse.h>
 
+#include "json.h"
 #include "series.h"
 #include "util.h"
 
 /* Timestamps are Unix seconds that carbon can store: below 2^32. */
 #define TS_LIMIT 4294967296.0
+#define BIN_STEP 60
+/* Longest error, type and result type text kept from an answer. */
+#define TEXT_MAX 512
+
+/* What an open array or object is. */
+enum role {
+	R_SKIP,		/* read and ignored */
+	R_G_ROOT,	/* graphite: the list of series */
+	R_G_SERIES,	/* graphite: the first series */
+	R_G_DPS,	/* graphite: its datapoints */
+	R_P_ROOT,	/* prometheus: the answer */
+	R_P_DATA,	/* prometheus: "data" */
+	R_P_RESULT,	/* prometheus: "result" (the pair itself for a scalar) */
+	R_P_SERIES,	/* prometheus: the first series */
+	R_P_VALUES,	/* prometheus: its "values" */
+	R_PAIR		/* one [value, ts] or [ts, value] */
+};
+
+/* What the next value in an object is, by its key. */
+enum slot {
+	K_NONE, K_DATAPOINTS, K_STATUS, K_DATA, K_ERROR_TYPE, K_ERROR,
+	K_RESULT_TYPE, K_RESULT, K_VALUES, K_VALUE
+};
+
+/* One item of a pair as it came. */
+enum item { I_NULL, I_NUMBER, I_STRING, I_OTHER };
+
+struct frame {
+	enum role	role;
+	int		map;		/* an object, not an array */
+	size_t		items;		/* values seen in it */
+};
+
+struct flux_series_parser {
+	enum flux_series_kind	 kind;
+	flux_series_sink	 sink;
+	void			*ctx;
+	yajl_handle		 y;
+	struct flux_json_scan	 scan;
+	struct frame		 stack[FLUX_SERIES_DEPTH_MAX];
+	int			 depth;
+	int			 started;	/* the root value has begun */
+	enum slot		 slot;		/* of the value to come */
+	size_t			 bytes;
+	/* the pair being read */
+	enum item		 it[2];
+	double			 num[2];
+	char			*str;		/* a string item (prometheus value) */
+	size_t			 pair_index;	/* datapoint or sample number */
+	/* what the answer said */
+	int			 seen_datapoints, seen_data, seen_result;
+	int			 seen_series, seen_values, seen_value, scalar;
+	char			 status[TEXT_MAX], error_type[TEXT_MAX];
+	char			 error[TEXT_MAX], result_type[TEXT_MAX];
+	int			 have_status, have_error_type, have_error;
+	int			 have_result_type;
+	size_t			 points, dropped, ignored;
+	char			 err[FLUX_ERRLEN];
+	int			 failed;
+};
+
+static int
+stop(struct flux_series_parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Remember why the answer is refused; 0, for yajl: cancel the parse. */
+static int
+stop(struct flux_series_parser *p, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (!p->failed) {
+		p->failed = 1;
+		va_start(ap, fmt);
+		vsnprintf(p->err, sizeof(p->err), fmt, ap);
+		va_end(ap);
+	}
+	return 0;
+}
+
+static struct frame *
+top(struct flux_series_parser *p)
+{
+	return p->depth > 0 ? &p->stack[p->depth - 1] : NULL;
+}
+
+/* Item i of the datapoints or samples is not a pair. */
+static int
+stop_shape(struct flux_series_parser *p, size_t i)
+{
+	if (p->kind == FLUX_SERIES_GRAPHITE)
+		return stop(p, "datapoint %zu is not [value, timestamp]", i);
+	return stop(p, "sample %zu is not [timestamp, value]", i);
+}
+
+/* A timestamp: a finite number in [0, 2^32), fractions truncated. */
+static int
+valid_ts(enum item it, double v, int64_t *ts)
+{
+	if (it != I_NUMBER || !(v >= 0) || !(v < TS_LIMIT))
+		return -1;
+	*ts = (int64_t)v;
+	return 0;
+}
+
+static int
+emit(struct flux_series_parser *p, int64_t ts, double v)
+{
+	if (!isfinite(v)) {
+		p->dropped++;
+		return 1;
+	}
+	p->points++;
+	if (p->sink(p->ctx, ts, v, p->err) == -1) {
+		p->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * A Prometheus sample value: a string (so that NaN and +-Inf can be
+ * written) or, leniently, a number. Non-finite values are dropped; text
+ * that is no number at all is an error.
+ */
+static int
+prom_value(const struct flux_series_parser *p, double *out)
+{
+	char	*end;
+
+	if (p->it[1] == I_NUMBER) {
+		*out = p->num[1];
+		return 0;
+	}
+	if (p->it[1] != I_STRING)
+		return -1;
+	if (flux_parse_double(p->str, out) == 0)
+		return 0;
+	/* Only a complete spelling of a non-finite number is dropped. */
+	*out = strtod(p->str, &end);
+	if (end == p->str || *end != '\0' || isfinite(*out))
+		return -1;
+	return 0;
+}
+
+/* A pair closed: check it and hand its sample on. */
+static int
+end_pair(struct flux_series_parser *p, size_t items)
+{
+	size_t	i = p->pair_index++;
+	int64_t	ts;
+	double	v;
+
+	if (items != 2)
+		return stop_shape(p, i);
+	if (p->kind == FLUX_SERIES_GRAPHITE) {
+		if (valid_ts(p->it[1], p->num[1], &ts) == -1)
+			return stop(p, "datapoint %zu has an invalid timestamp", i);
+		if (p->it[0] == I_NULL) {
+			p->dropped++;
+			return 1;
+		}
+		if (p->it[0] != I_NUMBER)
+			return stop(p, "datapoint %zu has a value that is not a number", i);
+		return emit(p, ts, p->num[0]);
+	}
+	if (valid_ts(p->it[0], p->num[0], &ts) == -1)
+		return stop(p, "sample %zu has an invalid timestamp", i);
+	if (prom_value(p, &v) == -1)
+		return stop(p, "sample %zu has a value that is not a number", i);
+	return emit(p, ts, v);
+}
+
+/* A scalar item inside a pair. */
+static int
+pair_item(struct flux_series_parser *p, struct frame *f, enum item it,
+    double num, const char *s, size_t len)
+{
+	size_t	k = f->items++;
+
+	if (k >= 2)
+		return 1;	/* end_pair refuses it */
+	p->it[k] = it;
+	p->num[k] = num;
+	if (it == I_STRING && k == 1) {
+		free(p->str);
+		if ((p->str = strndup(s, len)) == NULL) {
+			snprintf(p->err, sizeof(p->err), "out of memory");
+			p->failed = 1;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* The role of a new container, from where it opens; 0 to cancel. */
+static int
+open_role(struct flux_series_parser *p, int map, enum role *role)
+{
+	struct frame	*f = top(p);
+	enum slot	 slot = p->slot;
+	size_t		 k = f ? f->items++ : 0;
+
+	p->slot = K_NONE;
+	*role = R_SKIP;
+	if (f == NULL) {
+		if (p->kind == FLUX_SERIES_GRAPHITE && map)
+			return stop(p, "not a graphite render answer: not a list");
+		if (p->kind == FLUX_SERIES_PROMETHEUS && !map)
+			return stop(p, "not a prometheus answer: no status success");
+		*role = p->kind == FLUX_SERIES_GRAPHITE ? R_G_ROOT : R_P_ROOT;
+		return 1;
+	}
+	switch (f->role) {
+	case R_G_ROOT:
+		if (k > 0)
+			p->ignored++;
+		else if (!map)
+			return stop(p, "not a graphite render answer: no datapoints");
+		else
+			*role = R_G_SERIES;
+		break;
+	case R_G_SERIES:
+		if (slot == K_DATAPOINTS && !map)
+			*role = R_G_DPS;
+		break;
+	case R_G_DPS:
+	case R_P_VALUES:
+		if (map)
+			return stop_shape(p, p->pair_index);
+		*role = R_PAIR;
+		break;
+	case R_P_ROOT:
+		if (slot == K_DATA && map)
+			*role = R_P_DATA;
+		break;
+	case R_P_DATA:
+		if (slot == K_RESULT && !map)
+			*role = R_P_RESULT;
+		break;
+	case R_P_RESULT:
+		if (p->scalar)
+			return stop_shape(p, 0);
+		if (k > 0)
+			p->ignored++;
+		else if (map)
+			*role = R_P_SERIES;
+		else
+			return stop(p, "not a prometheus answer: no matrix, vector or "
+			    "scalar result");
+		break;
+	case R_P_SERIES:
+		if (slot == K_VALUES && !map)
+			*role = R_P_VALUES;
+		else if (slot == K_VALUE && !map)
+			*role = R_PAIR;
+		break;
+	case R_PAIR:
+		return stop_shape(p, p->pair_index);
+	default:
+		break;
+	}
+	return 1;
+}
+
+static int
+push(struct flux_series_parser *p, int map)
+{
+	enum role	role;
+
+	if (p->depth == FLUX_SERIES_DEPTH_MAX) {
+		p->failed = 1;
+		snprintf(p->err, sizeof(p->err), "answer nested deeper than %d levels",
+		    FLUX_SERIES_DEPTH_MAX);
+		return 0;
+	}
+	p->started = 1;
+	if (!open_role(p, map, &role))
+		return 0;
+	if (role == R_G_DPS)
+		p->seen_datapoints = 1;
+	else if (role == R_P_DATA)
+		p->seen_data = 1;
+	else if (role == R_P_RESULT)
+		p->seen_result = 1;
+	else if (role == R_P_SERIES)
+		p->seen_series = 1;
+	else if (role == R_P_VALUES)
+		p->seen_values = 1;
+	else if (role == R_PAIR && top(p)->role == R_P_SERIES)
+		p->seen_value = 1;
+	p->stack[p->depth++] = (struct frame){ role, map, 0 };
+	return 1;
+}
+
+static int
+pop(struct flux_series_parser *p)
+{
+	struct frame	f = p->stack[--p->depth];
+
+	if (f.role == R_PAIR || (f.role == R_P_RESULT && p->scalar))
+		return end_pair(p, f.items);
+	if (f.role == R_G_SERIES && !p->seen_datapoints)
+		return stop(p, "not a graphite render answer: no datapoints");
+	return 1;
+}
+
+/* A scalar value (null, bool, number, string) wherever it stands. */
+static int
+scalar(struct flux_series_parser *p, enum item it, double num, const char *s,
+    size_t len)
+{
+	struct frame	*f = top(p);
+	enum slot	 slot = p->slot;
+	char		*dst = NULL;
+	int		*have = NULL;
+
+	p->slot = K_NONE;
+	p->started = 1;
+	if (f == NULL)
+		return p->kind == FLUX_SERIES_GRAPHITE ?
+		    stop(p, "not a graphite render answer: not a list") :
+		    stop(p, "not a prometheus answer: no status success");
+	if (f->role == R_PAIR)
+		return pair_item(p, f, it, num, s, len);
+	if (f->role == R_P_RESULT && f->items == 0 && !p->scalar)
+		p->scalar = 1;		/* "result": [ts, "v"] */
+	if (f->role == R_P_RESULT && p->scalar)
+		return pair_item(p, f, it, num, s, len);
+	f->items++;
+	if (f->role == R_G_ROOT)
+		return f->items > 1 ? (p->ignored++, 1) :
+		    stop(p, "not a graphite render answer: no datapoints");
+	if (f->role == R_G_DPS || f->role == R_P_VALUES)
+		return stop_shape(p, p->pair_index);
+	if (it != I_STRING)
+		return 1;
+	if (slot == K_STATUS && f->role == R_P_ROOT)
+		dst = p->status, have = &p->have_status;
+	else if (slot == K_ERROR_TYPE && f->role == R_P_ROOT)
+		dst = p->error_type, have = &p->have_error_type;
+	else if (slot == K_ERROR && f->role == R_P_ROOT)
+		dst = p->error, have = &p->have_error;
+	else if (slot == K_RESULT_TYPE && f->role == R_P_DATA)
+		dst = p->result_type, have = &p->have_result_type;
+	if (dst != NULL && !*have) {
+		snprintf(dst, TEXT_MAX, "%.*s", (int)(len < TEXT_MAX ? len : TEXT_MAX - 1), s);
+		*have = 1;
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------ yajl callbacks -- */
+
+static int
+cb_null(void *ctx)
+{
+	return scalar(ctx, I_NULL, 0, NULL, 0);
+}
+
+static int
+cb_boolean(void *ctx, int b)
+{
+	(void)b;
+	return scalar(ctx, I_OTHER, 0, NULL, 0);
+}
+
+static int
+cb_number(void *ctx, const char *s, size_t len)
+{
+	char	buf[128], *copy = buf, *end;
+	double	v;
+
+	if (len >= sizeof(buf) && (copy = strndup(s, len)) == NULL) {
+		struct flux_series_parser *p = ctx;
+
+		p->failed = 1;
+		snprintf(p->err, sizeof(p->err), "out of memory");
+		return 0;
+	}
+	if (copy == buf) {
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+	}
+	v = strtod(copy, &end);
+	if (copy != buf)
+		free(copy);
+	return scalar(ctx, I_NUMBER, v, NULL, 0);
+}
+
+static int
+cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+	return scalar(ctx, I_STRING, 0, (const char *)s, len);
+}
+
+static const struct {
+	const char	*name;
+	enum role	 in;
+	enum slot	 slot;
+} keys[] = {
+	{ "datapoints", R_G_SERIES, K_DATAPOINTS },
+	{ "status", R_P_ROOT, K_STATUS },
+	{ "data", R_P_ROOT, K_DATA },
+	{ "errorType", R_P_ROOT, K_ERROR_TYPE },
+	{ "error", R_P_ROOT, K_ERROR },
+	{ "resultType", R_P_DATA, K_RESULT_TYPE },
+	{ "result", R_P_DATA, K_RESULT },
+	{ "values", R_P_SERIES, K_VALUES },
+	{ "value", R_P_SERIES, K_VALUE },
+};
+
+/* A key: which value comes next. Only the first of a repeated key counts. */
+static int
+cb_map_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct flux_series_parser	*p = ctx;
+	struct frame			*f = top(p);
+	size_t				 i;
+
+	p->slot = K_NONE;
+	for (i = 0; f != NULL && i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].in == f->role && strlen(keys[i].name) == len &&
+		    memcmp(keys[i].name, s, len) == 0)
+			p->slot = keys[i].slot;
+	if ((p->slot == K_DATAPOINTS && p->seen_datapoints) ||
+	    (p->slot == K_DATA && p->seen_data) ||
+	    (p->slot == K_RESULT && p->seen_result) ||
+	    (p->slot == K_VALUES && p->seen_values) ||
+	    (p->slot == K_VALUE && p->seen_value))
+		p->slot = K_NONE;
+	return 1;
+}
+
+static int
+cb_start_map(void *ctx)
+{
+	return push(ctx, 1);
+}
+
+static int
+cb_start_array(void *ctx)
+{
+	return push(ctx, 0);
+}
+
+static int
+cb_end(void *ctx)
+{
+	return pop(ctx);
+}
+
+static const yajl_callbacks callbacks = {
+	cb_null, cb_boolean, NULL, NULL, cb_number, cb_string,
+	cb_start_map, cb_map_key, cb_end, cb_start_array, cb_end,
+};
+
+/* -------------------------------------------------------------- parser -- */
+
+/*
+ * A parser of one answer of the given kind, handing each finite sample to
+ * sink. NULL when out of memory; free it with flux_series_parser_free().
+ */
+struct flux_series_parser *
+flux_series_parser_new(enum flux_series_kind kind, flux_series_sink sink,
+    void *ctx)
+{
+	struct flux_series_parser	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->kind = kind;
+	p->sink = sink;
+	p->ctx = ctx;
+	if ((p->y = yajl_alloc(&callbacks, NULL, p)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Why yajl stopped: our own reason, or the text is not JSON. */
+static int
+failure(struct flux_series_parser *p, char err[])
+{
+	if (p->failed)
+		snprintf(err, FLUX_ERRLEN, "%s", p->err);
+	else
+		snprintf(err, FLUX_ERRLEN, "answer is not JSON");
+	p->failed = 1;
+	return -1;
+}
+
+/* The next n bytes of the answer; -1 with err once it has failed. */
+int
+flux_series_parser_feed(struct flux_series_parser *p, const char *buf,
+    size_t n, char err[])
+{
+	const char	*why;
+
+	if (p->failed)
+		return failure(p, err);
+	p->bytes += n;
+	if (flux_json_scan(&p->scan, buf, n, FLUX_SERIES_TOKEN_MAX, &why) == -1) {
+		p->failed = 1;
+		snprintf(p->err, sizeof(p->err), "answer is not JSON: %s", why);
+		return failure(p, err);
+	}
+	if (yajl_parse(p->y, (const unsigned char *)buf, n) != yajl_status_ok)
+		return failure(p, err);
+	return 0;
+}
+
+/* What a whole Prometheus answer must have said besides its samples. */
+static int
+prom_verdict(struct flux_series_parser *p, char err[])
+{
+	const char	*t = p->have_result_type ? p->result_type : "";
+
+	if (!p->have_status || strcmp(p->status, "success") != 0) {
+		if (p->have_error)
+			snprintf(err, FLUX_ERRLEN, "prometheus answered an error: %s: %s",
+			    p->have_error_type ? p->error_type : "unknown", p->error);
+		else
+			snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no status "
+			    "success");
+		return -1;
+	}
+	if (!p->seen_data) {
+		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no data");
+		return -1;
+	}
+	if (!p->seen_result || (strcmp(t, "matrix") != 0 &&
+	    strcmp(t, "vector") != 0 && strcmp(t, "scalar") != 0) ||
+	    (p->scalar && strcmp(t, "scalar") != 0)) {
+		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no matrix, "
+		    "vector or scalar result");
+		return -1;
+	}
+	if ((strcmp(t, "scalar") == 0 && !p->scalar) ||
+	    (strcmp(t, "vector") == 0 && p->seen_series && !p->seen_value)) {
+		snprintf(err, FLUX_ERRLEN, "sample 0 is not [timestamp, value]");
+		return -1;
+	}
+	if ((strcmp(t, "matrix") == 0 && p->seen_value) ||
+	    (strcmp(t, "vector") == 0 && p->seen_values)) {
+		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: the result does "
+		    "not match its resultType %s", t);
+		return -1;
+	}
+	if (strcmp(t, "matrix") == 0 && p->seen_series && !p->seen_values) {
+		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no values");
+		return -1;
+	}
+	return 0;
+}
+
+/* The answer has ended: 0 when it was whole and of the expected shape. */
+int
+flux_series_parser_finish(struct flux_series_parser *p, char err[])
+{
+	if (p->failed)
+		return failure(p, err);
+	if (p->bytes == 0) {
+		p->failed = 1;
+		snprintf(err, FLUX_ERRLEN, "answer is not JSON (empty)");
+		return -1;
+	}
+	if (yajl_complete_parse(p->y) != yajl_status_ok)
+		return failure(p, err);
+	if (p->kind == FLUX_SERIES_PROMETHEUS && prom_verdict(p, err) == -1) {
+		p->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+void
+flux_series_parser_counts(const struct flux_series_parser *p, size_t *points,
+    size_t *dropped, size_t *ignored)
+{
+	*points = p->points;
+	*dropped = p->dropped;
+	*ignored = p->ignored;
+}
+
+void
+flux_series_parser_free(struct flux_series_parser *p)
+{
+	if (p == NULL)
+		return;
+	yajl_free(p->y);
+	free(p->str);
+	free(p);
+}
+
+/* ------------------------------------------------------ whole answers -- */
 
 int
 flux_series_add(struct flux_series *s, int64_t ts, double value)
@@ -37,6 +642,50 @@ flux_series_add(struct flux_series *s, int64_t ts, double value)
 	return 0;
 }
 
+static int
+to_series(void *ctx, int64_t ts, double value, char err[])
+{
+	if (flux_series_add(ctx, ts, value) == 0)
+		return 0;
+	snprintf(err, FLUX_ERRLEN, "out of memory");
+	return -1;
+}
+
+/*
+ * Append the samples of a whole answer to out (for answers known to be
+ * small: the local Graphite's). On failure out is left as it was.
+ */
+int
+flux_series_parse(enum flux_series_kind kind, const char *body, size_t len,
+    struct flux_series *out, char err[])
+{
+	struct flux_series_parser	*p;
+	size_t				 n0 = out->n, pts, drop, ign;
+	int				 rc = -1;
+
+	if ((p = flux_series_parser_new(kind, to_series, out)) == NULL) {
+		snprintf(err, FLUX_ERRLEN, "out of memory");
+		return -1;
+	}
+	if (flux_series_parser_feed(p, body, len, err) == 0 &&
+	    flux_series_parser_finish(p, err) == 0) {
+		flux_series_parser_counts(p, &pts, &drop, &ign);
+		out->dropped += drop;
+		out->ignored += ign;
+		rc = 0;
+	} else
+		out->n = n0;
+	flux_series_parser_free(p);
+	return rc;
+}
+
+int
+flux_series_graphite(const char *body, size_t len, struct flux_series *out,
+    char err[])
+{
+	return flux_series_parse(FLUX_SERIES_GRAPHITE, body, len, out, err);
+}
+
 void
 flux_series_free(struct flux_series *s)
 {
@@ -44,297 +693,115 @@ flux_series_free(struct flux_series *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* ---------------------------------------------------------------- bins -- */
+
 /*
- * Parse a whole answer. Every JSON value but the first follows a ',', '['
- * or '{', so counting those bytes bounds the values cJSON would allocate
- * before it allocates any. Returns the root (caller deletes) or NULL.
+ * One minute: its number plus one (0 marks a free slot; a timestamp below
+ * 2^32 is a minute below 2^26), the count and the sum of its samples, and
+ * the sum of the samples / 2^32, which cannot overflow where the sum can
+ * (values near DBL_MAX) and then gives the mean instead.
  */
-static cJSON *
-parse_json(const char *body, size_t len, char err[])
-{
-	const char	*end = NULL;
-	cJSON		*root;
-	size_t		 i, values = 1;
+struct flux_bin {
+	uint32_t	key;
+	uint32_t	count;
+	double		sum;
+	double		scaled;
+};
 
-	for (i = 0; i < len; i++)
-		values += body[i] == ',' || body[i] == '[' || body[i] == '{';
-	if (values > FLUX_SERIES_MAX_VALUES) {
-		snprintf(err, FLUX_ERRLEN, "answer too large: more than %d JSON values",
-		    FLUX_SERIES_MAX_VALUES);
-		return NULL;
-	}
-	if (len == 0 || memchr(body, '\0', len) != NULL ||
-	    (root = cJSON_ParseWithLengthOpts(body, len, &end, 0)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "answer is not JSON%s", len == 0 ?
-		    " (empty)" : "");
-		return NULL;
-	}
-	while (end < body + len && strchr(" \t\r\n", *end) != NULL)
-		end++;
-	if (end != body + len) {
-		snprintf(err, FLUX_ERRLEN, "answer is not JSON (text after the value)");
-		cJSON_Delete(root);
-		return NULL;
-	}
-	return root;
+#define SCALE 4294967296.0
+
+static size_t
+slot_of(uint32_t key, size_t cap)
+{
+	return (size_t)((key * 2654435761u) & (uint32_t)(cap - 1));
 }
 
-/* A timestamp: a finite number in [0, 2^32), fractions truncated. */
-static int
-parse_ts(const cJSON *t, int64_t *ts)
+static struct flux_bin *
+find(struct flux_bin *v, size_t cap, uint32_t key)
 {
-	if (!cJSON_IsNumber(t) || !(t->valuedouble >= 0) ||
-	    !(t->valuedouble < TS_LIMIT))
+	size_t	i = slot_of(key, cap);
+
+	while (v[i].key != 0 && v[i].key != key)
+		i = (i + 1) & (cap - 1);
+	return &v[i];
+}
+
+/* Double the table (or make its first); -1 when out of memory. */
+static int
+grow(struct flux_bins *b)
+{
+	size_t		 cap = b->cap ? b->cap * 2 : 1024, i;
+	struct flux_bin	*v;
+
+	if ((v = calloc(cap, sizeof(*v))) == NULL)
 		return -1;
-	*ts = (int64_t)t->valuedouble;
+	for (i = 0; i < b->cap; i++)
+		if (b->v[i].key != 0)
+			*find(v, cap, b->v[i].key) = b->v[i];
+	free(b->v);
+	b->v = v;
+	b->cap = cap;
 	return 0;
 }
 
-/* The two items of a [a, b] pair, or -1. */
-static int
-pair(const cJSON *p, const cJSON **a, const cJSON **b)
+/* The bin of key, made when missing; NULL with err when it cannot be. */
+static struct flux_bin *
+bin_of(struct flux_bins *b, uint32_t key, char err[])
 {
-	if (!cJSON_IsArray(p) || (*a = p->child) == NULL ||
-	    (*b = (*a)->next) == NULL || (*b)->next != NULL)
-		return -1;
-	return 0;
-}
+	struct flux_bin	*x;
 
-static int
-add_value(struct flux_series *out, int64_t ts, double v, char err[])
-{
-	if (!isfinite(v)) {
-		out->dropped++;
-		return 0;
+	if (b->cap > 0 && (x = find(b->v, b->cap, key))->key == key)
+		return x;
+	if (b->n == FLUX_SERIES_MAX_BINS) {
+		snprintf(err, FLUX_ERRLEN, "answers cover more than %d distinct "
+		    "minutes", FLUX_SERIES_MAX_BINS);
+		return NULL;
 	}
-	if (flux_series_add(out, ts, v) == -1) {
+	if ((b->n + 1) * 2 > b->cap && grow(b) == -1) {
 		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
+		return NULL;
 	}
-	return 0;
+	x = find(b->v, b->cap, key);
+	*x = (struct flux_bin){ key, 0, 0, 0 };
+	b->n++;
+	return x;
 }
 
-/* Graphite: [value|null, ts]. */
-static int
-graphite_point(const cJSON *dp, size_t i, struct flux_series *out, char err[])
-{
-	const cJSON	*v, *t;
-	int64_t		 ts;
-
-	if (pair(dp, &v, &t) == -1) {
-		snprintf(err, FLUX_ERRLEN, "datapoint %zu is not [value, timestamp]", i);
-		return -1;
-	}
-	if (parse_ts(t, &ts) == -1) {
-		snprintf(err, FLUX_ERRLEN, "datapoint %zu has an invalid timestamp", i);
-		return -1;
-	}
-	if (cJSON_IsNull(v)) {
-		out->dropped++;
-		return 0;
-	}
-	if (!cJSON_IsNumber(v)) {
-		snprintf(err, FLUX_ERRLEN, "datapoint %zu has a value that is not a "
-		    "number", i);
-		return -1;
-	}
-	return add_value(out, ts, v->valuedouble, err);
-}
-
-/*
- * Append the datapoints of the first series of a graphite-web render
- * answer, [{"target": T, "datapoints": [[value|null, ts], ...]}, ...], to
- * out. "[]" (an unknown metric) appends nothing and is not an error; the
- * other series of a glob target are counted in out->ignored.
- */
+/* Add a sample (ts in [0, 2^32), value finite) to the bin of its minute. */
 int
-flux_series_graphite(const char *body, size_t len, struct flux_series *out,
-    char err[])
+flux_bins_add(struct flux_bins *b, int64_t ts, double value, char err[])
 {
-	size_t		 n0 = out->n, d0 = out->dropped, i = 0;
-	const cJSON	*first, *dps, *dp;
-	cJSON		*root;
-	int		 rc = -1;
+	struct flux_bin	*x = bin_of(b, (uint32_t)(ts / BIN_STEP) + 1, err);
 
-	if ((root = parse_json(body, len, err)) == NULL)
+	if (x == NULL)
 		return -1;
-	if (!cJSON_IsArray(root)) {
-		snprintf(err, FLUX_ERRLEN, "not a graphite render answer: not a list");
-		goto done;
-	}
-	if ((first = root->child) == NULL) {
-		rc = 0;
-		goto done;
-	}
-	dps = cJSON_GetObjectItemCaseSensitive(first, "datapoints");
-	if (!cJSON_IsObject(first) || !cJSON_IsArray(dps)) {
-		snprintf(err, FLUX_ERRLEN, "not a graphite render answer: no datapoints");
-		goto done;
-	}
-	cJSON_ArrayForEach(dp, dps)
-		if (graphite_point(dp, i++, out, err) == -1)
-			goto done;
-	out->ignored += (size_t)cJSON_GetArraySize(root) - 1;
-	rc = 0;
-done:
-	if (rc == -1) {
-		out->n = n0;
-		out->dropped = d0;
-	}
-	cJSON_Delete(root);
-	return rc;
-}
-
-/*
- * A Prometheus sample value: a string (so that NaN and +-Inf can be
- * written) or, leniently, a number. Non-finite values are dropped; text
- * that is no number at all is an error.
- */
-static int
-prom_value(const cJSON *v, double *out)
-{
-	char	*end;
-
-	if (cJSON_IsNumber(v)) {
-		*out = v->valuedouble;
-		return 0;
-	}
-	if (!cJSON_IsString(v))
-		return -1;
-	if (flux_parse_double(v->valuestring, out) == 0)
-		return 0;
-	/* Only a complete spelling of a non-finite number is dropped. */
-	*out = strtod(v->valuestring, &end);
-	if (end == v->valuestring || *end != '\0' || isfinite(*out))
-		return -1;
+	x->count++;
+	x->sum += value;
+	x->scaled += value / SCALE;
 	return 0;
 }
 
-/* Prometheus: [ts, "value"]. */
-static int
-prom_sample(const cJSON *smp, size_t i, struct flux_series *out, char err[])
-{
-	const cJSON	*t, *v;
-	int64_t		 ts;
-	double		 value;
-
-	if (pair(smp, &t, &v) == -1) {
-		snprintf(err, FLUX_ERRLEN, "sample %zu is not [timestamp, value]", i);
-		return -1;
-	}
-	if (parse_ts(t, &ts) == -1) {
-		snprintf(err, FLUX_ERRLEN, "sample %zu has an invalid timestamp", i);
-		return -1;
-	}
-	if (prom_value(v, &value) == -1) {
-		snprintf(err, FLUX_ERRLEN, "sample %zu has a value that is not a "
-		    "number", i);
-		return -1;
-	}
-	return add_value(out, ts, value, err);
-}
-
-static const char *
-str_of(const cJSON *o, const char *name)
-{
-	const cJSON	*s = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(s) ? s->valuestring : NULL;
-}
-
-/* "status": "error" answers carry errorType and error; say what they say. */
-static void
-prom_error(const cJSON *root, char err[])
-{
-	const char	*type = str_of(root, "errorType"), *msg = str_of(root, "error");
-
-	if (msg != NULL)
-		snprintf(err, FLUX_ERRLEN, "prometheus answered an error: %s: %.512s",
-		    type ? type : "unknown", msg);
-	else
-		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no status success");
-}
-
-/* The samples of the first series of a matrix or vector, or a scalar. */
-static int
-prom_result(const cJSON *data, struct flux_series *out, char err[])
-{
-	const char	*type = str_of(data, "resultType");
-	const cJSON	*res = cJSON_GetObjectItemCaseSensitive(data, "result");
-	const cJSON	*first, *vals, *smp;
-	size_t		 i = 0;
-
-	if (type != NULL && strcmp(type, "scalar") == 0)
-		return prom_sample(res, 0, out, err);
-	if (type == NULL || (strcmp(type, "matrix") != 0 &&
-	    strcmp(type, "vector") != 0) || !cJSON_IsArray(res)) {
-		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no matrix, "
-		    "vector or scalar result");
-		return -1;
-	}
-	if ((first = res->child) == NULL)
-		return 0;
-	out->ignored += (size_t)cJSON_GetArraySize(res) - 1;
-	if (strcmp(type, "vector") == 0)
-		return prom_sample(cJSON_GetObjectItemCaseSensitive(first, "value"),
-		    0, out, err);
-	vals = cJSON_GetObjectItemCaseSensitive(first, "values");
-	if (!cJSON_IsArray(vals)) {
-		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no values");
-		return -1;
-	}
-	cJSON_ArrayForEach(smp, vals)
-		if (prom_sample(smp, i++, out, err) == -1)
-			return -1;
-	return 0;
-}
-
-/*
- * Append the samples of a Prometheus query or query_range answer,
- * {"status": "success", "data": {"resultType", "result"}}, to out: the
- * first series' "values" of a matrix, its "value" of a vector, or the
- * scalar. An empty result appends nothing and is not an error.
- */
+/* Move every bin of src into dst, emptying src. */
 int
-flux_series_prometheus(const char *body, size_t len, struct flux_series *out,
-    char err[])
+flux_bins_merge(struct flux_bins *dst, struct flux_bins *src, char err[])
 {
-	size_t		 n0 = out->n, d0 = out->dropped, g0 = out->ignored;
-	const char	*status;
-	const cJSON	*data;
-	cJSON		*root;
-	int		 rc = -1;
+	struct flux_bin	*x;
+	size_t		 i;
+	int		 rc = 0;
 
-	if ((root = parse_json(body, len, err)) == NULL)
-		return -1;
-	status = str_of(root, "status");
-	data = cJSON_GetObjectItemCaseSensitive(root, "data");
-	if (!cJSON_IsObject(root) || status == NULL ||
-	    strcmp(status, "success") != 0)
-		prom_error(root, err);
-	else if (!cJSON_IsObject(data))
-		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no data");
-	else
-		rc = prom_result(data, out, err);
-	if (rc == -1) {
-		out->n = n0;
-		out->dropped = d0;
-		out->ignored = g0;
+	for (i = 0; rc == 0 && i < src->cap; i++) {
+		if (src->v[i].key == 0)
+			continue;
+		if ((x = bin_of(dst, src->v[i].key, err)) == NULL)
+			rc = -1;
+		else {
+			x->count += src->v[i].count;
+			x->sum += src->v[i].sum;
+			x->scaled += src->v[i].scaled;
+		}
 	}
-	cJSON_Delete(root);
+	flux_bins_free(src);
 	return rc;
-}
-
-/* Keep the samples with after < ts < before, in order. */
-void
-flux_series_keep(struct flux_series *s, int64_t after, int64_t before)
-{
-	size_t	r, w = 0;
-
-	for (r = 0; r < s->n; r++)
-		if (s->v[r].ts > after && s->v[r].ts < before)
-			s->v[w++] = s->v[r];
-	s->n = w;
 }
 
 static int
@@ -345,57 +812,40 @@ cmp_ts(const void *a, const void *b)
 	return (x->ts > y->ts) - (x->ts < y->ts);
 }
 
-/* floor(ts / step) * step, also for negative ts. */
-static int64_t
-bin_of(int64_t ts, int64_t step)
-{
-	int64_t	r = ts % step;
-
-	return ts - (r < 0 ? r + step : r);
-}
-
 /*
- * The mean of k values. The plain sum is exact for the usual data; only
- * when it overflows is the mean summed as v/k, which cannot.
+ * The bins labelled in (after, before), in time order, as samples of
+ * their minute's mean (floor(ts / 60) * 60; SPEC 7), into out (replaced).
+ * -1 when out of memory.
  */
-static double
-mean_of(const struct flux_sample *v, size_t k)
+int
+flux_bins_select(const struct flux_bins *b, int64_t after, int64_t before,
+    struct flux_series *out)
 {
-	double	sum = 0;
+	double	mean;
+	int64_t	ts;
 	size_t	i;
 
-	for (i = 0; i < k; i++)
-		sum += v[i].value;
-	if (isfinite(sum))
-		return sum / (double)k;
-	for (sum = 0, i = 0; i < k; i++)
-		sum += v[i].value / (double)k;
-	return sum;
+	flux_series_free(out);
+	for (i = 0; i < b->cap; i++) {
+		if (b->v[i].key == 0)
+			continue;
+		ts = (int64_t)(b->v[i].key - 1) * BIN_STEP;
+		mean = b->v[i].sum / b->v[i].count;
+		if (!isfinite(mean))
+			mean = b->v[i].scaled / b->v[i].count * SCALE;
+		if (ts > after && ts < before && isfinite(mean) &&
+		    flux_series_add(out, ts, mean) == -1)
+			return -1;
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_ts);
+	return 0;
 }
 
-/*
- * Sort s by time and replace it by step-second bins: each bin labelled
- * floor(ts / step) * step, holding the mean of its samples; bins without
- * samples are omitted (Skyline pickled them as NaN, which carbon drops).
- */
 void
-flux_series_resample(struct flux_series *s, int64_t step)
+flux_bins_free(struct flux_bins *b)
 {
-	size_t	r = 0, w = 0, start;
-	int64_t	bin;
-	double	mean;
-
-	if (s->n == 0 || step <= 0)
-		return;
-	qsort(s->v, s->n, sizeof(*s->v), cmp_ts);
-	while (r < s->n) {
-		start = r;
-		bin = bin_of(s->v[r].ts, step);
-		while (r < s->n && bin_of(s->v[r].ts, step) == bin)
-			r++;
-		mean = mean_of(s->v + start, r - start);
-		if (isfinite(mean))
-			s->v[w++] = (struct flux_sample){ bin, mean };
-	}
-	s->n = w;
+	free(b->v);
+	b->v = NULL;
+	b->cap = b->n = 0;
 }

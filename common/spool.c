@@ -106,7 +106,8 @@ flux_spool_write(const struct flux_conf *c, const struct flux_points *p,
 	 * 0640 whatever the umask the web server hands us (as fs.c does):
 	 * flux-batch may read the spool as another user of the group.
 	 */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) == -1 ||
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0640)) == -1 ||
 	    fchmod(fd, 0640) == -1 ||
 	    flux_write_all(fd, b.ptr, b.len) == -1 || fsync(fd) == -1) {
 		snprintf(err, FLUX_ERRLEN, "cannot write spool file '%s': %s", tmp,
@@ -153,6 +154,32 @@ parse_line(char *line, struct flux_points *p)
 	return 0;
 }
 
+/*
+ * Open a spool file for reading: a regular file, never through a symbolic
+ * link (flux-batch may read as another user than the one who can write the
+ * spool), nor a FIFO, which would hang the open.
+ */
+static FILE *
+open_spool_file(const char *path, char err[])
+{
+	struct stat	st;
+	FILE		*f = NULL;
+	int		fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		snprintf(err, FLUX_ERRLEN, "cannot open spool file '%s': %s", path,
+		    strerror(errno));
+	} else if (!S_ISREG(st.st_mode))
+		snprintf(err, FLUX_ERRLEN, "spool file '%s' is not a regular file", path);
+	else if ((f = fdopen(fd, "r")) == NULL)
+		snprintf(err, FLUX_ERRLEN, "cannot open spool file '%s': %s", path,
+		    strerror(errno));
+	if (f == NULL && fd != -1)
+		close(fd);
+	return f;
+}
+
 /* Read a spool file into p (points in state FLUX_PT_ACCEPT). */
 int
 flux_spool_read(const char *path, struct flux_points *p, char err[])
@@ -160,17 +187,16 @@ flux_spool_read(const char *path, struct flux_points *p, char err[])
 	FILE	*f;
 	char	*line = NULL;
 	size_t	 cap = 0;
+	ssize_t	 n;
 	unsigned lineno = 0;
 	int	 rc = 0;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "cannot open spool file '%s': %s", path,
-		    strerror(errno));
+	if ((f = open_spool_file(path, err)) == NULL)
 		return -1;
-	}
-	while (rc == 0 && getline(&line, &cap, f) != -1) {
+	while (rc == 0 && (n = getline(&line, &cap, f)) != -1) {
 		lineno++;
-		if ((rc = parse_line(line, p)) == -1)
+		/* A NUL would cut the line short and its end be ignored. */
+		if ((rc = memchr(line, '\0', (size_t)n) ? -1 : parse_line(line, p)) == -1)
 			snprintf(err, FLUX_ERRLEN, "spool file '%s' line %u: not a valid "
 			    "point", path, lineno);
 	}
@@ -190,12 +216,17 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The spool's committed files, sorted oldest first. Caller frees. */
+/*
+ * The spool's committed files, sorted oldest first; anything but a regular
+ * file (a symbolic link, a FIFO, a directory) is skipped with a warning.
+ * Caller frees.
+ */
 static char **
 list_spool(const char *dir, size_t *n, char err[])
 {
 	DIR		*d;
 	struct dirent	*e;
+	struct stat	 st;
 	char		**v = NULL, **nv;
 	size_t		 len;
 
@@ -210,6 +241,12 @@ list_spool(const char *dir, size_t *n, char err[])
 		if (e->d_name[0] == '.' || len <= strlen(SPOOL_SUFFIX) ||
 		    strcmp(e->d_name + len - strlen(SPOOL_SUFFIX), SPOOL_SUFFIX) != 0)
 			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode)) {
+			flux_warn("spool: skipping '%s/%s': not a regular file", dir,
+			    e->d_name);
+			continue;
+		}
 		if ((nv = realloc(v, (*n + 1) * sizeof(*v))) == NULL)
 			break;
 		v = nv;
@@ -265,20 +302,26 @@ done:
 /*
  * Replay the spool oldest first. A file that does not parse is moved aside
  * and the replay goes on; a delivery failure stops it (carbon is down, the
- * later files would fail too). Returns 0 when every file went, else -1.
+ * later files would fail too). No file is begun after deadline (monotonic
+ * ms; 0: none): *left says how many wait for the next run. Returns 0 when
+ * every file taken went, else -1.
  */
 int
-flux_spool_flush(const struct flux_conf *c, int dryrun, size_t *files,
-    size_t *points, char err[])
+flux_spool_flush(const struct flux_conf *c, int dryrun, int64_t deadline,
+    size_t *files, size_t *points, size_t *left, char err[])
 {
 	char	**names, path[FLUX_PATH_MAX];
 	size_t	  n, i;
 	int	  rc = 0;
 
-	*files = *points = 0;
+	*files = *points = *left = 0;
 	if ((names = list_spool(c->spool_path, &n, err)) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
+		if (deadline != 0 && flux_clock_ms(CLOCK_MONOTONIC) >= deadline) {
+			*left = n - i;
+			break;
+		}
 		snprintf(path, sizeof(path), "%s/%s", c->spool_path, names[i]);
 		if (flush_one(c, path, dryrun, points, err) == 0) {
 			(*files)++;

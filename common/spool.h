@@ -8,6 +8,7 @@
 #define FLUX_SPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 #include "metric.h"
@@ -15,8 +16,8 @@
 int	flux_spool_write(const struct flux_conf *c, const struct flux_points *p,
 	    char err[]);
 int	flux_spool_read(const char *path, struct flux_points *p, char err[]);
-int	flux_spool_flush(const struct flux_conf *c, int dryrun, size_t *files,
-	    size_t *points, char err[]);
+int	flux_spool_flush(const struct flux_conf *c, int dryrun, int64_t deadline,
+	    size_t *files, size_t *points, size_t *left, char err[]);
 int	flux_spool_held(const struct flux_conf *c, char *path, size_t len);
 
 #endif

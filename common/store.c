@@ -383,6 +383,25 @@ static const char recover_lua[] =
     "end\n"
     "return n\n";
 
+/*
+ * LPUSH ARGV[1] to the queue (KEYS[1]) unless ARGV[3] jobs holding the text
+ * ARGV[2] wait in the queue and in processing (KEYS[2]) already; -1 then,
+ * else how many such jobs there were. The lists are only read when they
+ * hold ARGV[3] jobs or more in all.
+ */
+static const char push_bounded_lua[] =
+    "local bound, n = tonumber(ARGV[3]), 0\n"
+    "if redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) >= bound then\n"
+    "  for _, list in ipairs(KEYS) do\n"
+    "    for _, v in ipairs(redis.call('LRANGE', list, 0, -1)) do\n"
+    "      if string.find(v, ARGV[2], 1, true) then n = n + 1 end\n"
+    "    end\n"
+    "  end\n"
+    "  if n >= bound then return -1 end\n"
+    "end\n"
+    "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
+    "return n\n";
+
 /* Remove ARGV[1] from processing; if it was there, LPUSH ARGV[2] to KEYS[2]. */
 static const char replace_lua[] =
     "local n = redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
@@ -409,12 +428,23 @@ int_command(struct flux_store *s, long long *n, const char *what, char err[],
 	return rc;
 }
 
-/* Queue a job (its text) durably; 0, or -1 with err. */
+/*
+ * Queue a job (its text) durably unless bound jobs holding the text mark
+ * (what makes the jobs of one owner) wait or run already: 0 queued, 1
+ * refused, -1 with err when Redis failed.
+ */
 int
-flux_store_queue_push(struct flux_store *s, const struct flux_store_queue *q,
-    const char *job, char err[])
+flux_store_queue_push_bounded(struct flux_store *s,
+    const struct flux_store_queue *q, const char *job, const char *mark,
+    int64_t bound, char err[])
 {
-	return int_command(s, NULL, "LPUSH", err, "LPUSH %s %s", q->waiting, job);
+	long long	n = 0;
+
+	if (int_command(s, &n, "LPUSH", err, "EVAL %s 2 %s %s %s %s %lld",
+	    push_bounded_lua, q->waiting, q->processing, job, mark,
+	    (long long)bound) == -1)
+		return -1;
+	return n < 0 ? 1 : 0;
 }
 
 /* Put back what a crashed run left in processing, to be taken first. */

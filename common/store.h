@@ -51,8 +51,9 @@ struct flux_store_queue {
 	const char	*name;
 };
 
-int	flux_store_queue_push(struct flux_store *s,
-	    const struct flux_store_queue *q, const char *job, char err[]);
+int	flux_store_queue_push_bounded(struct flux_store *s,
+	    const struct flux_store_queue *q, const char *job, const char *mark,
+	    int64_t bound, char err[]);
 int	flux_store_queue_recover(struct flux_store *s,
 	    const struct flux_store_queue *q, long long *moved, char err[]);
 int	flux_store_queue_length(struct flux_store *s,

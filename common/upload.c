@@ -35,10 +35,31 @@ static const char *const archive_exts[] = {
 
 #define NARCHIVES (sizeof(archive_names) / sizeof(archive_names[0]))
 
+/* The formats, and the extension of a data file (or member) of each. */
+static const char *const format_names[] = {
+	[FLUX_FMT_CSV] = "csv",
+	[FLUX_FMT_XLSX] = "xlsx",
+	[FLUX_FMT_XLS] = "xls",
+};
+
+static const char *const format_exts[] = {
+	[FLUX_FMT_CSV] = ".csv",
+	[FLUX_FMT_XLSX] = ".xlsx",
+	[FLUX_FMT_XLS] = ".xls",
+};
+
+#define NFORMATS (sizeof(format_names) / sizeof(format_names[0]))
+
 const char *
 flux_upload_archive_name(enum flux_archive a)
 {
 	return archive_names[a];
+}
+
+const char *
+flux_upload_format_name(enum flux_format f)
+{
+	return format_names[f];
 }
 
 static int
@@ -72,20 +93,33 @@ flux_upload_name_ok(const char *name)
 	    (flux_upload_name_is_data(name) || ends_with(name, ".json"));
 }
 
-/* A name with a data extension: csv, gz (tar.gz included) or zip. */
+/* A name with a data extension: csv, xlsx, xls, gz (tar.gz included) or zip. */
 int
 flux_upload_name_is_data(const char *name)
 {
-	return ends_with(name, ".csv") || ends_with(name, ".gz") ||
+	return ends_with(name, ".csv") || ends_with(name, ".xlsx") ||
+	    ends_with(name, ".xls") || ends_with(name, ".gz") ||
 	    ends_with(name, ".zip");
 }
 
-/* True when the data file name has the extension archive a implies. */
+/* True when name has the extension of format f (".xls" is not ".xlsx"). */
 int
-flux_upload_name_fits(const char *name, enum flux_archive a)
+flux_upload_name_is_format(const char *name, enum flux_format f)
+{
+	return ends_with(name, format_exts[f]);
+}
+
+/*
+ * True when the data file name has the extension archive a implies, and
+ * without an archive the extension of format f.
+ */
+int
+flux_upload_name_fits(const char *name, enum flux_format f, enum flux_archive a)
 {
 	if (a == FLUX_AR_GZ && ends_with(name, ".tar.gz"))
 		return 0;
+	if (a == FLUX_AR_NONE)
+		return ends_with(name, format_exts[f]);
 	return ends_with(name, archive_exts[a]);
 }
 
@@ -252,10 +286,14 @@ parse_choices(const cJSON *o, struct flux_upload_info *info, char err[])
 
 	if (need_str(o, "format", &s, err) == -1)
 		return -1;
-	if (strcmp(s, "csv") != 0) {
-		snprintf(err, FLUX_ERRLEN, "format %.32s is not supported - only csv", s);
+	for (i = 0; i < NFORMATS && strcmp(s, format_names[i]) != 0; i++)
+		;
+	if (i == NFORMATS) {
+		snprintf(err, FLUX_ERRLEN, "format %.32s is not supported - csv, xlsx "
+		    "or xls", s);
 		return -1;
 	}
+	info->format = (enum flux_format)i;
 	if (need_str(o, "archive", &s, err) == -1)
 		return -1;
 	for (i = 0; i < NARCHIVES && strcmp(s, archive_names[i]) != 0; i++)
@@ -283,6 +321,30 @@ parse_choices(const cJSON *o, struct flux_upload_info *info, char err[])
 	info->resample = (s != NULL && strcmp(s, "sum") == 0) ? FLUX_RS_SUM :
 	    FLUX_RS_MEAN;
 	return 0;
+}
+
+/*
+ * sheet (xlsx and xls): a JSON number is a 0-based index among the
+ * worksheets, a JSON string a sheet's name; absent, the first sheet. As
+ * with pandas' sheet_name, "0" is the sheet named 0, not an index.
+ */
+static int
+parse_sheet(const cJSON *o, struct flux_upload_info *info, char err[])
+{
+	const cJSON	*it = cJSON_GetObjectItemCaseSensitive(o, "sheet");
+	size_t		 n;
+
+	info->sheet_index = 0;
+	if (it == NULL || cJSON_IsNull(it) || cJSON_IsNumber(it))
+		return get_int(o, "sheet", 0, FLUX_UPLOAD_SHEET_INDEX_MAX,
+		    &info->sheet_index, err);
+	n = cJSON_IsString(it) ? strlen(it->valuestring) : 0;
+	if (n == 0 || n > FLUX_UPLOAD_SHEET_NAME_MAX) {
+		snprintf(err, FLUX_ERRLEN, "invalid sheet - a name of 1 to %d bytes "
+		    "or an index from 0", FLUX_UPLOAD_SHEET_NAME_MAX);
+		return -1;
+	}
+	return dup_str(&info->sheet_name, it->valuestring, err);
 }
 
 /* skip_rows: "none", absent or an integer; 0 means none. */
@@ -467,7 +529,7 @@ flux_upload_info_parse(const cJSON *o, struct flux_upload_info *info,
 	}
 	if (parse_strings(o, info, err) == -1 || parse_choices(o, info, err) == -1 ||
 	    get_int(o, "header_row", -1, INT32_MAX, &info->header_row, err) == -1 ||
-	    parse_skip_rows(o, info, err) == -1 ||
+	    parse_skip_rows(o, info, err) == -1 || parse_sheet(o, info, err) == -1 ||
 	    get_bool(o, "ignore_submitted_timestamps", 0, &info->ignore_submitted,
 	    err) == -1 || get_bool(o, "dryrun", 0, &info->dryrun, err) == -1 ||
 	    parse_columns(o, info, err) == -1) {
@@ -493,6 +555,7 @@ flux_upload_info_free(struct flux_upload_info *info)
 	free(info->ns);
 	free(info->timezone);
 	free(info->date_format);
+	free(info->sheet_name);
 	free(info->data_filename);
 	free(info->key);
 	memset(info, 0, sizeof(*info));

@@ -41,6 +41,18 @@ enum flux_archive {
 	FLUX_AR_TAR_GZ
 };
 
+/* format in info.json: what kind of report the data file is. */
+enum flux_format {
+	FLUX_FMT_CSV,
+	FLUX_FMT_XLSX,
+	FLUX_FMT_XLS
+};
+
+/* A sheet name in info.json; Excel's own limit is 31 characters. */
+#define FLUX_UPLOAD_SHEET_NAME_MAX 255
+/* A sheet index in info.json; no workbook has more sheets. */
+#define FLUX_UPLOAD_SHEET_INDEX_MAX 65535
+
 enum flux_resample {
 	FLUX_RS_MEAN,
 	FLUX_RS_SUM
@@ -51,6 +63,9 @@ struct flux_upload_info {
 	char			*ns;		/* parent_metric_namespace */
 	char			*timezone;
 	enum flux_archive	 archive;
+	enum flux_format	 format;
+	char			*sheet_name;	/* "sheet" as a name, or NULL */
+	int64_t			 sheet_index;	/* "sheet" as an index; 0 by default */
 	int64_t			 skip_rows;
 	int64_t			 header_row;
 	char			**metrics;	/* per column: "<ns>.<name>"; NULL for date */
@@ -68,10 +83,13 @@ int	flux_upload_info_parse(const cJSON *o, struct flux_upload_info *info,
 	    char err[]);
 void	flux_upload_info_free(struct flux_upload_info *info);
 const char *flux_upload_archive_name(enum flux_archive a);
+const char *flux_upload_format_name(enum flux_format f);
 
 int	flux_upload_name_ok(const char *name);
 int	flux_upload_name_is_data(const char *name);
-int	flux_upload_name_fits(const char *name, enum flux_archive a);
+int	flux_upload_name_fits(const char *name, enum flux_format f,
+	    enum flux_archive a);
+int	flux_upload_name_is_format(const char *name, enum flux_format f);
 int	flux_upload_id_ok(const char *id);
 
 int	flux_upload_key_ok(const struct flux_conf *c, const char *ns,

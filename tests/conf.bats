@@ -83,6 +83,14 @@ conf_error() {
 	[[ "$cgi_body" == *'"namespace": null'*'"metrics": ["m"]'* ]]
 }
 
+@test "a line with a NUL byte is refused, not read cut short" {
+	write_conf
+	printf 'FLUX_MAX_AGE = 10\0junk\n' >> "$FLUX_CONF"
+	get "status=true"
+	expect 500 "$(err_body 500 'internal error')"
+	grep -q "error: $FLUX_CONF:[0-9]*: NUL byte in line" "$STACK_DIR/cgi.err"
+}
+
 @test "a map entry without a colon is refused" {
 	conf_error "FLUX_API_KEYS = $PKEY"
 	grep -q "bad value: 'FLUX_API_KEYS'" "$STACK_DIR/cgi.err"

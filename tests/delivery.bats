@@ -129,6 +129,16 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 	[ "$(whisper_fetch_value test.spool.good "$T")" = "5.000000" ]
 }
 
+@test "a spool line with a NUL byte is not a valid point, not a point cut short" {
+	T=$(minute_ts)
+	printf 'test.spool.nul 1.0 %s\0junk\n' "$T" > "$STACK_DIR/spool/000000000001.000000000.1.0.spool"
+	run "$FLUX_TOP/batch/flux-batch" flush
+	[ "$status" = 1 ]
+	[[ "$output" == *"line 1: not a valid point"* ]]
+	[ -f "$STACK_DIR/spool/000000000001.000000000.1.0.spool.bad" ]
+	[ -z "$(last test.spool.nul)" ]
+}
+
 @test "a hold file in the spool: points are spooled, not sent, and flux-batch runs no job until it is removed" {
 	T=$(minute_ts)
 	start_capture accept
@@ -344,7 +354,8 @@ wait_claimed() {
 	[ "$(claim "$tok")" = d ]
 	# FLUX_CARBON_TIMEOUT_MS 2000: a lease of 30 s, "d" for 60 s.
 	ttl=$(claim_left "$tok" | cut -d' ' -f2)
-	[ "$ttl" -gt 55000 ] && [ "$ttl" -le 60000 ]
+	[ "$ttl" -gt 55000 ]
+	[ "$ttl" -le 60000 ]
 	get "metric=test.claim.done&value=6&timestamp=$T&key=$KEY"
 	expect 204
 	[ "$(last test.claim.done)" = "[$T, 5.0]" ]
@@ -541,7 +552,9 @@ EOF_PY
 	get "metric=test.reconnect&value=2&key=$KEY&timestamp=$T"
 	expect 204
 	[ "$(last test.reconnect)" = "[$T, 2.0]" ]
-	! grep -q 'redis unavailable' "$STACK_DIR/cgi.err"
+	run grep -c 'redis unavailable' "$STACK_DIR/cgi.err"
+	[ "$status" -eq 1 ]
+	[ "$output" = 0 ]
 }
 
 @test "a changed config file is used by the next request" {

@@ -241,6 +241,19 @@ setup() {
 	[[ "$cgi_body" == *'"metrics": ["team.a.team.ab"]'* ]]
 }
 
+@test "a prefixed key's point lands under its prefix, never on the bare name" {
+	unset FLUX_NOW
+	T=$(minute_ts)
+	redis-cli -s "$REDIS_SOCK" set flux.last.victim.get "[$((T - 600)), 9.0]" >/dev/null
+	get "metric=victim.get&timestamp=$T&value=2&key=$PKEY"
+	expect 204 ""
+	run whisper_fetch_value team.a.victim.get "$T"
+	[ "$output" = "2.000000" ]
+	[ "$(last team.a.victim.get)" = "[$T, 2.0]" ]
+	[ "$(last victim.get)" = "[$((T - 600)), 9.0]" ]
+	[ ! -e "$(_stack_wsp victim.get)" ]
+}
+
 @test "a method other than GET is refused with 405 and Allow" {
 	cgi metric_data POST "metric=a.b&value=1&key=$KEY"
 	expect 405

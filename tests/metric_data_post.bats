@@ -185,6 +185,42 @@ pyjson() {
 	[ "$(pyjson 'j["namespace"], j["metrics"]')" = "team.a ['team.a.x', 'team.a.y', 'team.a.team.ab']" ]
 }
 
+@test "a prefixed key's points land under its prefix, never on the bare names" {
+	unset FLUX_NOW
+	T=$(minute_ts)
+	redis-cli -s "$REDIS_SOCK" set flux.last.victim.post "[$((T - 600)), 9.0]" >/dev/null
+	post '{"key":"'$PKEY'","metrics":[{"metric":"victim.post","timestamp":'$T',"value":3},{"metric":"team.a.own","timestamp":'$T',"value":4}]}'
+	expect 204 ""
+	run whisper_fetch_value team.a.victim.post "$T"
+	[ "$output" = "3.000000" ]
+	[ "$(last team.a.victim.post)" = "[$T, 3.0]" ]
+	[ "$(last team.a.own)" = "[$T, 4.0]" ]
+	[ "$(last victim.post)" = "[$((T - 600)), 9.0]" ]
+	[ ! -e "$(_stack_wsp victim.post)" ]
+}
+
+@test "a JSON string holding \\u0000 is refused, not stored cut short" {
+	post '{"key":"'$KEY'","metric":"atk.nul\u0000.x/../../y","timestamp":1700000000,"value":1}'
+	expect 400 '{"code": 400, "message": "invalid json data - a string holds U+0000 (NUL)"}'
+	[ -z "$(last atk.nul)" ]
+	# An escaped backslash before u0000 is text, not the escape.
+	post '{"key":"'$KEY'","metric":"atk.ok\\u0000","timestamp":1700000000,"value":1}'
+	expect 400 "$(err_body 400 'invalid metric - atk.ok\\u0000 - invalid characters in name')"
+}
+
+@test "a \\u escape without 4 hex digits (which cJSON reads as NUL) is refused" {
+	post '{"key":"'$KEY'","metric":"atk.bad\u00zz.x","timestamp":1700000000,"value":1}'
+	expect 400 '{"code": 400, "message": "invalid json data - a string holds a bad unicode escape (not 4 hex digits)"}'
+	[ -z "$(last atk.bad)" ]
+}
+
+@test "telegraf: a name or tag holding \\u0000 is refused" {
+	printf '{"metrics":[{"fields":{"a\\u0000b":1},"name":"m","tags":{"host":"h"},"timestamp":1700000000}]}' > "$STACK_DIR/t.json"
+	cgi metric_data_post POST "" "$STACK_DIR/t.json" HTTP_KEY=$KEY HTTP_TELEGRAF=true
+	expect 400 '{"code": 400, "message": "invalid json data - a string holds U+0000 (NUL)"}'
+	[ -z "$(last h.m.a)" ]
+}
+
 @test "a gzip body is inflated" {
 	printf '{"key":"%s","metric":"test.post.gz","value":7,"timestamp":1700000000}' "$KEY" | gzip > "$STACK_DIR/b.gz"
 	cgi metric_data_post POST "" "$STACK_DIR/b.gz" HTTP_CONTENT_ENCODING=gzip

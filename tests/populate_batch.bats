@@ -129,6 +129,22 @@ failed_once() {
 	[ "$(redis-cli -s "$REDIS_SOCK" sismember vista.fetcher.unique_metrics remote.target.first.cpu)" = 1 ]
 }
 
+@test "a key with a namespace prefix back-fills only metrics in its namespace" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	gfile tenant.json "$((N - 180)):1" "$((N - 120)):2" "$((N - 60)):3"
+	redis-cli -s "$REDIS_SOCK" set flux.last.victim.cpu "[$((N - 600)), 9.0]" >/dev/null
+	JOB_EDIT=".key = \"$PKEY\"" job victim.cpu graphite "$REMOTE_URL/file/tenant.json"
+	[[ "$(queued)" == *'"metric":"team.a.victim.cpu"'* ]]
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"populate 'team.a.victim.cpu': "*"3 bins kept, 3 sent"* ]]
+	wait_count team.a.victim.cpu $((N - 240)) "$N" 3
+	[ "$(last team.a.victim.cpu)" = "[$((N - 60)), 3.0]" ]
+	# The other tenant's metric is untouched: no file, its record as it was.
+	[ ! -e "$(_stack_wsp victim.cpu)" ]
+	[ "$(last victim.cpu)" = "[$((N - 600)), 9.0]" ]
+}
+
 @test "a catch-up: flux.last is recent, only the gap after it is sent" {
 	redis-cli -s "$REDIS_SOCK" set flux.last.target.catchup.cpu "[$((HIST_END - 3600)), 1.0]" >/dev/null
 	job target.catchup.cpu graphite "$HIST_URL"
@@ -285,7 +301,9 @@ failed_once() {
 	rec=$(last target.prom.up)
 	[[ "$rec" =~ ^\[([0-9]+),\ 1\.0\]$ ]]
 	ts=${BASH_REMATCH[1]}
-	[ $((ts % 60)) = 0 ] && [ "$ts" -ge $((E - 120)) ] && [ "$ts" -le "$E" ]
+	[ $((ts % 60)) = 0 ]
+	[ "$ts" -ge $((E - 120)) ]
+	[ "$ts" -le "$E" ]
 	run whisper_fetch_value target.prom.up "$ts"
 	[ "$output" = "1.000000" ]
 }
@@ -354,7 +372,8 @@ failed_once() {
 	grep -qx '/file/empty.json?none -' "$REMOTE_DIR/requests.log"
 	# One Authorization header per request: the token wins.
 	grep -qx '/file/empty.json?both Bearer t0k3n' "$REMOTE_DIR/requests.log"
-	[[ "$batch_log" != *s3cret* ]] && [[ "$batch_log" != *t0k3n* ]]
+	[[ "$batch_log" != *s3cret* ]]
+	[[ "$batch_log" != *t0k3n* ]]
 }
 
 @test "credentials in a URL are used but never logged" {
@@ -408,6 +427,15 @@ failed_once() {
 	failed_once "prometheus answered an error: bad_data: 1:3: parse error: unexpected end of input"
 }
 
+@test "a string holding \\u0000 in an answer fails the job, not read cut short" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	printf '{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[%s,"1\\u00009"]]}]}}' "$((N - 120))" > "$REMOTE_DIR/pnul.json"
+	job target.pnul prometheus "$REMOTE_URL/file/pnul.json"
+	flux_batch populate
+	failed_once 'answer is not JSON: a string holds U+0000 (NUL)'
+	[ -z "$(last target.pnul)" ]
+}
+
 @test "an answer of only nulls is a success with nothing to send" {
 	gfile nulls.json "1700000000:null" "1700000060:null"
 	job target.nulls graphite "$REMOTE_URL/file/nulls.json"
@@ -434,18 +462,34 @@ failed_once() {
 	failed_once "answer of '$REMOTE_URL/hugecl/80' is larger than 67108864 bytes"
 }
 
-@test "an answer with too many values for memory fails the job" {
-	/usr/bin/python3 -c 'import sys; sys.stdout.write("[{\"target\": \"x\", \"datapoints\": [" + "[1,1],"*1400000 + "[1,1]]}]")' > "$REMOTE_DIR/many.json"
+@test "an answer of 1.4 million datapoints in two minutes is binned as it streams" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	/usr/bin/python3 -c 'import sys; n = int(sys.argv[1]); sys.stdout.write("[{\"target\": \"x\", \"datapoints\": [" + ",".join("[%d, %d]" % (i % 2, n - 120 + i % 120) for i in range(1400000)) + "]}]")' "$N" > "$REMOTE_DIR/many.json"
 	job target.many graphite "$REMOTE_URL/file/many.json"
 	flux_batch populate
-	failed_once "answer too large: more than 4000000 JSON values"
+	ok_run
+	[[ "$batch_log" == *"fetched '$REMOTE_URL/file/many.json': 1400000 points, 0 null"* ]]
+	[[ "$batch_log" == *"1400000 points, 2 bins kept, 2 sent"* ]]
+	[ "$(last target.many)" = "[$((N - 60)), 0.5]" ]
+}
+
+@test "answers covering more minutes than a job may hold fail the job" {
+	/usr/bin/python3 -c 'import sys; sys.stdout.write("[{\"target\": \"x\", \"datapoints\": [" + ",".join("[1,%d]" % (60 * i) for i in range(525601)) + "]}]")' > "$REMOTE_DIR/span.json"
+	job target.span graphite "$REMOTE_URL/file/span.json"
+	flux_batch populate
+	failed_once "answers cover more than 525600 distinct minutes"
 }
 
 @test "deeply nested JSON fails the job" {
-	/usr/bin/python3 -c 'import sys; sys.stdout.write("[" * 100000 + "]" * 100000)' > "$REMOTE_DIR/deep.json"
+	/usr/bin/python3 -c 'import sys; sys.stdout.write("[{\"tags\": " + "[" * 100000 + "]" * 100000 + ", \"datapoints\": []}]")' > "$REMOTE_DIR/deep.json"
 	job target.deep graphite "$REMOTE_URL/file/deep.json"
 	flux_batch populate
-	failed_once "answer is not JSON"
+	failed_once "answer nested deeper than 64 levels"
+	printf '%s' "$(printf '[%.0s' $(seq 1000))" > "$REMOTE_DIR/deep2.json"
+	redis-cli -s "$REDIS_SOCK" del flux.populate_metric.queue >/dev/null
+	job target.deep2 graphite "$REMOTE_URL/file/deep2.json"
+	flux_batch populate
+	failed_once "not a graphite render answer: no datapoints"
 }
 
 @test "a slow remote is given up after the total timeout" {
@@ -474,6 +518,61 @@ failed_once() {
 	[ "$(last target.part)" = "[$((N - 60)), 2.0]" ]
 	[ -z "$(queued)" ]
 	[ -z "$(queued processing)" ]
+}
+
+@test "a job's URLs are fetched side by side" {
+	N=$(( $(date +%s) / 60 * 60 ))
+	gfile side_a.json "$((N - 120)):1"
+	gfile side_b.json "$((N - 60)):2"
+	touch "$REMOTE_DIR/side_a.json.hold"
+	# The first answer is held until the second URL is asked for: fetched
+	# one after the other, the first would wait for its timeout and fail.
+	(
+		for _ in $(seq 200); do
+			grep -qs '^/file/side_b.json' "$REMOTE_DIR/requests.log" && break
+			sleep 0.05
+		done
+		rm -f "$REMOTE_DIR/side_a.json.hold"
+	) 3>&- &
+	export FLUX_FETCH_TIMEOUT_MS=8000
+	job target.side graphite "$REMOTE_URL/hold/side_a.json" "$REMOTE_URL/file/side_b.json"
+	flux_batch populate
+	wait
+	ok_run
+	[[ "$batch_log" == *"2 of 2 URLs fetched, 2 points, 2 bins kept, 2 sent"* ]]
+}
+
+@test "a hanging remote gets FLUX_BATCH_POPULATE_SECONDS; the job is queued again and the uploads still run" {
+	source "$BATS_TEST_DIRNAME/lib/upload.bash"
+	mkdir -p "$STACK_DIR/uploads"
+	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "FLUX_BATCH_POPULATE_SECONDS = 3" \
+	    "FLUX_PROCESS_UPLOADS = true" "BATCH_PROCESSING = true" \
+	    "BATCH_PROCESSING_NAMESPACES = temp_monitoring" \
+	    "DATA_UPLOADS_PATH = $STACK_DIR/uploads" "FLUX_UPLOADS_KEYS = $UPNS:$UPKEY"
+	gfile hang.json "$((HIST_END - 60)):1"
+	touch "$REMOTE_DIR/hang.json.hold"
+	redis-cli -s "$REDIS_SOCK" set flux.last.target.hang1 "[$((HIST_END - 600)), 1.0]" >/dev/null
+	job target.hang1 graphite "$REMOTE_URL/hold/hang.json" "$REMOTE_URL/hold/hang.json?2"
+	job target.hang2 graphite "$REMOTE_URL/hold/hang.json?3"
+	drop_in budget "$(info_json)" "$FIXTURES/$UPCSV"
+	flux_batch
+	rm -f "$REMOTE_DIR/hang.json.hold"
+	[ "$batch_status" = 1 ]
+	[[ "$batch_log" == *"populate 'target.hang1': '$REMOTE_URL/hold/hang.json' cut off: the time allowed ran out"* ]]
+	[[ "$batch_log" == *"populate 'target.hang1': attempt 1 of 5 failed, queued again"* ]]
+	[[ "$batch_log" == *"FLUX_BATCH_POPULATE_SECONDS (3 s) spent; 1 jobs wait for the next run"* ]]
+	[[ "$batch_log" == *"upload $UPNS.budget: complete, 8 points submitted"* ]]
+	[ "$(queued | wc -l)" = 2 ]
+	[[ "$(queued)" == *'"metric":"target.hang1"'*'"attempts":1,'* ]]
+	[ -z "$(queued processing)" ]
+}
+
+@test "a queued URL whose host is not in FLUX_POPULATE_ALLOWED_HOSTS is not fetched" {
+	job target.ssrf graphite "$REMOTE_URL/file/empty.json"
+	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "FLUX_POPULATE_ALLOWED_HOSTS = graphite.example.org"
+	flux_batch populate
+	failed_once "'$REMOTE_URL/file/empty.json' not fetched: its host is not in FLUX_POPULATE_ALLOWED_HOSTS"
+	[ ! -s "$REMOTE_DIR/requests.log" ]
 }
 
 @test "when carbon is down the points are spooled and flux-batch flush delivers them" {

@@ -28,8 +28,13 @@ setup() {
 		namespace_prefix: "vista.graphite_example_org", key: $k,
 		token: "None", user: "None", password: "None",
 		fetch_resolution_urls: [$u1, $u2]}')
+	# The tag of KEY a job carries (a 64-bit FNV-1a of the key, in hex).
+	OWNER=$(/usr/bin/python3 -c 'import sys
+h = 14695981039346656037
+for c in sys.argv[1].encode(): h = ((h ^ c) * 1099511628211) % 2**64
+print("k%016x" % h)' "$KEY")
 	# What flux queues for BASE (and for Vista's own payload below).
-	QUEUED="{\"remote_host_type\":\"graphite\",\"remote_target\":\"stats.web01.cpu.user\",\"metric\":\"vista.graphite_example_org.stats.web01.cpu.user\",\"namespace_prefix\":\"vista.graphite_example_org\",\"token\":\"None\",\"user\":\"None\",\"password\":\"None\",\"fetch_resolution_urls\":[\"$U1\",\"$U2\"],\"attempts\":0,\"queued_at\":1700000000}"
+	QUEUED="{\"remote_host_type\":\"graphite\",\"remote_target\":\"stats.web01.cpu.user\",\"metric\":\"vista.graphite_example_org.stats.web01.cpu.user\",\"namespace_prefix\":\"vista.graphite_example_org\",\"token\":\"None\",\"user\":\"None\",\"password\":\"None\",\"fetch_resolution_urls\":[\"$U1\",\"$U2\"],\"attempts\":0,\"queued_at\":1700000000,\"owner\":\"$OWNER\"}"
 }
 
 # with JQ_FILTER: post BASE edited by the filter.
@@ -82,6 +87,39 @@ urls() { populate_post "$(jq -c --arg s "$1" '.fetch_resolution_urls = $s' <<<"$
 	[[ "$(queued)" != *"$KEY"* ]]
 }
 
+@test "a key with FLUX_POPULATE_MAX_JOBS_PER_KEY jobs queued is refused with 429; other keys are not" {
+	write_conf "FLUX_POPULATE_MAX_JOBS_PER_KEY = 2"
+	populate_post "$BASE"
+	expect 204
+	# A job being run counts as well.
+	redis-cli -s "$REDIS_SOCK" rpoplpush flux.populate_metric.queue flux.populate_metric.processing >/dev/null
+	populate_post "$BASE"
+	expect 204
+	populate_post "$BASE"
+	expect 429 "$(err_body 429 'too many populate jobs queued for this key - the limit is 2')"
+	[ "$(queued | wc -l)" = 1 ]
+	grep -q "warn: populate job for 'vista.graphite_example_org.stats.web01.cpu.user' refused: its key has 2 jobs queued" "$STACK_DIR/cgi.err"
+	with ".key = \"$PKEY\""
+	expect 204
+	[ "$(queued | wc -l)" = 2 ]
+	# An owner cannot be given in the payload.
+	redis-cli -s "$REDIS_SOCK" del flux.populate_metric.queue flux.populate_metric.processing >/dev/null
+	with ".key = \"$PKEY\" | .owner = \"$OWNER\""
+	expect 204
+	[[ "$(queued)" != *"$OWNER"* ]]
+}
+
+@test "with FLUX_POPULATE_ALLOWED_HOSTS, a URL of another host is refused" {
+	write_conf "FLUX_POPULATE_ALLOWED_HOSTS = graphite.example.org, .metrics.example.net"
+	populate_post "$BASE"
+	expect 204
+	with '.fetch_resolution_urls = ["https://a.metrics.example.net/render?target=x", "http://127.0.0.1:8080/render?target=x"]'
+	expect 400 "$(err_body 400 'invalid fetch_resolution_urls - http://127.0.0.1:8080/render?target=x - host not in FLUX_POPULATE_ALLOWED_HOSTS')"
+	with '.fetch_resolution_urls = ["http://user@graphite.example.org.evil.example/render"]'
+	expect 400 "$(err_body 400 'invalid fetch_resolution_urls - http://user@graphite.example.org.evil.example/render - host not in FLUX_POPULATE_ALLOWED_HOSTS')"
+	[ "$(queued | wc -l)" = 1 ]
+}
+
 @test "a method other than POST is refused with 405 and Allow" {
 	cgi populate_metric GET ""
 	expect 405 "$(err_body 405 'method not allowed')"
@@ -129,10 +167,27 @@ urls() { populate_post "$(jq -c --arg s "$1" '.fetch_resolution_urls = $s' <<<"$
 	expect 401 "$(err_body 401 'invalid key')"
 }
 
-@test "a key with a namespace prefix is accepted and the prefix is not applied" {
-	with ".key = \"$PKEY\" | .metric = \"other.m\""
+@test "a key with a namespace prefix gets its prefix on the metric (SPEC 3)" {
+	with ".key = \"$PKEY\" | .metric = \"victim.cpu\""
 	expect 204
-	[[ "$(queued)" == *'"metric":"other.m"'* ]]
+	[[ "$(queued)" == *'"metric":"team.a.victim.cpu"'* ]]
+}
+
+@test "a metric already in the key's namespace is queued as it is" {
+	with ".key = \"$PKEY\" | .metric = \"team.a.cpu\""
+	expect 204
+	[[ "$(queued)" == *'"metric":"team.a.cpu"'* ]]
+	redis-cli -s "$REDIS_SOCK" del flux.populate_metric.queue >/dev/null
+	with ".key = \"$PKEY\" | .metric = \"team.ab\""
+	expect 204
+	[[ "$(queued)" == *'"metric":"team.a.team.ab"'* ]]
+}
+
+@test "a prefixed name that grows too long is refused with the prefixed name" {
+	long=$(printf 'ab.%.0s' $(seq 1364))z
+	with ".key = \"$PKEY\" | .metric = \"$long\""
+	expect 400 "$(err_body 400 "invalid metric - team.a.$long - name longer than 4096 bytes")"
+	[ -z "$(queued)" ]
 }
 
 @test "a missing remote_host_type is refused" {
@@ -172,6 +227,13 @@ urls() { populate_post "$(jq -c --arg s "$1" '.fetch_resolution_urls = $s' <<<"$
 	expect 400 "$(err_body 400 'invalid metric - a/b - invalid characters in name')"
 	with '.metric = "a.b."'
 	expect 400 "$(err_body 400 'invalid metric - a.b. - name starts or ends with a dot')"
+}
+
+@test "a string holding \\u0000 is refused, not queued cut short" {
+	with '.metric = "atk.nul\u0000.x"'
+	[[ "$(cat "$STACK_DIR/body.$$")" == *'"atk.nul\u0000.x"'* ]]
+	expect 400 '{"code": 400, "message": "invalid json data - a string holds U+0000 (NUL)"}'
+	[ -z "$(queued)" ]
 }
 
 @test "the metric name gets the POST normalisation" {

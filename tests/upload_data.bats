@@ -24,6 +24,22 @@ setup() {
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 }
 
+# late_key [FIELD...]: the docs' form with its text fields first but the
+# key (and any FIELD named) only after data_file and info_file.
+late_key() {
+	local -a late=(key "$@") a=() f
+	local -A v=([key]=$UPKEY [parent_metric_namespace]=$UPNS [timezone]=GMT
+		[archive]=none [format]=csv [skip_rows]=5 [header_row]=0
+		[date_orientation]=rows [columns_to_metrics]=date,roof,floor)
+	for f in parent_metric_namespace timezone archive format skip_rows \
+	    header_row date_orientation columns_to_metrics; do
+		[[ " ${late[*]} " == *" $f "* ]] || a+=(-F "$f=${v[$f]}")
+	done
+	a+=(-F "data_file=@$FIXTURES/$UPCSV" -F "info_file=@$FIXTURES/info.json")
+	for f in "${late[@]}"; do a+=(-F "$f=${v[$f]}"); done
+	http "${a[@]}" "$FLUX_URL/upload_data"
+}
+
 # No upload directory, and no temporary one left behind.
 nothing_written() {
 	[ -z "$(find "$STACK_DIR/uploads" -mindepth 1 -print -quit)" ]
@@ -32,7 +48,7 @@ nothing_written() {
 @test "the docs' curl upload is accepted: 200 with the upload_id_key" {
 	upload_form
 	expect 200
-	[[ $(upload_id) =~ ^temp_monitoring\.warehouse\.2\.012383\.[0-9]+_[0-9]{6}$ ]]
+	[[ $(upload_id) =~ ^temp_monitoring\.warehouse\.2\.012383\.[0-9]+_[0-9a-f]{32}$ ]]
 	[ "$cgi_body" = "{\"upload\": \"successful\", \"upload_id_key\": \"$(upload_id)\", \"parent_metric_namespace\": \"$UPNS\", \"data file\": \"$UPCSV\"}" ]
 }
 
@@ -141,6 +157,19 @@ nothing_written() {
 	expect 400 "$(err_body 400 'invalid multipart/form-data body - invalid part headers')"
 }
 
+@test "a field value with a NUL byte is refused, not read cut short" {
+	{
+		printf -- '--XyZ\r\nContent-Disposition: form-data; name="key"\r\n\r\n%s\r\n' "$UPKEY"
+		printf -- '--XyZ\r\nContent-Disposition: form-data; name="parent_metric_namespace"\r\n\r\n%s\0.x\r\n' "$UPNS"
+		printf -- '--XyZ\r\nContent-Disposition: form-data; name="data_file"; filename="%s"\r\n\r\n' "$UPCSV"
+		cat "$FIXTURES/$UPCSV"
+		printf -- '\r\n--XyZ--\r\n'
+	} > "$STACK_DIR/body"
+	http -H 'Content-Type: multipart/form-data; boundary=XyZ' --data-binary "@$STACK_DIR/body" "$FLUX_URL/upload_data"
+	expect 400 "$(err_body 400 'invalid field - parent_metric_namespace - NUL byte in value')"
+	nothing_written
+}
+
 @test "a repeated field is refused" {
 	http -F key=$UPKEY -F key=$UPKEY "$FLUX_URL/upload_data"
 	expect 400 "$(err_body 400 'repeated field - key')"
@@ -148,6 +177,8 @@ nothing_written() {
 
 @test "a missing parent_metric_namespace is refused" {
 	upload_form -parent_metric_namespace
+	expect 400 "$(err_body 400 'key and parent_metric_namespace must be sent before data_file')"
+	upload_form -parent_metric_namespace -data_file -info_file
 	expect 400 "$(err_body 400 'no parent_metric_namespace in the POST variables')"
 }
 
@@ -157,10 +188,12 @@ nothing_written() {
 	nothing_written
 }
 
-@test "a missing key is refused with 401" {
+@test "a missing key is refused" {
 	upload_form -key
-	expect 401 "$(err_body 401 'invalid key')"
+	expect 400 "$(err_body 400 'key and parent_metric_namespace must be sent before data_file')"
 	nothing_written
+	upload_form -key -data_file -info_file
+	expect 401 "$(err_body 401 'invalid key')"
 }
 
 @test "the key of another namespace is refused with 401" {
@@ -173,10 +206,28 @@ nothing_written() {
 	expect 401 "$(err_body 401 'invalid key')"
 }
 
-@test "a key sent after the file parts is still checked, and the files are removed" {
-	upload_form -key "key=wrong"
-	expect 401 "$(err_body 401 'invalid key')"
+@test "a key sent after the file parts is refused: files come after the key" {
+	late_key
+	expect 400 "$(err_body 400 'key and parent_metric_namespace must be sent before data_file')"
 	nothing_written
+	http -F "parent_metric_namespace=$UPNS" -F "info_file=@$FIXTURES/info.json" \
+	    -F "key=$UPKEY" "$FLUX_URL/upload_data"
+	expect 400 "$(err_body 400 'key and parent_metric_namespace must be sent before info_file')"
+	nothing_written
+}
+
+@test "a file part before the key is refused before anything is written" {
+	# upload_data runs as www-data under Apache: an upload directory it
+	# cannot write shows whether it tried to write the file part.
+	if [ "$EUID" -ne 0 ]; then skip "needs root to make a directory www-data cannot write"; fi
+	chown root: "$STACK_DIR/uploads"
+	chmod 0755 "$STACK_DIR/uploads"
+	late_key
+	expect 400 "$(err_body 400 'key and parent_metric_namespace must be sent before data_file')"
+	late_key parent_metric_namespace
+	expect 400 "$(err_body 400 'key and parent_metric_namespace must be sent before data_file')"
+	upload_form key=484166bf-df66-4f7d-ad4a-9336da9ef621
+	expect 401 "$(err_body 401 'invalid key')"
 }
 
 @test "a missing data_file is refused" {
@@ -207,15 +258,15 @@ nothing_written() {
 }
 
 @test "a data file with an extension that is not allowed is refused" {
-	upload_form "data_file=@$FIXTURES/$UPCSV;filename=report.xlsx"
-	expect 400 "$(err_body 400 'invalid data_file name - report.xlsx')"
+	upload_form "data_file=@$FIXTURES/$UPCSV;filename=report.ods"
+	expect 400 "$(err_body 400 'invalid data_file name - report.ods')"
 }
 
 @test "a data file name must fit the archive field" {
 	upload_form "data_file=@$FIXTURES/$UPCSV;filename=report.tar.gz" archive=gz
 	expect 400 "$(err_body 400 'data_file name does not fit archive gz - report.tar.gz')"
 	upload_form "data_file=@$FIXTURES/$UPCSV;filename=report.zip"
-	expect 400 "$(err_body 400 'data_file name does not fit archive none - report.zip')"
+	expect 400 "$(err_body 400 'data_file name does not fit format csv and archive none - report.zip')"
 }
 
 @test "an empty data file is refused" {
@@ -229,6 +280,14 @@ nothing_written() {
 	printf '{"parent_metric_namespace": ' > "$STACK_DIR/info.json"
 	upload_form "info_file=@$STACK_DIR/info.json"
 	expect 400 "$(err_body 400 'info_file is not valid JSON')"
+	nothing_written
+}
+
+@test "an info_file with a string holding \\u0000 is refused" {
+	jq --arg ns "$UPNS" '.parent_metric_namespace = $ns + "\u0000.x"' "$FIXTURES/info.json" > "$STACK_DIR/info.json"
+	grep -qF '\u0000' "$STACK_DIR/info.json"
+	upload_form "info_file=@$STACK_DIR/info.json"
+	expect 400 "$(err_body 400 'info_file is not valid JSON - a string holds U+0000 (NUL)')"
 	nothing_written
 }
 
@@ -264,9 +323,30 @@ nothing_written() {
 	expect 400 "$(err_body 400 'no timezone passed')"
 }
 
-@test "a format other than csv is refused" {
+@test "a format other than csv, xlsx or xls is refused" {
+	upload_form -info_file format=ods
+	expect 400 "$(err_body 400 'format ods is not supported - csv, xlsx or xls')"
+}
+
+@test "a data file name must fit the format" {
 	upload_form -info_file format=xlsx
-	expect 400 "$(err_body 400 'format xlsx is not supported - only csv')"
+	expect 400 "$(err_body 400 "data_file name does not fit format xlsx and archive none - $UPCSV")"
+	upload_form -info_file format=xls "data_file=@$FIXTURES/$UPCSV;filename=report.xlsx"
+	expect 400 "$(err_body 400 'data_file name does not fit format xls and archive none - report.xlsx')"
+	nothing_written
+}
+
+@test "sheet in info_file must be a name or an index from 0" {
+	jq '.format = "xlsx" | .sheet = -1' "$FIXTURES/info.json" > "$STACK_DIR/info.json"
+	upload_form "info_file=@$STACK_DIR/info.json" "data_file=@$FIXTURES/${UPCSV%.csv}.xlsx"
+	expect 400 "$(err_body 400 'invalid sheet - a number out of range')"
+	jq '.format = "xlsx" | .sheet = ""' "$FIXTURES/info.json" > "$STACK_DIR/info.json"
+	upload_form "info_file=@$STACK_DIR/info.json" "data_file=@$FIXTURES/${UPCSV%.csv}.xlsx"
+	expect 400 "$(err_body 400 'invalid sheet - a name of 1 to 255 bytes or an index from 0')"
+	jq '.format = "xlsx" | .sheet = 1.5' "$FIXTURES/info.json" > "$STACK_DIR/info.json"
+	upload_form "info_file=@$STACK_DIR/info.json" "data_file=@$FIXTURES/${UPCSV%.csv}.xlsx"
+	expect 400 "$(err_body 400 'invalid sheet - a number out of range')"
+	nothing_written
 }
 
 @test "an unknown archive is refused" {
@@ -327,6 +407,12 @@ nothing_written() {
 	upload_form "data_file=@$STACK_DIR/$UPCSV"
 	expect 200
 	cmp "$(upload_dir "$(upload_id)")/$UPCSV" "$STACK_DIR/$UPCSV"
+}
+
+@test "an upload id holds 128 random bits after its second" {
+	upload_form
+	expect 200
+	[[ "$(upload_id)" =~ ^$UPNS\.[0-9]{10}_[0-9a-f]{32}$ ]]
 }
 
 @test "two uploads get different ids" {
@@ -395,6 +481,11 @@ nothing_written() {
 	expect 200
 	upload_form key=0ther-key-that-is-wrong
 	expect 401
-	! grep -qF -- "$UPKEY" "$log"
-	! grep -qF -- "0ther-key-that-is-wrong" "$log"
+	# "! grep" (or "a && b") fails nothing before a test's last line.
+	run grep -cF -- "$UPKEY" "$log"
+	[ "$status" -eq 1 ]
+	[ "$output" = 0 ]
+	run grep -cF -- "0ther-key-that-is-wrong" "$log"
+	[ "$status" -eq 1 ]
+	[ "$output" = 0 ]
 }

@@ -52,20 +52,6 @@ drop_csv() {
 	drop_in "$name" "$(info_json skip_rows=0 "$@")" "$STACK_DIR/report.csv"
 }
 
-# outcome NAME STATUS [ERROR]: the dropped-in upload NAME ended so.
-outcome() {
-	local st
-	st=$(status_of "$UPNS.$1")
-	if [ "$(jq -r .status <<<"$st")" != "$2" ] ||
-	    { [ $# -gt 2 ] && [ "$(jq -r .error <<<"$st")" != "$3" ]; }; then
-		echo "expected: $2 ${3:-}" >&2
-		echo "got:      $st" >&2
-		return 1
-	fi
-}
-
-failed_dir() { echo "$STACK_DIR/uploads/.failed/$UPNS/$1"; }
-
 # The docs' four rows for both columns, starting at T (default 11:00 UTC).
 example_points() {
 	local t=${1:-$T0}
@@ -151,6 +137,21 @@ example_points() {
 	[ -f "$s/$UPCSV" ]
 	[ "$(jq -r .status "$s/status.json")" = complete ]
 	[ ! -e "$(upload_dir "$id")" ]
+}
+
+@test "a symbolic link planted as <ns> in FLUX_SAVE_UPLOADS_PATH is not followed" {
+	upload_conf FLUX_SAVE_UPLOADS=true
+	use_capture
+	mkdir -p "$STACK_DIR/saved" "$STACK_DIR/elsewhere"
+	ln -sfn "$STACK_DIR/elsewhere" "$STACK_DIR/saved/$UPNS"
+	drop_example planted
+	run --separate-stderr batch uploads
+	rm -f "$STACK_DIR/saved/$UPNS"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"upload $UPNS.planted: cannot move the upload to '$STACK_DIR/saved/$UPNS': "* ]]
+	[ -z "$(ls -A "$STACK_DIR/elsewhere")" ]
+	[ -d "$STACK_DIR/uploads/$UPNS/planted" ]
+	rm -rf "$STACK_DIR/uploads/$UPNS/planted"
 }
 
 @test "flux.last holds the newest point of each column" {
@@ -328,6 +329,13 @@ example_points() {
 	outcome notjson failed "info.json is not valid JSON"
 }
 
+@test "info.json with a string holding \\u0000 fails the upload" {
+	drop_example nuljson 'columns_to_metrics="date,roof\u0000x,floor"'
+	grep -qF '\u0000' "$STACK_DIR/uploads/$UPNS/nuljson/info.json"
+	run --separate-stderr batch uploads
+	outcome nuljson failed 'info.json is not valid JSON - a string holds U+0000 (NUL)'
+}
+
 @test "info.json naming another namespace fails the upload" {
 	drop_example otherns 'parent_metric_namespace="temp_monitoring.warehouse.9"'
 	run --separate-stderr batch uploads
@@ -447,6 +455,28 @@ example_points() {
 	[ "$(status_of "$UPNS.cell" '.files["report.csv"]')" = "partial - 2 points submitted, 1 of 2 columns failed" ]
 	[ "$(captured | cut -d' ' -f1 | sort -u)" = "$UPNS.roof" ]
 	[ -d "$(failed_dir cell)" ]
+}
+
+@test "a NUL byte in a cell fails the file with its row and column, and nothing is sent" {
+	use_capture
+	printf 'Date,Roof,Floor\n16-05-2020 11:00,45.72,22.78\n16-05-2020 11:15,1\0999,22.92\n' |
+		drop_csv nulcell
+	run --separate-stderr batch uploads
+	[ "$status" -eq 1 ]
+	outcome nulcell failed "report.csv: row 3, column 2: NUL byte in field"
+	[ ! -s "$CAPTURE_FILE" ]
+}
+
+@test "a NUL byte after a date fails the file too" {
+	printf 'Date,Roof,Floor\n16-05-2020 11:00\0junk,45.72,22.78\n' | drop_csv nuldate
+	run --separate-stderr batch uploads
+	outcome nuldate failed "report.csv: row 2, column 1: NUL byte in field"
+}
+
+@test "a NUL byte in the header fails the file" {
+	printf 'Date,Ro\0of,Floor\n16-05-2020 11:00,45.72,22.78\n' | drop_csv nulhead
+	run --separate-stderr batch uploads
+	outcome nulhead failed "report.csv: row 1, column 2: NUL byte in field"
 }
 
 @test "NaN and inf are not numbers" {

@@ -1,5 +1,5 @@
 /*
- * fuzz_graphite - libFuzzer harness for flux_series_graphite() (a remote graphite-web render answer),
+ * fuzz_graphite - libFuzzer harness for the Graphite parser of series.c (a remote graphite-web render answer),
  * with the checks of series_fuzz.h.
  *
  * Build: see tests/fuzz/README.
@@ -11,5 +11,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_series(flux_series_graphite, data, size);
+	return fuzz_series(FLUX_SERIES_GRAPHITE, data, size);
 }

@@ -53,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const int64_t	 inflated_caps[] = { 16777216, 100, 65536, 1 };
 	struct flux_conf	 c = { 0 };
 	struct mem		 m;
-	struct flux_io		 io = { mem_read, mem_write, &m, NULL };
+	struct flux_io		 io = { mem_read, mem_write, NULL, &m, NULL };
 	struct flux_req		 r = { 0 };
 	char			 cl[64], *env[4];
 	uint8_t			 sel;

@@ -12,7 +12,8 @@
  *
  * The first byte of the input picks the request headers (telegraf, prefix,
  * key header, X-Test-Only); the rest is the body. Every answer must be a
- * known status with a JSON body a parser accepts, 204 excepted.
+ * known status with a JSON body a parser accepts, 204 excepted, and a body
+ * holding a \u0000 escape in a string is refused with 400 (json.h).
  */
 #define main flux_post_main_unused
 #include "../../cgi-bin/metric_data_post.c"
@@ -21,6 +22,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "json_fuzz.h"
 #include "log.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -110,6 +112,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fenv.store_failed = 1;
 	handle(&fenv, &req, &resp);
 	check(&resp);
+	if (resp.status != 400 && json_has_nul_escape(data + 1, size - 1))
+		abort();	/* a string was read cut short */
 	free(req.body);
 	flux_buf_free(&resp.body);
 	return 0;

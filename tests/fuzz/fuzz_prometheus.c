@@ -1,5 +1,5 @@
 /*
- * fuzz_prometheus - libFuzzer harness for flux_series_prometheus() (a remote Prometheus query or query_range answer),
+ * fuzz_prometheus - libFuzzer harness for the Prometheus parser of series.c (a remote query or query_range answer),
  * with the checks of series_fuzz.h.
  *
  * Build: see tests/fuzz/README.
@@ -11,5 +11,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_series(flux_series_prometheus, data, size);
+	return fuzz_series(FLUX_SERIES_PROMETHEUS, data, size);
 }

@@ -9,10 +9,11 @@ set -euo pipefail
 FLUX_DEB_PACKAGES="
   build-essential pkg-config make gcc clang
   libhiredis-dev libcjson-dev libcsv-dev zlib1g-dev
-  libcurl4-openssl-dev libarchive-dev libfcgi-dev
+  libcurl4-openssl-dev libarchive-dev libfcgi-dev libyajl-dev libexpat1-dev time
   bats apache2 libapache2-mod-fcgid spawn-fcgi
   redis-server graphite-carbon python3-whisper graphite-web prometheus
   curl wrk valgrind procps iproute2 jq
+  zip python3-openpyxl python3-xlwt
 "
 
 missing=()

@@ -36,8 +36,10 @@ upload_conf() {
 	for k in "${!s[@]}"; do lines+=("$k = ${s[$k]}"); done
 	write_conf "${lines[@]}"
 	mkdir -p "$STACK_DIR/uploads"
-	# Apache's CGIs run as www-data when the suite runs as root.
-	if [ "$EUID" -eq 0 ]; then chown www-data: "$STACK_DIR/uploads"; fi
+	# Apache's CGIs run as www-data when the suite runs as root; flux-batch
+	# (run as root here) refuses directories that are not root's, so the
+	# directory stays root's and lets everyone in, as /tmp does.
+	if [ "$EUID" -eq 0 ]; then chmod 1777 "$STACK_DIR/uploads"; fi
 }
 
 # http CURL-ARGS...: a request through Apache; sets cgi_status, cgi_body
@@ -118,6 +120,20 @@ batch() { "$FLUX_TOP/batch/flux-batch" "$@"; }
 status_of() {
 	redis-cli -s "$REDIS_SOCK" get "flux.upload_status.$1" | jq -r "${2:-.}"
 }
+
+# outcome NAME STATUS [ERROR]: the dropped-in upload NAME ended so.
+outcome() {
+	local st
+	st=$(status_of "$UPNS.$1")
+	if [ "$(jq -r .status <<<"$st")" != "$2" ] ||
+	    { [ $# -gt 2 ] && [ "$(jq -r .error <<<"$st")" != "$3" ]; }; then
+		echo "expected: $2 ${3:-}" >&2
+		echo "got:      $st" >&2
+		return 1
+	fi
+}
+
+failed_dir() { echo "$STACK_DIR/uploads/.failed/$UPNS/$1"; }
 
 # use_capture: point the config's pickle port at a new capture listener.
 use_capture() {
