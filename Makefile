@@ -32,7 +32,8 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
-	common/query.c common/cgi.c common/store.c common/pickle.c \
+	common/query.c common/cgi.c common/store.c common/store_claim.c \
+	common/store_last.c common/pickle.c \
 	common/carbon.c common/spool.c common/ingest.c common/multipart.c \
 	common/date.c common/fs.c common/upload.c common/status.c \
 	common/pylist.c common/series.c common/fetch.c common/popjob.c \
@@ -45,7 +46,10 @@ BATCH = batch/flux-batch
 BATCH_SRC = batch/flux-batch.c batch/populate.c batch/uploads.c batch/upfile.c \
 	batch/report.c batch/unpack.c batch/sheet.c batch/xlsx.c batch/xls.c
 BATCH_OBJ = $(BATCH_SRC:.c=.o)
-UNIT = tests/unit/test_unit tests/unit/pickle_rt
+UNIT = tests/unit/test_unit tests/unit/pickle_rt tests/unit/lua_text
+# The Redis scripts kept as Lua files (common/lua/), each embedded in the
+# program as the C string NAME_lua of a generated header common/lua/NAME.lua.h.
+LUA_HEADERS = common/lua/dedup.lua.h common/lua/advance.lua.h
 
 all: $(CGIS) $(BATCH)
 
@@ -54,6 +58,19 @@ common/libflux.a: $(COMMON_OBJ)
 
 %.o: %.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# How a Lua script is embedded: common/lua/embed.awk (plain awk, no extra
+# build tool) prints record.lua, the flux.last record reader both scripts
+# use, then NAME.lua, as one C string; comment lines are sent as empty
+# lines and indentation is dropped. tests/lua.bats has Redis compile the
+# embedded text (SCRIPT LOAD), printed by tests/unit/lua_text.
+common/lua/%.lua.h: common/lua/record.lua common/lua/%.lua common/lua/embed.awk
+	awk -f common/lua/embed.awk name=$*_lua common/lua/record.lua \
+		common/lua/$*.lua > $@.tmp
+	mv $@.tmp $@
+
+# Generated headers exist before the first compile that includes them.
+common/store_claim.o common/store_last.o tests/unit/lua_text.o: $(LUA_HEADERS)
 
 $(CGIS) $(UNIT): %: %.o common/libflux.a
 	$(CC) $(LDFLAGS) -o $@ $< common/libflux.a $(LIBS)
@@ -102,6 +119,7 @@ uninstall:
 clean:
 	rm -f common/*.o common/*.d common/*.a cgi-bin/*.o cgi-bin/*.d batch/*.o batch/*.d
 	rm -f tests/unit/*.o tests/unit/*.d $(CGIS) $(BATCH) $(UNIT) $(FUZZ)
+	rm -f common/lua/*.lua.h common/lua/*.lua.h.tmp
 
 # make fuzz: build every libFuzzer harness in tests/fuzz/ (clang) and run
 # each for FUZZ_SECONDS on a copy of its seed corpus under FUZZ_DIR; any
@@ -119,7 +137,7 @@ FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined 
 FUZZ_LIBS = $(shell pkg-config --libs $(PKGS)) -lfcgi -lcsv -lm
 
 $(FUZZ): %: %.c $(FUZZ_SRC) $(wildcard common/*.h batch/*.h tests/fuzz/*.h) \
-	cgi-bin/metric_data_post.c
+	cgi-bin/metric_data_post.c $(LUA_HEADERS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) $(FUZZ_LIBS)
 
 fuzz: $(FUZZ)

@@ -5,10 +5,10 @@
  * job (in flux-batch), so a job that was accepted is a job that can run,
  * and a queue entry someone else wrote is checked like any other input.
  *
- * Queue discipline: the CGI LPUSHes; flux-batch takes with RPOPLPUSH from
- * the tail into the processing list, so the queue is FIFO and a job is
- * always in one of the two lists. Moving a job on (done, retried, counted)
- * is one Lua script: LREM from processing and LPUSH elsewhere atomically.
+ * The queue is the store's reliable queue (store.h): the CGI pushes;
+ * flux-batch takes from the tail into the processing list, so the queue is
+ * FIFO and a job is always in one of the two lists. Moving a job on (done,
+ * retried, counted) is one atomic step.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -18,7 +18,6 @@
 #include <strings.h>
 
 #include <cjson/cJSON.h>
-#include <hiredis.h>
 
 #include "json.h"
 #include "metric.h"
@@ -31,42 +30,9 @@ static const char *const type_names[] = {
 	[FLUX_REMOTE_PROMETHEUS] = "prometheus",
 };
 
-/* Move every job left in processing (KEYS[1]) to the tail of the queue. */
-static const char recover_lua[] =
-    "local n = 0\n"
-    "while true do\n"
-    "  local v = redis.call('LPOP', KEYS[1])\n"
-    "  if not v then break end\n"
-    "  redis.call('RPUSH', KEYS[2], v)\n"
-    "  n = n + 1\n"
-    "end\n"
-    "return n\n";
-
-/*
- * LPUSH ARGV[1] to the queue (KEYS[1]) unless ARGV[3] jobs with the owner
- * text ARGV[2] ("owner":"<tag>", as cJSON writes it; inside a string a
- * quote is escaped, so it cannot be matched there) wait in the queue and
- * in processing (KEYS[2]) already; -1 then, else the jobs the owner had.
- * The lists are only read when they hold ARGV[3] jobs or more in all.
- */
-static const char push_bounded_lua[] =
-    "local bound, n = tonumber(ARGV[3]), 0\n"
-    "if redis.call('LLEN', KEYS[1]) + redis.call('LLEN', KEYS[2]) >= bound then\n"
-    "  for _, list in ipairs(KEYS) do\n"
-    "    for _, v in ipairs(redis.call('LRANGE', list, 0, -1)) do\n"
-    "      if string.find(v, ARGV[2], 1, true) then n = n + 1 end\n"
-    "    end\n"
-    "  end\n"
-    "  if n >= bound then return -1 end\n"
-    "end\n"
-    "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
-    "return n\n";
-
-/* Remove ARGV[1] from processing; if it was there, LPUSH ARGV[2] to KEYS[2]. */
-static const char replace_lua[] =
-    "local n = redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
-    "if n == 1 and ARGV[2] ~= '' then redis.call('LPUSH', KEYS[2], ARGV[2]) end\n"
-    "return n\n";
+static const struct flux_store_queue queue = {
+	FLUX_POPJOB_QUEUE, FLUX_POPJOB_PROCESSING, "populate queue"
+};
 
 const char *
 flux_popjob_type_name(enum flux_remote t)
@@ -451,39 +417,6 @@ flux_popjob_free(struct flux_popjob *j)
 	memset(j, 0, sizeof(*j));
 }
 
-/* Check a reply's type; on failure err says what failed and why. */
-static int
-reply_ok(redisContext *ctx, redisReply *r, int type, const char *what,
-    char err[])
-{
-	if (r != NULL && (r->type == type || (type == REDIS_REPLY_STRING &&
-	    r->type == REDIS_REPLY_NIL)))
-		return 0;
-	snprintf(err, FLUX_ERRLEN, "redis %s failed: %s", what, r == NULL ?
-	    ctx->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-	return -1;
-}
-
-/* An integer command; *n its result. */
-static int
-int_command(struct flux_store *s, long long *n, const char *what, char err[],
-    const char *fmt, ...)
-{
-	redisContext	*ctx = flux_store_context(s);
-	redisReply	*r;
-	va_list		 ap;
-	int		 rc;
-
-	va_start(ap, fmt);
-	r = redisvCommand(ctx, fmt, ap);
-	va_end(ap);
-	if ((rc = reply_ok(ctx, r, REDIS_REPLY_INTEGER, what, err)) == 0 && n)
-		*n = r->integer;
-	if (r)
-		freeReplyObject(r);
-	return rc;
-}
-
 /*
  * Queue a job of owner (a tag naming the key that asked) unless that key
  * has bound jobs waiting or running already: 0 queued, 1 refused, -1 with
@@ -493,34 +426,31 @@ int
 flux_popjob_push_bounded(struct flux_store *s, const char *job,
     const char *owner, int64_t bound, char err[])
 {
-	struct flux_buf	pat = { 0 };
-	long long	n = 0;
+	struct flux_buf	mark = { 0 };
 	int		rc;
 
-	if (flux_buf_printf(&pat, "\"owner\":\"%s\"", owner) == -1) {
+	/* "owner":"<tag>" as cJSON writes it; in a string a quote is escaped. */
+	if (flux_buf_printf(&mark, "\"owner\":\"%s\"", owner) == -1) {
 		snprintf(err, FLUX_ERRLEN, "out of memory");
 		return -1;
 	}
-	rc = int_command(s, &n, "LPUSH", err, "EVAL %s 2 %s %s %s %s %lld",
-	    push_bounded_lua, FLUX_POPJOB_QUEUE, FLUX_POPJOB_PROCESSING, job,
-	    pat.ptr, (long long)bound);
-	flux_buf_free(&pat);
-	return rc == -1 ? -1 : n < 0 ? 1 : 0;
+	rc = flux_store_queue_push_bounded(s, &queue, job, mark.ptr, bound, err);
+	flux_buf_free(&mark);
+	return rc;
 }
 
 /* Put back what a crashed run left in processing, to be taken first. */
 int
 flux_popjob_recover(struct flux_store *s, long long *moved, char err[])
 {
-	return int_command(s, moved, "recovery", err, "EVAL %s 2 %s %s",
-	    recover_lua, FLUX_POPJOB_PROCESSING, FLUX_POPJOB_QUEUE);
+	return flux_store_queue_recover(s, &queue, moved, err);
 }
 
 /* How many jobs wait in the queue. */
 int
 flux_popjob_pending(struct flux_store *s, long long *n, char err[])
 {
-	return int_command(s, n, "LLEN", err, "LLEN %s", FLUX_POPJOB_QUEUE);
+	return flux_store_queue_length(s, &queue, n, err);
 }
 
 /*
@@ -530,49 +460,20 @@ flux_popjob_pending(struct flux_store *s, long long *n, char err[])
 int
 flux_popjob_take(struct flux_store *s, char **job, char err[])
 {
-	redisContext	*ctx = flux_store_context(s);
-	redisReply	*r;
-	int		 rc;
-
-	*job = NULL;
-	r = redisCommand(ctx, "RPOPLPUSH %s %s", FLUX_POPJOB_QUEUE,
-	    FLUX_POPJOB_PROCESSING);
-	rc = reply_ok(ctx, r, REDIS_REPLY_STRING, "RPOPLPUSH", err);
-	if (rc == 0 && r->type == REDIS_REPLY_STRING &&
-	    (*job = strdup(r->str)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		rc = -1;
-	}
-	if (r)
-		freeReplyObject(r);
-	return rc;
+	return flux_store_queue_take(s, &queue, job, err);
 }
 
 /*
  * Remove job from processing and, when next is not NULL, LPUSH next to
- * list (the queue, or processing itself to update a running job), in one
- * step; list is ignored (may be NULL) without next. Returns -1 with err
- * when Redis failed or job was not in processing.
+ * list (FLUX_POPJOB_QUEUE, or FLUX_POPJOB_PROCESSING itself to update a
+ * running job), in one step; list is ignored (may be NULL) without next.
+ * Returns -1 with err when Redis failed or job was not in processing.
  */
 int
 flux_popjob_replace(struct flux_store *s, const char *job, const char *next,
     const char *list, char err[])
 {
-	long long	n = 0;
-
-	if (next == NULL || list == NULL) {
-		next = "";
-		list = FLUX_POPJOB_QUEUE;
-	}
-	if (int_command(s, &n, "job update", err, "EVAL %s 2 %s %s %s %s",
-	    replace_lua, FLUX_POPJOB_PROCESSING, list, job, next) == -1)
-		return -1;
-	if (n != 1) {
-		snprintf(err, FLUX_ERRLEN, "job is no longer in '%s'",
-		    FLUX_POPJOB_PROCESSING);
-		return -1;
-	}
-	return 0;
+	return flux_store_queue_replace(s, &queue, job, next, list, err);
 }
 
 /*
@@ -583,8 +484,7 @@ int
 flux_popjob_mark_known(struct flux_store *s, const char *remote_target,
     char err[])
 {
-	return int_command(s, NULL, "SADD", err, "SADD %s %s",
-	    FLUX_POPJOB_VISTA_SET, remote_target);
+	return flux_store_set_add(s, FLUX_POPJOB_VISTA_SET, remote_target, err);
 }
 
 void
@@ -597,29 +497,5 @@ flux_popjob_list_free(struct flux_list *jobs)
 int
 flux_popjob_list(struct flux_store *s, struct flux_list *jobs, char err[])
 {
-	redisContext	*ctx = flux_store_context(s);
-	redisReply	*r;
-	size_t		 i;
-	int		 rc;
-
-	jobs->v = NULL;
-	jobs->n = 0;
-	r = redisCommand(ctx, "LRANGE %s 0 -1", FLUX_POPJOB_QUEUE);
-	if (reply_ok(ctx, r, REDIS_REPLY_ARRAY, "LRANGE", err) == -1) {
-		if (r)
-			freeReplyObject(r);
-		return -1;
-	}
-	/* LRANGE lists from the head; the oldest job is at the tail. */
-	rc = (jobs->v = calloc(r->elements + 1, sizeof(*jobs->v))) ? 0 : -1;
-	for (i = r->elements; rc == 0 && i-- > 0; jobs->n++)
-		if (r->element[i]->type != REDIS_REPLY_STRING ||
-		    (jobs->v[jobs->n] = strdup(r->element[i]->str)) == NULL)
-			rc = -1;
-	if (rc == -1)
-		snprintf(err, FLUX_ERRLEN, "cannot read the populate queue");
-	freeReplyObject(r);
-	if (rc == -1)
-		flux_pylist_free(jobs);
-	return rc;
+	return flux_store_queue_list(s, &queue, jobs, err);
 }

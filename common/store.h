@@ -2,7 +2,13 @@
  * store.h - Redis: the flux.last.<metric> de-duplication records (SPEC
  * section 5), checked and advanced for a whole request in one Lua script,
  * as claims of that request that it confirms once its points are delivered
- * or spooled, or rolls back when they could be neither.
+ * or spooled, or rolls back when they could be neither; the same records
+ * read and advanced in batches for flux-batch; a few plain commands; and
+ * the reliable queue of populate jobs.
+ *
+ * The parts: store.c (connection, commands, queue), store_claim.c (the
+ * claims, with common/lua/dedup.lua), store_last.c (the record and its
+ * batch read and advance).
  */
 #ifndef FLUX_STORE_H
 #define FLUX_STORE_H
@@ -16,18 +22,48 @@ struct flux_store *flux_store_open(const struct flux_conf *c, char err[]);
 void	flux_store_close(struct flux_store *s);
 int	flux_store_usable(const struct flux_store *s);
 int	flux_store_ping(struct flux_store *s, int64_t now, char err[]);
-int	flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
-	    struct flux_points *p, int apply, char err[]);
-int	flux_store_confirm(struct flux_store *s, char err[]);
-int	flux_store_rollback(struct flux_store *s, char err[]);
-void	*flux_store_context(struct flux_store *s);
 int	flux_store_setex(struct flux_store *s, const char *key, const char *val,
 	    int64_t ttl, char err[]);
 char	*flux_store_get(struct flux_store *s, const char *key, char err[]);
 int	flux_store_del(struct flux_store *s, const char *key, char err[]);
+int	flux_store_set_add(struct flux_store *s, const char *set,
+	    const char *member, char err[]);
+
+int	flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
+	    struct flux_points *p, int apply, char err[]);
+int	flux_store_confirm(struct flux_store *s, char err[]);
+int	flux_store_rollback(struct flux_store *s, char err[]);
+
 int	flux_store_last_get(struct flux_store *s, const char *const *metrics,
 	    size_t n, int64_t *ts, char err[]);
 int	flux_store_last_advance(struct flux_store *s, const char *const *metrics,
 	    const int64_t *ts, const double *values, size_t n, char err[]);
+
+/*
+ * A reliable queue: jobs wait in one list and are taken from its tail into
+ * a processing list while they run, so a job is always in one of the two
+ * and a crashed run leaves its job behind to be put back. name is what
+ * messages call the queue.
+ */
+struct flux_store_queue {
+	const char	*waiting;
+	const char	*processing;
+	const char	*name;
+};
+
+int	flux_store_queue_push_bounded(struct flux_store *s,
+	    const struct flux_store_queue *q, const char *job, const char *mark,
+	    int64_t bound, char err[]);
+int	flux_store_queue_recover(struct flux_store *s,
+	    const struct flux_store_queue *q, long long *moved, char err[]);
+int	flux_store_queue_length(struct flux_store *s,
+	    const struct flux_store_queue *q, long long *n, char err[]);
+int	flux_store_queue_take(struct flux_store *s,
+	    const struct flux_store_queue *q, char **job, char err[]);
+int	flux_store_queue_replace(struct flux_store *s,
+	    const struct flux_store_queue *q, const char *job, const char *next,
+	    const char *list, char err[]);
+int	flux_store_queue_list(struct flux_store *s,
+	    const struct flux_store_queue *q, struct flux_list *jobs, char err[]);
 
 #endif

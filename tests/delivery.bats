@@ -219,20 +219,53 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 # claim_get FILE QUERY: a GET in the background, its status into FILE.
 claim_get() { get "$2"; echo "$cgi_status" > "$1"; }
 
-# plant METRIC RECORD CLAIMS [TOKEN STATE MS]: flux.last and flux.claims of
-# METRIC as another request would have left them, and that request's claim
-# key (STATE "p" or "d", for MS milliseconds) when TOKEN is given.
+# The claims' Redis layout (common/lua/dedup.lua): a pending and a done set
+# of tokens, scored with their deadlines in ms of Redis's clock, and the
+# claim list of each metric, flux.claims.<metric>.
+PENDING=flux.claim.pending DONE=flux.claim.done
+
+# redis_ms: Redis's clock in milliseconds.
+redis_ms() {
+	redis-cli -s "$REDIS_SOCK" time | { read -r s; read -r us; echo $((s * 1000 + us / 1000)); }
+}
+
+# set_claim TOKEN STATE MS: that request's claim, pending (p) or done (d)
+# for MS milliseconds from now.
+set_claim() {
+	local set=$PENDING other=$DONE
+	[ "$2" = d ] && set=$DONE other=$PENDING
+	redis-cli -s "$REDIS_SOCK" zrem "$other" "$1" >/dev/null
+	redis-cli -s "$REDIS_SOCK" zadd "$set" $(($(redis_ms) + $3)) "$1" >/dev/null
+}
+
+# plant METRIC RECORD CLAIMS [TOKEN STATE MS]: flux.last and the claim list
+# of METRIC as another request would have left them, and that request's
+# claim (set_claim) when TOKEN is given.
 plant() {
 	redis-cli -s "$REDIS_SOCK" set "flux.last.$1" "$2" >/dev/null
 	redis-cli -s "$REDIS_SOCK" set "flux.claims.$1" "$3" >/dev/null
 	if [ $# -gt 3 ]; then
-		redis-cli -s "$REDIS_SOCK" set "flux.claim.$4" "$5" px "$6" >/dev/null
+		set_claim "$4" "$5" "$6"
 	fi
 }
 
-# claims METRIC: its flux.claims list; claim TOKEN: that claim key's state.
+# claims METRIC: its claim list. claim_left TOKEN: the milliseconds left to
+# that claim's deadline, "p" or "d" first, nothing when it is gone.
+# claim TOKEN: its state alone.
 claims() { redis-cli -s "$REDIS_SOCK" get "flux.claims.$1"; }
-claim() { redis-cli -s "$REDIS_SOCK" get "flux.claim.$1"; }
+claim_left() {
+	local now st set score
+	now=$(redis_ms)
+	for st in p d; do
+		set=$PENDING; [ $st = d ] && set=$DONE
+		score=$(redis-cli -s "$REDIS_SOCK" zscore "$set" "$1")
+		if [ -n "$score" ] && [ "${score%.*}" -gt "$now" ]; then
+			echo "$st $((${score%.*} - now))"
+			return
+		fi
+	done
+}
+claim() { claim_left "$1" | cut -d' ' -f1; }
 
 # wait_claimed METRIC: until a request in flight has claimed METRIC.
 wait_claimed() {
@@ -320,7 +353,7 @@ wait_claimed() {
 	tok=$(claims test.claim.done | cut -d: -f1)
 	[ "$(claim "$tok")" = d ]
 	# FLUX_CARBON_TIMEOUT_MS 2000: a lease of 30 s, "d" for 60 s.
-	ttl=$(redis-cli -s "$REDIS_SOCK" pttl "flux.claim.$tok")
+	ttl=$(claim_left "$tok" | cut -d' ' -f2)
 	[ "$ttl" -gt 55000 ]
 	[ "$ttl" -le 60000 ]
 	get "metric=test.claim.done&value=6&timestamp=$T&key=$KEY"
@@ -339,7 +372,7 @@ wait_claimed() {
 	get "metric=test.claim.two&value=6&timestamp=$T&key=$KEY&test=true"
 	[[ "$cgi_body" == *'"ingest_count": 1, "drop_count": 0'* ]]
 	# Once that claim is done, T is a duplicate of the record T + 60.
-	redis-cli -s "$REDIS_SOCK" set "flux.claim.$tok" d >/dev/null
+	set_claim "$tok" d 60000
 	get "metric=test.claim.two&value=6&timestamp=$T&key=$KEY&test=true"
 	[[ "$cgi_body" == *'"ingest_count": 0, "drop_count": 1'* ]]
 }
@@ -356,6 +389,77 @@ wait_claimed() {
 	get "metric=test.claim.gone&value=7&timestamp=$((T + 60))&key=$KEY"
 	expect 204
 	[[ "$(claims test.claim.gone)" =~ ^[0-9a-f]{16}:$T:$((T + 60))$ ]]
+}
+
+@test "lapsed claims are pruned, a few per claiming request" {
+	now=$(redis_ms)
+	for i in $(seq 1 20); do
+		redis-cli -s "$REDIS_SOCK" zadd "$PENDING" $((now - 1000)) "lapsed$i" >/dev/null
+		redis-cli -s "$REDIS_SOCK" zadd "$DONE" $((now - 1000)) "expired$i" >/dev/null
+	done
+	set_claim 0000000000c0ffee d 60000
+	T=$(minute_ts)
+	get "metric=test.claim.prune&value=1&timestamp=$((T - 60))&key=$KEY"
+	expect 204
+	# 16 lapsed entries left each set; this request's claim is done.
+	[ "$(redis-cli -s "$REDIS_SOCK" zcard "$PENDING")" = 4 ]
+	[ "$(redis-cli -s "$REDIS_SOCK" zcard "$DONE")" = 6 ]
+	get "metric=test.claim.prune&value=2&timestamp=$T&key=$KEY"
+	expect 204
+	[ "$(redis-cli -s "$REDIS_SOCK" zcard "$PENDING")" = 0 ]
+	[ "$(redis-cli -s "$REDIS_SOCK" zcard "$DONE")" = 3 ]
+	[ "$(claim 0000000000c0ffee)" = d ]
+}
+
+# script_keys MONITOR_FILE: every key a command run inside a script touched
+# that its EVAL did not pass in KEYS, one per line; nothing when all were.
+script_keys() {
+	/usr/bin/python3 - "$1" <<'EOF_PY'
+import re, sys
+arg = re.compile(r'"((?:[^"\\]|\\.)*)"')
+# Where each command the scripts use has its keys.
+keys_of = {
+    'time': lambda a: [], 'mget': lambda a: a, 'mset': lambda a: a[0::2],
+}
+for c in ('get', 'set', 'del', 'hmget', 'hset', 'zscore', 'zadd', 'zrem',
+          'zcount', 'zremrangebyrank'):
+    keys_of[c] = lambda a: a[:1]
+passed = None
+for line in open(sys.argv[1]):
+    a = arg.findall(line)
+    if not a:
+        continue
+    cmd = a[0].lower()
+    if '[0 lua]' not in line:
+        passed = set(a[3:3 + int(a[2])]) if cmd in ('eval', 'evalsha') else None
+        continue
+    for k in keys_of[cmd](a[1:]):
+        if passed is None or k not in passed:
+            print(cmd, k)
+EOF_PY
+}
+
+@test "every key the de-dup script touches is passed in KEYS" {
+	T=$(minute_ts)
+	tok=00000000deadbeef
+	# A point that waits on a pending claim until its lease runs out, so the
+	# script also looks up claims in both sets, and one taken over another.
+	plant test.claim.keys "[$T, 5.0]" "$tok:-:$T" "$tok" p 1000
+	plant test.claim.keys2 "[$((T - 60)), 5.0]" "0000000000c0ffee:-:$((T - 60))"
+	redis-cli -s "$REDIS_SOCK" monitor > "$BATS_TEST_TMPDIR/monitor" &
+	mon=$!
+	sleep 0.2
+	post '{"key":"'$KEY'","metrics":[{"metric":"test.claim.keys","timestamp":'$T',"value":6},{"metric":"test.claim.keys2","timestamp":'$T',"value":6}]}'
+	expect 204
+	sleep 0.2
+	kill "$mon"
+	wait "$mon" || true
+	grep -q '\[0 lua\] "ZSCORE" "flux.claim.done"' "$BATS_TEST_TMPDIR/monitor"
+	grep -q '\[0 lua\] "MSET"' "$BATS_TEST_TMPDIR/monitor"
+	run script_keys "$BATS_TEST_TMPDIR/monitor"
+	echo "$output"
+	[ "$status" = 0 ]
+	[ -z "$output" ]
 }
 
 @test "redis unreachable: points are still delivered, without de-dup, with a warning" {
@@ -414,9 +518,9 @@ wait_claimed() {
 	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}],"test":true}'
 	expect 200
 	# Commands since the reset, but our CONFIG and INFO and the script's own
-	# two MGETs, flux.last and flux.claims (commandstats counts commands run
-	# inside a script too; a test request sets nothing, so there is no MSET).
-	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' -e '^cmdstat_mget:calls=2,'"
+	# TIME and its MGET of flux.last and flux.claims (commandstats counts
+	# commands run inside a script too; a test request sets nothing).
+	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' -e '^cmdstat_time:calls=1,' -e '^cmdstat_mget:calls=1,'"
 	echo "$output"
 	[ "${#lines[@]}" = 1 ]
 	[[ "${lines[0]}" == cmdstat_eval:calls=1,* ]]
@@ -426,11 +530,13 @@ wait_claimed() {
 	redis-cli -s "$REDIS_SOCK" config resetstat >/dev/null
 	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}]}'
 	expect 204
-	# The script: two MGETs, the claim's SET with its lease, one MSET of
-	# flux.last and flux.claims; then the request's SET of its claim to done.
+	# The script: TIME, one MGET of flux.last and flux.claims, a look for
+	# lapsed claims in each set (ZCOUNT), the claim's ZADD with its deadline
+	# and one MSET of flux.last and flux.claims; then the confirm's script:
+	# TIME, ZREM from pending, ZADD to done.
 	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' | cut -d, -f1 | sort"
 	echo "$output"
-	[ "$output" = "$(printf '%s\n' cmdstat_eval:calls=1 cmdstat_mget:calls=2 cmdstat_mset:calls=1 cmdstat_set:calls=2)" ]
+	[ "$output" = "$(printf '%s\n' cmdstat_eval:calls=2 cmdstat_mget:calls=1 cmdstat_mset:calls=1 cmdstat_time:calls=2 cmdstat_zadd:calls=2 cmdstat_zcount:calls=2 cmdstat_zrem:calls=1)" ]
 	# The claim is done, and flux.claims names it.
 	tok=$(claims t.rt.a)
 	[[ "$tok" =~ ^[0-9a-f]{16}:-:[0-9]+$ ]]

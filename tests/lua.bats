@@ -1,0 +1,49 @@
+#!/usr/bin/env bats
+# The Redis scripts kept as Lua files (common/lua/): Redis compiles the text
+# each program embeds (SCRIPT LOAD), so a syntax error fails make check
+# rather than every request. tests/unit/lua_text prints that text.
+
+setup_file() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	suite_start lua redis
+}
+
+teardown_file() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+	suite_stop
+}
+
+setup() {
+	source "$BATS_TEST_DIRNAME/lib/flux.bash"
+}
+
+# load NAME: SCRIPT LOAD of the embedded script NAME; its SHA1 on success.
+load_script() {
+	"$FLUX_TOP/tests/unit/lua_text" "$1" | redis-cli -s "$REDIS_SOCK" -x script load
+}
+
+@test "Redis compiles the embedded de-dup script" {
+	run load_script dedup
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" =~ ^[0-9a-f]{40}$ ]]
+}
+
+@test "Redis compiles the embedded flux.last advance script" {
+	run load_script advance
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" =~ ^[0-9a-f]{40}$ ]]
+}
+
+@test "a script with a syntax error is refused (the check can fail)" {
+	run bash -c "printf 'local x = \n' | redis-cli -s '$REDIS_SOCK' -x script load"
+	echo "$output"
+	[[ "$output" == *"Error compiling script"* ]]
+}
+
+@test "lua_text knows no other script" {
+	run "$FLUX_TOP/tests/unit/lua_text" nosuch
+	[ "$status" = 2 ]
+	[ "$output" = "usage: lua_text dedup|advance" ]
+}
