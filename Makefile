@@ -42,7 +42,7 @@ CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/populate_metric \
 BATCH = batch/flux-batch
 # The jobs flux-batch links besides its main().
 BATCH_SRC = batch/flux-batch.c batch/populate.c batch/uploads.c batch/upfile.c \
-	batch/report.c batch/unpack.c
+	batch/report.c batch/unpack.c batch/retention.c batch/check.c
 BATCH_OBJ = $(BATCH_SRC:.c=.o)
 UNIT = tests/unit/test_unit tests/unit/pickle_rt
 
@@ -111,7 +111,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_DIR ?= /tmp/flux-fuzz
 FUZZ = $(basename $(wildcard tests/fuzz/fuzz_*.c))
 # The harnesses link every parser: common/ and the batch jobs without main().
-FUZZ_SRC = $(COMMON_SRC) batch/report.c batch/unpack.c
+FUZZ_SRC = $(COMMON_SRC) batch/report.c batch/unpack.c batch/retention.c
 FUZZ_CFLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-Icommon -Ibatch $(shell pkg-config --cflags $(PKGS))
 FUZZ_LIBS = $(shell pkg-config --libs $(PKGS)) -lfcgi -lcsv -lm
