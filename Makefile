@@ -64,7 +64,11 @@ $(BATCH): $(BATCH_OBJ) common/libflux.a
 # private ports (tests/lib/deps.sh installs the packages). Under SANITIZE=1
 # every sanitizer report goes to a file and any report fails the check.
 SANLOG = /tmp/flux-sanitizer-logs
-check: all $(UNIT)
+# Before anything: a missing tool stops here, naming its package.
+deps-check:
+	@bash tests/lib/deps.sh --check
+
+check: deps-check all $(UNIT)
 ifeq ($(SANITIZE),1)
 	rm -rf $(SANLOG) && mkdir -p $(SANLOG) && chmod 1777 $(SANLOG)
 	ASAN_OPTIONS=log_path=$(SANLOG)/asan:detect_leaks=1 \
@@ -77,7 +81,7 @@ else
 endif
 
 # The CGI suites once more, each CGI run under valgrind (errors and leaks fail).
-check-valgrind: all $(UNIT)
+check-valgrind: deps-check all $(UNIT)
 	FLUX_VALGRIND=1 prove -e bats tests/metric_data.bats tests/metric_data_post.bats \
 		tests/conf.bats
 
@@ -120,7 +124,7 @@ $(FUZZ): %: %.c $(FUZZ_SRC) $(wildcard common/*.h batch/*.h tests/fuzz/*.h) \
 	cgi-bin/metric_data_post.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) $(FUZZ_LIBS)
 
-fuzz: $(FUZZ)
+fuzz: deps-check $(FUZZ)
 	@set -e; for f in $(FUZZ); do \
 		n=$${f#tests/fuzz/fuzz_}; d=$(FUZZ_DIR)/$$n; \
 		rm -rf $$d && mkdir -p $$d; \
@@ -136,6 +140,6 @@ fuzz: $(FUZZ)
 bench: all
 	bash bench/run.sh
 
-.PHONY: all bench check check-valgrind install uninstall clean fuzz
+.PHONY: all bench check check-valgrind deps-check install uninstall clean fuzz
 
 -include $(COMMON_SRC:.c=.d) $(CGIS:=.d) $(BATCH_SRC:.c=.d) $(UNIT:=.d)
