@@ -811,12 +811,3 @@ PY
 	run --separate-stderr batch uploads
 	[[ $stderr != *"rows/s"* ]]
 }
-
-@test "the cron.d file runs flux-batch every minute as www-data under flock -n" {
-	f="$FLUX_TOP/cron/flux-batch"
-	[[ $(basename "$f") =~ ^[A-Za-z0-9_-]+$ ]]
-	grep -qx 'PATH=/usr/local/bin:/usr/bin:/bin' "$f"
-	grep -q '^MAILTO=' "$f"
-	[ "$(grep -v -e '^#' -e '^$' -e '^[A-Z]*=' "$f")" = "* * * * * www-data flock -n -E 0 /run/lock/flux-batch.lock flux-batch" ]
-	[ "$(tail -c 1 "$f" | od -An -c | tr -d ' ')" = '\n' ]
-}
