@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 MAN=man/flux.conf.5 EXAMPLE=flux.conf.example
 
-awk -F'\t' -v man="$MAN" -v example="$EXAMPLE" '
+tests/unit/conf_table | awk -F'\t' -v man="$MAN" -v example="$EXAMPLE" '
 function manform(d) {
 	return d == "(unset)" ? "Pq unset" : d == "" ? "Pq empty" : "Pq default Ql " d
 }
@@ -54,4 +54,4 @@ END {
 	for (s in edef) if (!(s in def))
 		bad(example ": " s " is not a setting of common/conf.c: remove it, or add it to the table")
 	exit n > 0
-}' - "$MAN" "$EXAMPLE" < <(tests/unit/conf_table)
+}' - "$MAN" "$EXAMPLE"
