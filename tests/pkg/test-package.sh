@@ -156,7 +156,7 @@ is "dpkg state" "$(dpkg-query -W -f='${db:Status-Status}' flux 2>/dev/null || ec
 # the packages built and this test's own directories; and the volatile
 # /run (another file system).
 left=$(find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /root \
-	-o -path "$STACK" -o -path "$up" -o -path '/tmp/flux_*' -o -path '/tmp/flux-dbgsym_*' -o -path '/tmp/flux-*.log' \
+	-o -path '/tmp/flux-pkg.*' -o -path '/tmp/flux-up.*' -o -path '/tmp/flux_*' -o -path '/tmp/flux-dbgsym_*' -o -path '/tmp/flux-*.log' \
 	-o -path /tmp/flux-lintian.txt \) -prune -o -iname '*flux*' -print)
 left+=$(ls -d /run/lock/*flux* /run/flux* 2>/dev/null || true)
 [ -z "$left" ] || fail "left after purge:
