@@ -305,36 +305,26 @@ secret(const struct setting *s)
 	    s->off == offsetof(struct flux_conf, redis_password);
 }
 
-/* What a value of s must look like, for "bad value" messages. */
+/* What a value of each type must look like, for "bad value" messages. */
+static const char *const type_expects[] = {
+	[T_STR] = "any text",
+	[T_INT] = "an integer",		/* with its bounds: see expected() */
+	[T_BOOL] = "true or false",
+	[T_LIST] = "a comma-separated list without empty items",
+	[T_MAP_FIRST] = "comma-separated name:value entries, each name not empty",
+	[T_MAP_LAST] = "comma-separated name:value entries, each name not empty",
+	[T_PROTO] = "pickle or plaintext",
+	[T_LEVEL] = "error, warn, info or debug",
+};
+
 static void
 expected(const struct setting *s, char *buf, size_t len)
 {
-	switch (s->type) {
-	case T_INT:
-		snprintf(buf, len, "an integer from %lld to %lld",
+	if (s->type == T_INT)
+		snprintf(buf, len, "%s from %lld to %lld", type_expects[T_INT],
 		    (long long)s->min, (long long)s->max);
-		break;
-	case T_BOOL:
-		snprintf(buf, len, "true or false");
-		break;
-	case T_LIST:
-		snprintf(buf, len, "a comma-separated list without empty items");
-		break;
-	case T_MAP_FIRST:
-	case T_MAP_LAST:
-		snprintf(buf, len, "comma-separated name:value entries, each name "
-		    "not empty");
-		break;
-	case T_PROTO:
-		snprintf(buf, len, "pickle or plaintext");
-		break;
-	case T_LEVEL:
-		snprintf(buf, len, "error, warn, info or debug");
-		break;
-	case T_STR:
-		snprintf(buf, len, "any text");
-		break;
-	}
+	else
+		snprintf(buf, len, "%s", type_expects[s->type]);
 }
 
 /*
