@@ -107,6 +107,8 @@ owner_of() { stat -c '%U:%G %04a' "$1"; }
 
 @test "a spool the web server's user cannot write: an error naming its owner" {
 	[ "$EUID" -eq 0 ] || skip "needs root to run as www-data"
+	# www-data must reach the program (the tree may be under /root).
+	_stack_www_traverse "$FLUX_TOP/batch"
 	chown root:www-data "$FLUX_CONF"
 	chown root:root "$STACK_DIR/spool"
 	chmod 755 "$STACK_DIR/spool"
