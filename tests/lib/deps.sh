@@ -32,6 +32,8 @@ build libcurl4-openssl-dev
 build libarchive-dev
 build libfcgi-dev
 test  clang                   clang
+# (the fuzz harnesses link the libFuzzer and sanitizer runtimes of clang)
+test  libclang-rt-dev
 test  bats                    bats
 test  perl                    prove
 test  apache2                 apache2 htpasswd
