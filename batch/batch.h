@@ -10,5 +10,6 @@
 
 int	job_populate(const struct flux_conf *c, int dryrun);
 int	job_uploads(const struct flux_conf *c, int dryrun);
+int	job_check(const struct flux_conf *c, int dryrun);
 
 #endif

@@ -171,6 +171,13 @@ local_last(struct run *r, const char *metric, int64_t *last)
 	size_t	 i;
 	int	 rc = 0;
 
+	/* Unset by default: never guess, it could be our own Apache. */
+	if (*r->conf->graphite_host == '\0') {
+		flux_info("populate '%s': no local graphite to ask for the last "
+		    "timestamp (GRAPHITE_HOST is not set); taking every point fetched",
+		    metric);
+		return 0;
+	}
 	for (i = 0; rc != 1 && i < sizeof(local_windows) / sizeof(local_windows[0]); i++) {
 		if ((url = local_url(r->conf, metric, local_windows[i])) == NULL) {
 			snprintf(first, sizeof(first), "out of memory");

@@ -66,6 +66,10 @@ struct column {
 	uint64_t	 sent, known, future, pending;
 	int64_t		 top_ts;	/* newest point of the current chunk */
 	double		 top_value;
+	/* Older points are beyond carbon's retention (INT64_MIN: unknown). */
+	int64_t		 oldest;
+	uint64_t	 expired;
+	struct flux_retention_rule rule;
 };
 
 /* One file on its way through both passes. */
@@ -377,6 +381,11 @@ put(struct file *f, struct column *c, int64_t ts, double v)
 		c->future++;
 		return;
 	}
+	/* Whisper would drop it without a word: count it, say so, keep it out. */
+	if (ts < c->oldest) {
+		c->expired++;
+		return;
+	}
 	if (f->chunk.n == CHUNK_POINTS && flush(f) == -1)
 		return;
 	f->chunk.v[f->chunk.n++] = (struct flux_point){ (char *)c->metric, ts, v,
@@ -509,6 +518,27 @@ column_line(const struct file *f, const struct column *c)
 	return b.ptr;
 }
 
+/*
+ * A column with points older than carbon keeps: it failed, and the status
+ * says why, what rule decided it and what was submitted all the same.
+ */
+static void
+expired_line(struct file *f, const struct column *c, struct flux_buf *line)
+{
+	char	why[FLUX_ERRLEN], when[32];
+
+	flux_upload_iso_time(c->oldest, when);
+	snprintf(why, sizeof(why), "%llu points older than carbon keeps, not "
+	    "sent (retentions %.128s of [%.128s] in '%.512s': nothing before %s)",
+	    (unsigned long long)c->expired, c->rule.retentions, c->rule.section,
+	    flux_retention_path(f->u->job->retention), when);
+	flux_buf_printf(line, "failed - %s", why);
+	if (c->sent > 0)
+		flux_buf_printf(line, "; %llu points %s", (unsigned long long)c->sent,
+		    f->u->dry ? "in the dry run" : "submitted");
+	up_fail(f->u, "%s: column %s: %s", f->name, c->name, why);
+}
+
 /* Record each column's outcome; returns the number that failed. */
 static size_t
 report_columns(struct file *f, uint64_t *sent)
@@ -533,6 +563,9 @@ report_columns(struct file *f, uint64_t *sent)
 				    (unsigned long long)c->sent);
 			up_fail(f->u, "%s: column %s: %s", f->name, c->name,
 			    c->error ? c->error : f->error);
+		} else if (c->expired > 0) {
+			nfail++;
+			expired_line(f, c, &line);
 		} else if ((ok = column_line(f, c)) != NULL) {
 			flux_buf_adds(&line, ok);
 			free(ok);
@@ -583,6 +616,12 @@ file_init(struct file *f, struct up_upload *u, const char *name)
 	for (i = 0; i < f->ncols; i++) {
 		f->cols[i].metric = u->info.metrics[i];
 		f->cols[i].name = f->cols[i].metric ? f->cols[i].metric + skip : "date";
+		f->cols[i].oldest = INT64_MIN;
+		if (f->cols[i].metric != NULL && u->job->retention != NULL) {
+			flux_retention_of(u->job->retention, f->cols[i].metric,
+			    &f->cols[i].rule);
+			f->cols[i].oldest = u->job->now - f->cols[i].rule.seconds;
+		}
 	}
 	return 0;
 }

@@ -563,13 +563,13 @@ process(struct up_job *j, const struct pending *p)
 
 /*
  * The job: every pending upload, oldest first, when FLUX_PROCESS_UPLOADS
- * and BATCH_PROCESSING allow it; else they stay pending, and the log says
- * why. Returns 0 when every upload taken completed.
+ * and BATCH_PROCESSING allow it; else they stay pending, the log says why
+ * and the job fails. Returns 0 when every upload taken completed.
  */
 int
 job_uploads(const struct flux_conf *c, int dryrun)
 {
-	struct up_job		j = { c, NULL, dryrun, flux_now(), isatty(2), 0 };
+	struct up_job		j = { c, NULL, dryrun, flux_now(), isatty(2), 0, NULL };
 	struct pending_list	l = { 0 };
 	char			err[FLUX_ERRLEN];
 	size_t			i;
@@ -583,13 +583,18 @@ job_uploads(const struct flux_conf *c, int dryrun)
 		return 0;
 	if (scan(&j, &l) == -1)
 		return -1;
-	if (l.n > 0 && (!c->process_uploads || !c->batch_processing))
-		flux_info("uploads: %zu pending, not processed: %s is false", l.n,
+	/* Uploads that wait for ever are an operator's problem: say so loudly. */
+	if (l.n > 0 && (!c->process_uploads || !c->batch_processing)) {
+		flux_warn("uploads: %zu pending, not processed: %s is false", l.n,
 		    !c->process_uploads ? "FLUX_PROCESS_UPLOADS" : "BATCH_PROCESSING");
-	else if (l.n > 0) {
+		rc = -1;
+	} else if (l.n > 0) {
 		if ((j.store = flux_store_open(c, err)) == NULL)
 			flux_warn("uploads: %s; no de-duplication, status in status.json "
 			    "only", err);
+		if ((j.retention = flux_retention_load(c->carbon_storage_schemas,
+		    err)) == NULL && err[0] != '\0')
+			flux_warn("uploads: carbon's retention not checked: %s", err);
 		deadline = flux_clock_ms(CLOCK_MONOTONIC) + c->uploads_seconds * 1000;
 		for (i = 0; i < l.n; i++) {
 			if (flux_clock_ms(CLOCK_MONOTONIC) >= deadline) {
@@ -601,6 +606,7 @@ job_uploads(const struct flux_conf *c, int dryrun)
 			if (process(&j, &l.v[i]) == -1)
 				rc = -1;
 		}
+		flux_retention_free(j.retention);
 		flux_store_close(j.store);
 	}
 	free(l.v);

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "conf.h"
+#include "retention.h"
 #include "store.h"
 #include "upload.h"
 #include "util.h"
@@ -25,6 +26,7 @@ struct up_job {
 	int64_t			 now;
 	int			 tty;		/* progress on stderr */
 	int			 carbon_down;	/* a delivery failed: spool the rest */
+	struct flux_retention	*retention;	/* carbon's, NULL when unknown */
 };
 
 /* One upload being processed. */

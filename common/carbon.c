@@ -232,3 +232,19 @@ flux_carbon_deliver(const struct flux_conf *c, const struct flux_points *p,
 	close(fd);
 	return rc;
 }
+
+/*
+ * Connect to carbon and close at once, as a delivery would but with no
+ * data (flux-batch check): 0 when carbon accepted and closed cleanly.
+ */
+int
+flux_carbon_probe(const struct flux_conf *c, char err[])
+{
+	int	fd, rc;
+
+	if ((fd = carbon_connect(c, err)) == -1)
+		return -1;
+	rc = close_checked(fd, err);
+	close(fd);
+	return rc;
+}

@@ -21,6 +21,11 @@
 
 /* A configuration line longer than this is refused rather than split. */
 #define CONF_LINE_MAX 65536
+/*
+ * Why a line was refused, without the file and line: a name, at most 256
+ * bytes of value and what was expected fit with room to spare.
+ */
+#define WHY_LEN 1024
 
 enum conf_type {
 	T_STR,		/* any text, may be empty */
@@ -57,13 +62,17 @@ static const struct setting settings[] = {
 	S("FLUX_CARBON_PICKLE_PORT", T_INT, carbon_pickle_port, "2004", 1, 65535),
 	S("FLUX_CARBON_PROTOCOL", T_PROTO, carbon_protocol, "pickle", 0, 0),
 	S("FLUX_CARBON_TIMEOUT_MS", T_INT, carbon_timeout_ms, "2000", 1, 600000),
+	/* Not Skyline's: where flux-batch reads how far back carbon keeps points. */
+	S("FLUX_CARBON_STORAGE_SCHEMAS", T_STR, carbon_storage_schemas,
+	    "/etc/carbon/storage-schemas.conf", 0, 0),
 	S("FLUX_SPOOL_PATH", T_STR, spool_path, "/var/spool/flux", 0, 0),
 	S("REDIS_SOCKET_PATH", T_STR, redis_socket_path, NULL, 0, 0),
 	S("REDIS_HOST", T_STR, redis_host, "127.0.0.1", 0, 0),
 	S("REDIS_PORT", T_INT, redis_port, "6379", 1, 65535),
 	S("REDIS_PASSWORD", T_STR, redis_password, NULL, 0, 0),
 	S("REDIS_TIMEOUT_MS", T_INT, redis_timeout_ms, "1000", 1, 600000),
-	S("GRAPHITE_HOST", T_STR, graphite_host, "127.0.0.1", 0, 0),
+	/* Empty: no local Graphite, so populate never asks our own Apache. */
+	S("GRAPHITE_HOST", T_STR, graphite_host, "", 0, 0),
 	S("GRAPHITE_PROTOCOL", T_STR, graphite_protocol, "http", 0, 0),
 	S("GRAPHITE_PORT", T_INT, graphite_port, "80", 1, 65535),
 	S("GRAPHITE_RENDER_URI", T_STR, graphite_render_uri, "render", 0, 0),
@@ -307,33 +316,93 @@ find_setting(const char *name)
 	return NULL;
 }
 
+/* Settings whose values are keys or passwords: never echoed in errors. */
+static int
+secret(const struct setting *s)
+{
+	return s->off == offsetof(struct flux_conf, self_api_key) ||
+	    s->off == offsetof(struct flux_conf, api_keys) ||
+	    s->off == offsetof(struct flux_conf, uploads_keys) ||
+	    s->off == offsetof(struct flux_conf, redis_password);
+}
+
+/* What a value of each type must look like, for "bad value" messages. */
+static const char *const type_expects[] = {
+	[T_STR] = "any text",
+	[T_INT] = "an integer",		/* with its bounds: see expected() */
+	[T_BOOL] = "true or false",
+	[T_LIST] = "a comma-separated list without empty items",
+	[T_MAP_FIRST] = "comma-separated name:value entries, each name not empty",
+	[T_MAP_LAST] = "comma-separated name:value entries, each name not empty",
+	[T_PROTO] = "pickle or plaintext",
+	[T_LEVEL] = "error, warn, info or debug",
+};
+
+static void
+expected(const struct setting *s, char *buf, size_t len)
+{
+	if (s->type == T_INT)
+		snprintf(buf, len, "%s from %lld to %lld", type_expects[T_INT],
+		    (long long)s->min, (long long)s->max);
+	else
+		snprintf(buf, len, "%s", type_expects[s->type]);
+}
+
+/*
+ * The reason a value was refused, naming the setting and, unless it holds
+ * keys, the value as written: "bad value '70000' for 'FLUX_CARBON_PORT':
+ * expected an integer from 1 to 65535".
+ */
+static void
+bad_value(const struct setting *s, const char *val, char why[WHY_LEN])
+{
+	char	want[128];
+
+	expected(s, want, sizeof(want));
+	if (secret(s))
+		snprintf(why, WHY_LEN, "bad value for '%s' (not shown: it holds "
+		    "keys): expected %s", s->name, want);
+	else
+		snprintf(why, WHY_LEN, "bad value '%.256s%s' for '%s': expected %s",
+		    val, strlen(val) > 256 ? "..." : "", s->name, want);
+}
+
+/* One "NAME = value" line into c; -1 with why (the name included). */
 static int
 parse_line(struct flux_conf *c, char *line, unsigned char *seen,
-    const char **why)
+    char why[WHY_LEN])
 {
 	const struct setting	*s;
-	char			*eq, *name;
+	const char		*bad;
+	char			*eq, *name, *val;
 
 	if ((eq = strchr(line, '=')) == NULL) {
-		*why = "expected NAME = value";
+		/* Only the first word: the rest may be a key. */
+		snprintf(why, WHY_LEN, "expected NAME = value: '%.*s'",
+		    (int)strcspn(line, " \t"), line);
 		return -1;
 	}
 	*eq = '\0';
 	name = trim(line);
+	val = trim(eq + 1);
 	if ((s = find_setting(name)) == NULL) {
-		*why = "unknown setting";
+		snprintf(why, WHY_LEN, "unknown setting: '%.256s' (see flux.conf(5))",
+		    name);
 		return -1;
 	}
 	if (seen[s - settings]++) {
-		*why = "setting given twice";
+		snprintf(why, WHY_LEN, "setting given twice: '%s'", s->name);
 		return -1;
 	}
-	if (set_value(c, s, trim(eq + 1)) == -1) {
-		*why = "bad value";
+	if (set_value(c, s, val) == -1) {
+		bad_value(s, val, why);
 		return -1;
 	}
-	*why = check_setting(c, s);
-	return *why ? -1 : 0;
+	if ((bad = check_setting(c, s)) != NULL) {
+		snprintf(why, WHY_LEN, "%s: '%s'", bad, s->name);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -353,11 +422,10 @@ static int
 read_lines(FILE *f, const char *path, struct flux_conf *c, char err[])
 {
 	unsigned char	 seen[NSETTINGS] = { 0 };
-	char		*line = NULL, *p, *name;
+	char		*line = NULL, *p, why[WHY_LEN];
 	size_t		 cap = 0;
 	ssize_t		 n;
 	unsigned	 lineno = 0;
-	const char	*why;
 	int		 rc = -1;
 
 	while ((n = getline(&line, &cap, f)) != -1) {
@@ -374,14 +442,13 @@ read_lines(FILE *f, const char *path, struct flux_conf *c, char err[])
 		p = trim(line);
 		if (*p == '\0' || *p == '#')
 			continue;
-		name = strndup(p, strcspn(p, " \t="));
-		if (parse_line(c, p, seen, &why) == -1) {
-			snprintf(err, FLUX_ERRLEN, "%s:%u: %s: '%s'", path, lineno,
-			    why, name ? name : "");
-			free(name);
+		if (parse_line(c, p, seen, why) == -1) {
+			/* A path too long to show whole still leaves the reason. */
+			if (snprintf(err, FLUX_ERRLEN, "%s:%u: %s", path, lineno, why) >=
+			    FLUX_ERRLEN)
+				snprintf(err, FLUX_ERRLEN, "line %u: %s", lineno, why);
 			goto done;
 		}
-		free(name);
 	}
 	if (ferror(f)) {
 		snprintf(err, FLUX_ERRLEN, "cannot read '%s': %s", path, strerror(errno));
@@ -461,6 +528,21 @@ flux_conf_free(struct flux_conf *c)
 		}
 	free(c->path);
 	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * The i-th setting of the table: its name and its default as written in
+ * flux.conf (NULL when it has none). -1 past the last one. For the test
+ * that keeps flux.conf(5) and flux.conf.example in step with the table.
+ */
+int
+flux_conf_setting(size_t i, const char **name, const char **def)
+{
+	if (i >= NSETTINGS)
+		return -1;
+	*name = settings[i].name;
+	*def = settings[i].def;
+	return 0;
 }
 
 /* The file to load: $FLUX_CONF, else the default. */

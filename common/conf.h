@@ -58,6 +58,7 @@ struct flux_conf {
 	int64_t			 carbon_pickle_port;
 	enum flux_proto		 carbon_protocol;
 	int64_t			 carbon_timeout_ms;
+	char			*carbon_storage_schemas;	/* "" unknown */
 	char			*spool_path;
 	char			*redis_socket_path;
 	char			*redis_host;
@@ -94,6 +95,7 @@ int	flux_conf_load(const char *path, struct flux_conf *conf,
 	    char err[]);
 void	flux_conf_free(struct flux_conf *conf);
 const char *flux_conf_path(void);
+int	flux_conf_setting(size_t i, const char **name, const char **def);
 int	flux_conf_changed(const struct flux_conf *conf);
 
 #endif

@@ -12,7 +12,7 @@ setup_file() {
 	write_conf
 	# Under tests/fcgi/ the same suite runs with mod_fcgid: resident responders.
 	local mode=; [ "$FLUX_MODE" = fcgi ] && mode=fcgid
-	start_apache "$STACK_DIR/inst/usr/lib/cgi-bin/flux" "$STACK_DIR/flux.conf" $mode
+	start_apache "$STACK_DIR/inst/usr/lib/flux/cgi-bin" "$STACK_DIR/flux.conf" $mode
 }
 
 teardown_file() {

@@ -446,9 +446,15 @@ ScriptAlias /trivial/ $a/trivial/
   SetHandler cgi-script
   Require all granted
 </Directory>
-ScriptAlias /flux/ $cgidir/
 EOF
-    if [ "$mode" = fcgid ]; then
+    # snippet: the Flux part is an installed apache/flux.conf, which the
+    # caller puts in conf.d/ (included below).
+    if [ "$mode" != snippet ]; then echo "ScriptAlias /flux/ $cgidir/"; fi
+    if [ "$mode" = snippet ]; then
+      # Server-wide, so the sanitizer settings reach the installed CGIs.
+      if [ -n "${ASAN_OPTIONS:-}" ]; then echo "SetEnv ASAN_OPTIONS ${ASAN_OPTIONS}"; fi
+      if [ -n "${UBSAN_OPTIONS:-}" ]; then echo "SetEnv UBSAN_OPTIONS ${UBSAN_OPTIONS}"; fi
+    elif [ "$mode" = fcgid ]; then
       cat <<EOF
 LoadModule fcgid_module $m/mod_fcgid.so
 FcgidIPCDir $a/run/fcgid
@@ -467,18 +473,22 @@ EOF
 EOF
     fi
     # Sanitizer settings of a SANITIZE=1 check reach the CGIs too.
-    if [ -n "${ASAN_OPTIONS:-}" ]; then
+    if [ -n "${ASAN_OPTIONS:-}" ] && [ "$mode" != snippet ]; then
       echo "  SetEnv ASAN_OPTIONS ${ASAN_OPTIONS}"
     fi
-    if [ -n "${UBSAN_OPTIONS:-}" ]; then
+    if [ -n "${UBSAN_OPTIONS:-}" ] && [ "$mode" != snippet ]; then
       echo "  SetEnv UBSAN_OPTIONS ${UBSAN_OPTIONS}"
     fi
-    cat <<EOF
+    if [ "$mode" != snippet ]; then
+      cat <<EOF
   SetEnv FLUX_CONF $fluxconf
   LimitRequestBody 2097152
   CGIPassAuth On
   Require all granted
 </Directory>
+EOF
+    fi
+    cat <<EOF
 # Tests may drop extra blocks here (e.g. Basic auth <Location>s).
 IncludeOptional $a/conf.d/*.conf
 EOF
@@ -515,7 +525,9 @@ _stack_apache_pid() {
   [ -s "$f" ] && cat "$f"
 }
 
-# start_apache CGIDIR FLUX_CONF_PATH [fcgid]: exports APACHE_PORT, FLUX_URL.
+# start_apache CGIDIR FLUX_CONF_PATH [fcgid|snippet]: exports APACHE_PORT,
+# FLUX_URL. snippet: no Flux block of our own; the caller has put an
+# installed apache/flux.conf in $STACK_DIR/apache/conf.d/ first.
 start_apache() {
   _stack_need_init || return 1
   local cgidir=${1:?usage: start_apache CGIDIR FLUX_CONF_PATH [fcgid]}
@@ -524,7 +536,7 @@ start_apache() {
   conf="$a/httpd.conf"
   cgidir=$(cd "$cgidir" 2>/dev/null && pwd -P) || { _stack_err "no CGI dir '$1'"; return 1; }
   case $fluxconf in /*) ;; *) fluxconf="$PWD/$fluxconf" ;; esac
-  case $mode in cgid|fcgid) ;; *) _stack_err "start_apache: mode must be fcgid or empty"; return 1 ;; esac
+  case $mode in cgid|fcgid|snippet) ;; *) _stack_err "start_apache: mode must be fcgid, snippet or empty"; return 1 ;; esac
   export APACHE_PORT
   APACHE_PORT=$(_stack_named_port apache) || return 1
   export FLUX_URL="http://127.0.0.1:$APACHE_PORT/flux"
