@@ -117,20 +117,6 @@ flux_unpack_check(struct archive *a, int64_t cap, char err[])
 }
 
 static int
-list_add(struct flux_list *l, const char *s)
-{
-	char	**v;
-
-	if ((v = realloc(l->v, (l->n + 1) * sizeof(*v))) == NULL)
-		return -1;
-	l->v = v;
-	if ((l->v[l->n] = strdup(s)) == NULL)
-		return -1;
-	l->n++;
-	return 0;
-}
-
-static int
 list_has(const struct flux_list *l, const char *s)
 {
 	size_t	i;
@@ -216,7 +202,7 @@ extract(struct archive *a, enum flux_archive kind, enum flux_format format,
 			continue;
 		name = member_name(e, kind, gz_name);
 		if (kind != FLUX_AR_GZ && !is_data(name, format)) {
-			if (list_add(skipped, archive_entry_pathname(e)) == -1)
+			if (flux_list_add(skipped, archive_entry_pathname(e)) == -1)
 				goto oom;
 			continue;
 		}
@@ -226,7 +212,7 @@ extract(struct archive *a, enum flux_archive kind, enum flux_format format,
 		}
 		if (write_member(a, dir, name, cap, &total, err) == -1)
 			return -1;
-		if (list_add(csv, name) == -1)
+		if (flux_list_add(csv, name) == -1)
 			goto oom;
 	}
 	if (r == ARCHIVE_EOF)

@@ -359,12 +359,8 @@ run_archive(struct up_upload *u, const char *path, const char *name)
 	for (i = 0; i < csv.n; i++)
 		if (flux_fs_join(file, sizeof(file), u->work, csv.v[i]) == 0)
 			up_file(u, file, csv.v[i]);
-	for (i = 0; i < csv.n; i++)
-		free(csv.v[i]);
-	for (i = 0; i < skipped.n; i++)
-		free(skipped.v[i]);
-	free(csv.v);
-	free(skipped.v);
+	flux_list_free(&csv);
+	flux_list_free(&skipped);
 }
 
 static void

@@ -220,16 +220,7 @@ add_part(struct flux_buf *b, const char *s)
 static int
 add_dropped(struct post *ps, const char *name)
 {
-	char	**v, *full = flux_metric_prefix(ps->prefix, name);
-
-	if (full == NULL || (v = realloc(ps->dropped.v, (ps->dropped.n + 1) *
-	    sizeof(*v))) == NULL) {
-		free(full);
-		return -1;
-	}
-	ps->dropped.v = v;
-	v[ps->dropped.n++] = full;
-	return 0;
+	return flux_list_take(&ps->dropped, flux_metric_prefix(ps->prefix, name));
 }
 
 /* "[P.]host.<other tag values>.<measurement>" of one telegraf object. */
@@ -415,16 +406,13 @@ static void
 handle(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
 {
 	struct post	ps = { env, req, resp, NULL, NULL, { 0 }, { 0 } };
-	size_t		i;
 
 	if (flux_req_accept(req, resp, "POST") == -1)
 		return;
 	run(&ps);
 	cJSON_Delete(ps.root);
 	flux_points_free(&ps.points);
-	for (i = 0; i < ps.dropped.n; i++)
-		free(ps.dropped.v[i]);
-	free(ps.dropped.v);
+	flux_list_free(&ps.dropped);
 }
 
 int

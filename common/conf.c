@@ -131,18 +131,6 @@ trim(char *s)
 }
 
 static void
-list_free(struct flux_list *l)
-{
-	size_t	i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static void
 map_free(struct flux_map *m)
 {
 	size_t	i;
@@ -161,21 +149,14 @@ static int
 parse_list(char *val, struct flux_list *out)
 {
 	char	*item, *save = NULL;
-	char   **v;
 
 	if (*trim(val) == '\0')
 		return 0;
 	for (item = strtok_r(val, ",", &save); item != NULL;
 	    item = strtok_r(NULL, ",", &save)) {
 		item = trim(item);
-		if (*item == '\0')
+		if (*item == '\0' || flux_list_add(out, item) == -1)
 			return -1;
-		if ((v = realloc(out->v, (out->n + 1) * sizeof(*v))) == NULL)
-			return -1;
-		out->v = v;
-		if ((out->v[out->n] = strdup(item)) == NULL)
-			return -1;
-		out->n++;
 	}
 	return 0;
 }
@@ -208,7 +189,7 @@ parse_map(char *val, int last, struct flux_map *out)
 	}
 	rc = 0;
 done:
-	list_free(&items);
+	flux_list_free(&items);
 	return rc;
 }
 
@@ -240,7 +221,7 @@ set_value(struct flux_conf *c, const struct setting *s, const char *text)
 			rc = -1;
 		break;
 	case T_LIST:
-		list_free(FIELD(c, s, struct flux_list));
+		flux_list_free(FIELD(c, s, struct flux_list));
 		rc = parse_list(copy, FIELD(c, s, struct flux_list));
 		break;
 	case T_MAP_FIRST:
@@ -517,7 +498,7 @@ flux_conf_free(struct flux_conf *c)
 			free(*FIELD(c, &settings[i], char *));
 			break;
 		case T_LIST:
-			list_free(FIELD(c, &settings[i], struct flux_list));
+			flux_list_free(FIELD(c, &settings[i], struct flux_list));
 			break;
 		case T_MAP_FIRST:
 		case T_MAP_LAST:

@@ -413,7 +413,7 @@ flux_popjob_free(struct flux_popjob *j)
 	free(j->password);
 	free(j->last_error);
 	free(j->owner);
-	flux_pylist_free(&j->urls);
+	flux_list_free(&j->urls);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -490,7 +490,7 @@ flux_popjob_mark_known(struct flux_store *s, const char *remote_target,
 void
 flux_popjob_list_free(struct flux_list *jobs)
 {
-	flux_pylist_free(jobs);
+	flux_list_free(jobs);
 }
 
 /* The queued jobs, oldest first, without taking them (for a dry run). */

@@ -522,7 +522,7 @@ flux_store_queue_list(struct flux_store *s, const struct flux_store_queue *q,
 {
 	redisReply	*r;
 	size_t		 i;
-	int		 rc;
+	int		 rc = 0;
 
 	jobs->v = NULL;
 	jobs->n = 0;
@@ -530,15 +530,14 @@ flux_store_queue_list(struct flux_store *s, const struct flux_store_queue *q,
 	    "LRANGE %s 0 -1", q->waiting) == -1)
 		return -1;
 	/* LRANGE lists from the head; the oldest job is at the tail. */
-	rc = (jobs->v = calloc(r->elements + 1, sizeof(*jobs->v))) ? 0 : -1;
-	for (i = r->elements; rc == 0 && i-- > 0; jobs->n++)
+	for (i = r->elements; rc == 0 && i-- > 0; )
 		if (r->element[i]->type != REDIS_REPLY_STRING ||
-		    (jobs->v[jobs->n] = strdup(r->element[i]->str)) == NULL)
+		    flux_list_add(jobs, r->element[i]->str) == -1)
 			rc = -1;
 	if (rc == -1)
 		snprintf(err, FLUX_ERRLEN, "cannot read the %s", q->name);
 	freeReplyObject(r);
 	if (rc == -1)
-		flux_pylist_free(jobs);
+		flux_list_free(jobs);
 	return rc;
 }
