@@ -26,13 +26,12 @@
 #include <time.h>
 
 #include "batch.h"
-#include "carbon.h"
+#include "deliver.h"
 #include "fetch.h"
 #include "log.h"
 #include "metric.h"
 #include "popjob.h"
 #include "series.h"
-#include "spool.h"
 #include "store.h"
 #include "util.h"
 
@@ -40,8 +39,6 @@
 #define BIN_STEP 60
 /* Skyline gave the local render API 10 s to answer (5 s to connect). */
 #define LOCAL_TOTAL_MS 10000
-/* Points per delivery: bounds memory (~90 bytes a point) and spool files. */
-#define DELIVER_CHUNK 50000
 
 /* Where the local Graphite is asked for the newest point, in turn (SPEC 7). */
 static const char *const local_windows[] = {
@@ -376,83 +373,46 @@ select_bins(struct run *r, struct haul *h, int64_t after)
 	return flux_bins_select(&h->bins, after, before, &h->series);
 }
 
-/* Points [from, to) of s as accepted flux points of metric. */
+/*
+ * Every bin of s to carbon (or the spool), in chunks whose points borrow
+ * the metric's name.
+ */
 static int
-chunk_points(const char *metric, const struct flux_series *s, size_t from,
-    size_t to, struct flux_points *p)
+deliver(const char *metric, const struct flux_series *s,
+    struct flux_delivery *d, char why[])
 {
-	char	*name;
-	size_t	 i;
+	struct flux_points	c = { 0 };
+	char			err[FLUX_ERRLEN];
+	size_t			i;
 
-	for (i = from; i < to; i++) {
-		if ((name = strdup(metric)) == NULL ||
-		    flux_points_add(p, name, s->v[i].ts, s->v[i].value, 1) == -1)
-			return -1;
-		p->v[p->n - 1].state = FLUX_PT_ACCEPT;
-	}
-	return 0;
-}
-
-/* Counts of one job's delivery. */
-struct tally {
-	size_t	sent;
-	size_t	spooled;
-	int	carbon_down;	/* carbon failed once: spool the rest directly */
-};
-
-/* Deliver one chunk, or spool it when carbon does not take it. */
-static int
-deliver_chunk(struct run *r, const char *metric, struct flux_points *p,
-    struct tally *t, char why[])
-{
-	char	err[FLUX_ERRLEN];
-
-	if (!t->carbon_down && flux_carbon_deliver(r->conf, p, err) == 0) {
-		t->sent += p->n;
-		return 0;
-	}
-	if (!t->carbon_down)
-		flux_warn("populate '%s': %s; spooling", metric, err);
-	t->carbon_down = 1;
-	if (flux_spool_write(r->conf, p, err) == -1) {
-		snprintf(why, FLUX_ERRLEN, "%.4096s; %zu points neither delivered "
-		    "nor spooled", err, p->n);
-		return -1;
-	}
-	t->spooled += p->n;
-	return 0;
-}
-
-/* Every bin of s to carbon (or the spool), in chunks. */
-static int
-deliver(struct run *r, const char *metric, const struct flux_series *s,
-    struct tally *t, char why[])
-{
-	struct flux_points	p = { 0 };
-	size_t			i, end;
-	int			rc = 0;
-
-	if (!r->conf->send_to_carbon) {
+	if (!d->conf->send_to_carbon) {
 		flux_info("populate '%s': FLUX_SEND_TO_CARBON is false: %zu points "
 		    "not sent", metric, s->n);
 		return 0;
 	}
-	for (i = 0; rc == 0 && i < s->n; i = end) {
-		end = (s->n - i > DELIVER_CHUNK) ? i + DELIVER_CHUNK : s->n;
-		if (chunk_points(metric, s, i, end, &p) == -1) {
-			snprintf(why, FLUX_ERRLEN, "out of memory");
-			rc = -1;
-		} else
-			rc = deliver_chunk(r, metric, &p, t, why);
-		flux_points_free(&p);
+	c.cap = s->n < FLUX_DELIVER_CHUNK ? s->n : FLUX_DELIVER_CHUNK;
+	if (s->n > 0 && (c.v = calloc(c.cap, sizeof(*c.v))) == NULL)
+		return flux_errf(why, "out of memory");
+	for (i = 0; i < s->n; i++) {
+		c.v[c.n++] = (struct flux_point){ (char *)metric, s->v[i].ts,
+		    s->v[i].value, 1, FLUX_PT_ACCEPT };
+		if (c.n < c.cap && i + 1 < s->n)
+			continue;
+		if (flux_deliver(d, &c, err) == -1) {
+			free(c.v);
+			return flux_errf(why, "%.4096s; %zu points neither delivered "
+			    "nor spooled", err, c.n);
+		}
+		c.n = 0;
 	}
-	return rc;
+	free(c.v);
+	return 0;
 }
 
 /* Deliver the selected bins and move flux.last to the last one. */
 static int
 send_bins(struct run *r, const struct flux_popjob *j,
-    const struct flux_series *s, struct tally *t, char why[])
+    const struct flux_series *s, struct flux_delivery *d, char why[])
 {
 	const struct flux_sample	*lastbin = s->n ? &s->v[s->n - 1] : NULL;
 
@@ -461,7 +421,7 @@ send_bins(struct run *r, const struct flux_popjob *j,
 		    s->n);
 		return 0;
 	}
-	if (deliver(r, j->metric, s, t, why) == -1)
+	if (deliver(j->metric, s, d, why) == -1)
 		return -1;
 	if (lastbin != NULL && flux_store_last_advance(r->store,
 	    (const char *const *)&j->metric, &lastbin->ts, &lastbin->value, 1,
@@ -472,32 +432,38 @@ send_bins(struct run *r, const struct flux_popjob *j,
 	return 0;
 }
 
-/* Run one job: fetch, select, deliver. why says what failed. */
-static enum result
-populate(struct run *r, const struct flux_popjob *j, char why[])
+/* Why a job's fetching failed: the first reason, and how many URLs. */
+static void
+fetch_why(const struct flux_popjob *j, const struct haul *h, char why[])
 {
-	struct haul	*h;
-	struct tally	 t = { 0 };
-	int64_t		 last = 0, after, now;
-	double		 t0;
-	int		 known = 0, last_try;
-	enum result	 res = R_RETRY;
-
-	last_try = j->attempts >= FLUX_POPJOB_MAX_ATTEMPTS;
-	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		snprintf(why, FLUX_ERRLEN, "out of memory");
-		return R_RETRY;
-	}
-	if (last_known(r, j->metric, &last, &known, why) == -1)
-		goto done;
-	after = known ? last : -1;
-	now = flux_now();
-	fetch_all(r, j, after, now + r->conf->max_future + 1, h);
 	if (h->urls_failed == j->urls.n || h->urls_failed == 0)
 		snprintf(why, FLUX_ERRLEN, "%s", h->why);
 	else
 		snprintf(why, FLUX_ERRLEN, "%zu of %zu URLs failed: %.4096s",
 		    h->urls_failed, j->urls.n, h->why);
+}
+
+/* Run one job: fetch, select, deliver. why says what failed. */
+static enum result
+populate(struct run *r, const struct flux_popjob *j, char why[])
+{
+	struct haul		*h;
+	char			 who[FLUX_NAME_MAX + 16];
+	struct flux_delivery	 d = { r->conf, who, 0, 0, 0 };
+	int64_t			 last = 0, after;
+	double			 t0;
+	int			 known = 0, last_try;
+	enum result		 res = R_RETRY;
+
+	last_try = j->attempts >= FLUX_POPJOB_MAX_ATTEMPTS;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return flux_errf(why, "out of memory"), R_RETRY;
+	snprintf(who, sizeof(who), "populate '%s'", j->metric);
+	if (last_known(r, j->metric, &last, &known, why) == -1)
+		goto done;
+	after = known ? last : -1;
+	fetch_all(r, j, after, flux_now() + r->conf->max_future + 1, h);
+	fetch_why(j, h, why);
 	/*
 	 * Some answers missing: retry while attempts remain (see SPEC 7); an
 	 * answer the run's time cut off is always tried again.
@@ -511,12 +477,12 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 	}
 	flux_bins_free(&h->bins);
 	t0 = mono();
-	if (send_bins(r, j, &h->series, &t, why) == -1)
+	if (send_bins(r, j, &h->series, &d, why) == -1)
 		goto done;
 	flux_info("populate '%s': %zu of %zu URLs fetched, %zu points, %zu bins "
 	    "kept, %zu sent, %zu spooled (delivery %.3f s)", j->metric,
-	    j->urls.n - h->urls_failed, j->urls.n, h->points, h->series.n, t.sent,
-	    t.spooled, mono() - t0);
+	    j->urls.n - h->urls_failed, j->urls.n, h->points, h->series.n, d.sent,
+	    d.spooled, mono() - t0);
 	res = h->urls_failed > 0 ? R_PARTIAL : R_DONE;
 done:
 	flux_bins_free(&h->bins);

@@ -37,18 +37,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "carbon.h"
+#include "deliver.h"
 #include "fs.h"
 #include "log.h"
 #include "report.h"
 #include "sheet.h"
-#include "spool.h"
 #include "status.h"
 #include "uploads.h"
 #include "util.h"
 
-/* Points per delivery (one carbon connection, one flux.last update): ~3 MB. */
-#define CHUNK_POINTS 100000
 /* Bytes read from the file at a time. */
 #define READ_BLOCK 262144
 /* Rows between looks at the clock for progress. */
@@ -283,35 +280,29 @@ print_chunk(const struct flux_points *p)
 }
 
 /*
- * Deliver the chunk, or spool it (SPEC 6); once carbon has failed in
- * this run the rest goes straight to the spool, without a timeout each.
+ * Deliver the chunk, or spool it (SPEC 6), through the run's delivery
+ * (deliver.h); flush() then moves flux.last on.
  */
 static int
 deliver(struct file *f)
 {
-	const struct flux_conf	*c = f->u->job->conf;
-	int			*carbon_down = &f->u->job->carbon_down;
+	struct flux_delivery	*d = &f->u->job->delivery;
 	char			 err[FLUX_ERRLEN];
 
 	if (f->u->dry) {
 		print_chunk(&f->chunk);
 		return 0;
 	}
-	if (!c->send_to_carbon) {
+	if (!d->conf->send_to_carbon) {
 		flux_info("upload %s: %zu points not sent (FLUX_SEND_TO_CARBON is "
 		    "false)", f->u->id_key, f->chunk.n);
 		return 0;
 	}
-	if (!*carbon_down && flux_carbon_deliver(c, &f->chunk, err) == 0)
+	d->who = f->u->who;
+	if (flux_deliver(d, &f->chunk, err) == 0)
 		return 0;
-	if (!*carbon_down)
-		flux_warn("upload %s: %s; spooling", f->u->id_key, err);
-	*carbon_down = 1;
-	if (flux_spool_write(c, &f->chunk, err) == 0)
-		return 0;
-	snprintf(f->error, sizeof(f->error), "points could be neither delivered nor "
+	return flux_errf(f->error, "points could be neither delivered nor "
 	    "spooled: %.4000s", err);
-	return -1;
 }
 
 /* Move flux.last on to the newest point of the chunk, per column. */
@@ -386,7 +377,7 @@ put(struct file *f, struct column *c, int64_t ts, double v)
 		c->expired++;
 		return;
 	}
-	if (f->chunk.n == CHUNK_POINTS && flush(f) == -1)
+	if (f->chunk.n == FLUX_DELIVER_CHUNK && flush(f) == -1)
 		return;
 	f->chunk.v[f->chunk.n++] = (struct flux_point){ (char *)c->metric, ts, v,
 	    1, FLUX_PT_ACCEPT };
@@ -468,13 +459,13 @@ pass2(struct file *f)
 	int64_t	 ts;
 	size_t	 i;
 
-	f->chunk.v = calloc(CHUNK_POINTS, sizeof(*f->chunk.v));
+	f->chunk.v = calloc(FLUX_DELIVER_CHUNK, sizeof(*f->chunk.v));
 	if (vals == NULL || f->chunk.v == NULL || fseek(f->spill, 0, SEEK_SET) == -1) {
 		free(vals);
 		f->failed = 1;
 		return snprintf(f->error, sizeof(f->error), "out of memory"), -1;
 	}
-	f->chunk.cap = CHUNK_POINTS;
+	f->chunk.cap = FLUX_DELIVER_CHUNK;
 	load_last(f);
 	progress_start(f);
 	while (!f->failed && fread(&ts, sizeof(ts), 1, f->spill) == 1 &&

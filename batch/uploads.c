@@ -533,6 +533,7 @@ process(struct up_job *j, const struct pending *p)
 	snprintf(u.ns, sizeof(u.ns), "%s", p->ns);
 	snprintf(u.id, sizeof(u.id), "%s", p->id);
 	snprintf(u.id_key, sizeof(u.id_key), "%s.%s", p->ns, p->id);
+	snprintf(u.who, sizeof(u.who), "upload %s", u.id_key);
 	if (flux_upload_dir(j->conf, p->ns, p->id, u.dir) == -1 ||
 	    flux_fs_join(u.nsdir, sizeof(u.nsdir), j->conf->uploads_path, p->ns) == -1)
 		return -1;
@@ -565,7 +566,8 @@ process(struct up_job *j, const struct pending *p)
 int
 job_uploads(const struct flux_conf *c, int dryrun)
 {
-	struct up_job		j = { c, NULL, dryrun, flux_now(), isatty(2), 0, NULL };
+	struct up_job		j = { .conf = c, .dryrun = dryrun, .now = flux_now(),
+	    .tty = isatty(2), .delivery = { .conf = c } };
 	struct pending_list	l = { 0 };
 	char			err[FLUX_ERRLEN];
 	size_t			i;

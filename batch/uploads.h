@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "conf.h"
+#include "deliver.h"
 #include "retention.h"
 #include "store.h"
 #include "upload.h"
@@ -25,7 +26,7 @@ struct up_job {
 	int			 dryrun;	/* -n: print, change nothing */
 	int64_t			 now;
 	int			 tty;		/* progress on stderr */
-	int			 carbon_down;	/* a delivery failed: spool the rest */
+	struct flux_delivery	 delivery;	/* the whole run's: see deliver.h */
 	struct flux_retention	*retention;	/* carbon's, NULL when unknown */
 };
 
@@ -35,6 +36,7 @@ struct up_upload {
 	char			 ns[FLUX_PATH_MAX];
 	char			 id[FLUX_UPLOAD_ID_MAX + 1];
 	char			 id_key[FLUX_PATH_MAX];
+	char			 who[FLUX_PATH_MAX + 8];	/* "upload <id_key>" */
 	char			 dir[FLUX_PATH_MAX];
 	char			 nsdir[FLUX_PATH_MAX];	/* the dir's parent */
 	char			 work[FLUX_PATH_MAX];	/* unpacked archive, or "" */
