@@ -14,21 +14,42 @@
 
 #include "util.h"
 
+/* A message into buf, cut short if longer; errno is kept. Returns -1. */
+static int
+vformat(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	int	saved = errno;
+
+	vsnprintf(buf, len, fmt, ap);
+	errno = saved;
+	return -1;
+}
+
 /*
  * The error convention in one call: the message into err (FLUX_ERRLEN
- * bytes, cut short if longer), and -1 for the caller to return. errno is
- * kept, for a caller that still looks at it.
+ * bytes), and -1 for the caller to return. errno is kept, for a caller
+ * that still looks at it.
  */
 int
 flux_errf(char err[], const char *fmt, ...)
 {
 	va_list	ap;
-	int	saved = errno;
 
 	va_start(ap, fmt);
-	vsnprintf(err, FLUX_ERRLEN, fmt, ap);
+	vformat(err, FLUX_ERRLEN, fmt, ap);
 	va_end(ap);
-	errno = saved;
+	return -1;
+}
+
+/* The same for a message a client reads: msg has FLUX_MSG_MAX bytes. */
+int
+flux_msgf(char msg[], const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vformat(msg, FLUX_MSG_MAX, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

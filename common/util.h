@@ -38,6 +38,8 @@ struct flux_buf {
 
 int	flux_errf(char err[], const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+int	flux_msgf(char msg[], const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 int	flux_list_add(struct flux_list *l, const char *s);
 int	flux_list_take(struct flux_list *l, char *s);
