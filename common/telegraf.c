@@ -68,8 +68,10 @@ flux_telegraf_open(struct flux_telegraf *t, const cJSON *obj, const char *prefix
 	/* An object without a host is dropped, its names shown without one. */
 	if (t->host != NULL && add_part(&t->base, t->host) == -1)
 		return -1;
+	/* Tags that are not an object (an array) have no keys: none is used. */
 	cJSON_ArrayForEach(tag, cJSON_GetObjectItemCaseSensitive(obj, "tags")) {
-		if (strcmp(tag->string, "host") == 0 || !cJSON_IsString(tag))
+		if (tag->string == NULL || strcmp(tag->string, "host") == 0 ||
+		    !cJSON_IsString(tag))
 			continue;
 		if (add_part(&t->base, tag->valuestring) == -1)
 			return -1;

@@ -334,6 +334,12 @@ JSON
 	[ "$(last team.a.h.m.a)" = "[1700000000, 1.0]" ]
 }
 
+@test "telegraf: tags that are not an object give no host: the fields are dropped, not a crash" {
+	printf '{"metrics":[{"fields":{"a":1},"name":"m","tags":["h",{"host":"h"}],"timestamp":1700000000}]}' > "$STACK_DIR/t.json"
+	cgi metric_data_post POST "" "$STACK_DIR/t.json" HTTP_KEY=$KEY HTTP_TELEGRAF=true
+	expect 207 '{"code": 207, "message": "1 non-numeric value metrics were dropped", "dropped non-numeric metrics": ["m.a"], "processed metrics count": 0}'
+}
+
 @test "telegraf: an invalid timestamp rejects the whole batch" {
 	printf '{"metrics":[{"fields":{"a":1},"name":"m","tags":{"host":"h"},"timestamp":1},{"fields":{"a":1},"name":"n","tags":{"host":"h"},"timestamp":1700000000}]}' > "$STACK_DIR/t.json"
 	cgi metric_data_post POST "" "$STACK_DIR/t.json" HTTP_KEY=$KEY HTTP_TELEGRAF=true

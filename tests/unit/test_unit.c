@@ -274,6 +274,9 @@ test_telegraf(void)
 	telegraf_is("{\"name\": \"cpu\", \"tags\": {\"dc\": \"x\"}, "
 	    "\"fields\": {\"idle\": 1}}", NULL, "x.cpu.idle-",
 	    "telegraf: without a host every field is dropped, named without one");
+	telegraf_is("{\"name\": \"cpu\", \"tags\": [\"h\", {\"host\": \"h\"}], "
+	    "\"fields\": {\"idle\": 1}}", NULL, "cpu.idle-",
+	    "telegraf: tags that are not an object are no tags, and no host");
 	m = cJSON_Parse("[{\"fields\": {\"a\": 1, \"b\": 2}}, 3, {\"fields\": "
 	    "7}, {\"name\": \"n\", \"fields\": {\"c\": \"x\"}}]");
 	ok(m != NULL && flux_telegraf_count(m) == 3,
