@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "carbon.h"
+#include "fs.h"
 #include "log.h"
 #include "spool.h"
 #include "util.h"
@@ -34,8 +35,9 @@ flux_spool_held(const struct flux_conf *c, char *path, size_t len)
 {
 	struct stat	st;
 
-	snprintf(path, len, "%s/" SPOOL_HOLD, c->spool_path);
-	return lstat(path, &st) == 0;
+	/* A spool path too long for the hold file is too long for the spool. */
+	return flux_fs_join(path, len, c->spool_path, SPOOL_HOLD) == 0 &&
+	    lstat(path, &st) == 0;
 }
 
 /* Names sort by time: 12-digit seconds, 9-digit nanoseconds, pid, counter. */
@@ -89,16 +91,18 @@ flux_spool_write(const struct flux_conf *c, const struct flux_points *p,
     char err[])
 {
 	struct flux_buf	 b = { 0 };
-	char		 name[SPOOL_NAME_MAX], tmp[FLUX_PATH_MAX], dst[FLUX_PATH_MAX];
+	char		 name[SPOOL_NAME_MAX], tmpname[SPOOL_NAME_MAX + 8];
+	char		 tmp[FLUX_PATH_MAX], dst[FLUX_PATH_MAX];
 	int		 fd = -1, rc = -1;
 
 	if (format_points(&b, p) == -1 || spool_name(name, sizeof(name), "") == -1) {
 		snprintf(err, FLUX_ERRLEN, "out of memory");
 		goto done;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s/.tmp.%s", c->spool_path, name) >=
-	    (int)sizeof(tmp) || snprintf(dst, sizeof(dst), "%s/%s",
-	    c->spool_path, name) >= (int)sizeof(dst)) {
+	/* The name fits SPOOL_NAME_MAX, so ".tmp." and it fit tmpname. */
+	snprintf(tmpname, sizeof(tmpname), ".tmp.%s", name);
+	if (flux_fs_join(tmp, sizeof(tmp), c->spool_path, tmpname) == -1 ||
+	    flux_fs_join(dst, sizeof(dst), c->spool_path, name) == -1) {
 		snprintf(err, FLUX_ERRLEN, "spool path too long: '%s'", c->spool_path);
 		goto done;
 	}
@@ -322,7 +326,12 @@ flux_spool_flush(const struct flux_conf *c, int dryrun, int64_t deadline,
 			*left = n - i;
 			break;
 		}
-		snprintf(path, sizeof(path), "%s/%s", c->spool_path, names[i]);
+		if (flux_fs_join(path, sizeof(path), c->spool_path, names[i]) == -1) {
+			snprintf(err, FLUX_ERRLEN, "spool path too long: '%s'",
+			    c->spool_path);
+			rc = -1;
+			break;
+		}
 		if (flush_one(c, path, dryrun, points, err) == 0) {
 			(*files)++;
 			continue;
