@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +78,7 @@ struct file {
 	int			 resample;
 	struct flux_points	 chunk;		/* names borrowed from cols */
 	char			 error[FLUX_ERRLEN];
+	char			*why;		/* the first failure: up_file()'s */
 	int			 failed;
 	struct timespec		 started, shown;
 	uint64_t		 count;
@@ -485,6 +485,22 @@ pass2(struct file *f)
 
 /* ------------------------------------------------------------- status -- */
 
+/*
+ * A failure of the file (column NULL) or of one column: counted in the
+ * upload; the first is the one up_file() returns (SPEC 8 step 5).
+ */
+static void
+fail(struct file *f, const char *column, const char *why)
+{
+	f->u->failures++;
+	if (f->why[0] != '\0')
+		return;
+	if (column != NULL)
+		snprintf(f->why, FLUX_MSG_MAX, "%s: column %s: %s", f->name, column, why);
+	else
+		snprintf(f->why, FLUX_MSG_MAX, "%s: %s", f->name, why);
+}
+
 /* A completed column's line: what was sent and what was left out. */
 static char *
 column_line(const struct file *f, const struct column *c)
@@ -527,7 +543,7 @@ expired_line(struct file *f, const struct column *c, struct flux_buf *line)
 	if (c->sent > 0)
 		flux_buf_printf(line, "; %llu points %s", (unsigned long long)c->sent,
 		    f->u->dry ? "in the dry run" : "submitted");
-	up_fail(f->u, "%s: column %s: %s", f->name, c->name, why);
+	fail(f, c->name, why);
 }
 
 /* Record each column's outcome; returns the number that failed. */
@@ -552,8 +568,7 @@ report_columns(struct file *f, uint64_t *sent)
 			if (f->failed && c->sent > 0)
 				flux_buf_printf(&line, "; %llu points submitted before",
 				    (unsigned long long)c->sent);
-			up_fail(f->u, "%s: column %s: %s", f->name, c->name,
-			    c->error ? c->error : f->error);
+			fail(f, c->name, c->error ? c->error : f->error);
 		} else if (c->expired > 0) {
 			nfail++;
 			expired_line(f, c, &line);
@@ -580,7 +595,7 @@ report(struct file *f, int parsed)
 
 	if (!parsed) {
 		flux_buf_printf(&line, "failed - %s", f->error);
-		up_fail(f->u, "%s: %s", f->name, f->error);
+		fail(f, NULL, f->error);
 	} else if ((nfail = report_columns(f, &sent)) > 0)
 		flux_buf_printf(&line, "partial - %llu points submitted, %zu of %zu "
 		    "columns failed", (unsigned long long)sent, nfail, ndata);
@@ -594,13 +609,15 @@ report(struct file *f, int parsed)
 
 /* Per-column state from info.json: the date column has no metric. */
 static int
-file_init(struct file *f, struct up_upload *u, const char *name)
+file_init(struct file *f, struct up_upload *u, const char *name, char why[])
 {
 	size_t	i, skip = strlen(u->info.ns) + 1;
 
 	memset(f, 0, sizeof(*f));
 	f->u = u;
 	f->name = name;
+	f->why = why;
+	why[0] = '\0';
 	f->ncols = u->info.ncolumns;
 	if ((f->cols = calloc(f->ncols, sizeof(*f->cols))) == NULL)
 		return -1;
@@ -633,16 +650,18 @@ file_free(struct file *f)
 /*
  * Process one report file of upload u: read it (pass 1), send it (pass 2),
  * record the outcome in u's status. The spill lives beside the upload.
+ * 0, or -1 when the file or a column failed, the first failure in why
+ * (FLUX_MSG_MAX bytes); u->failures counts them all.
  */
-void
-up_file(struct up_upload *u, const char *path, const char *name)
+int
+up_file(struct up_upload *u, const char *path, const char *name, char why[])
 {
 	struct file	f;
 	int		parsed = 0;
 
-	if (file_init(&f, u, name) == -1) {
-		up_fail(u, "%s: out of memory", name);
-		return;
+	if (file_init(&f, u, name, why) == -1) {
+		fail(&f, NULL, "out of memory");
+		return -1;
 	}
 	if ((f.spill = open_spill(u->dir)) == NULL)
 		snprintf(f.error, sizeof(f.error), "cannot create a spill file: %s",
@@ -653,4 +672,5 @@ up_file(struct up_upload *u, const char *path, const char *name)
 	}
 	report(&f, parsed);
 	file_free(&f);
+	return why[0] != '\0' ? -1 : 0;
 }

@@ -51,8 +51,20 @@ struct pending_list {
 	size_t		 n;
 };
 
-/* Record a failure: the first one is the upload's "error" (SPEC 8 step 5). */
-void
+/* The upload's "error" is its first failure (SPEC 8 step 5). */
+static void
+first_error(struct up_upload *u, const char *msg)
+{
+	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(u->status, "error")))
+		flux_status_set(u->status, "error", msg);
+}
+
+static void
+up_fail(struct up_upload *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Record a failure of the upload: counted, and its "error" if the first. */
+static void
 up_fail(struct up_upload *u, const char *fmt, ...)
 {
 	char	msg[FLUX_MSG_MAX];
@@ -62,8 +74,17 @@ up_fail(struct up_upload *u, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	u->failures++;
-	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(u->status, "error")))
-		flux_status_set(u->status, "error", msg);
+	first_error(u, msg);
+}
+
+/* One report file (upfile.c), its failures recorded. */
+static void
+run_file(struct up_upload *u, const char *path, const char *name)
+{
+	char	why[FLUX_MSG_MAX];
+
+	if (up_file(u, path, name, why) == -1)
+		first_error(u, why);
 }
 
 /* ---------------------------------------------------------------- scan -- */
@@ -358,7 +379,7 @@ run_archive(struct up_upload *u, const char *path, const char *name)
 		flux_status_set_in(u->status, "files", skipped.v[i], skip);
 	for (i = 0; i < csv.n; i++)
 		if (flux_fs_join(file, sizeof(file), u->work, csv.v[i]) == 0)
-			up_file(u, file, csv.v[i]);
+			run_file(u, file, csv.v[i]);
 	flux_list_free(&csv);
 	flux_list_free(&skipped);
 }
@@ -376,7 +397,7 @@ run_data(struct up_upload *u, const char *name)
 	if (flux_fs_join(path, sizeof(path), u->dir, name) == -1)
 		up_fail(u, "%.255s: path too long", name);
 	else if (u->info.archive == FLUX_AR_NONE)
-		up_file(u, path, name);
+		run_file(u, path, name);
 	else
 		run_archive(u, path, name);
 }

@@ -2,7 +2,8 @@
  * uploads.h - what the two halves of "flux-batch uploads" share:
  * uploads.c takes upload directories through their life (scan, checks,
  * status, unpacking, moving away) and upfile.c turns one report file of
- * an upload into delivered points.
+ * an upload into delivered points. upfile.c calls nothing of uploads.c:
+ * up_file() returns its failures, and uploads.c records them.
  */
 #ifndef FLUX_UPLOADS_H
 #define FLUX_UPLOADS_H
@@ -48,8 +49,7 @@ struct up_upload {
 	int			 dry;		/* -n, or "dryrun" in info.json */
 };
 
-void	up_fail(struct up_upload *u, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	up_file(struct up_upload *u, const char *path, const char *name);
+int	up_file(struct up_upload *u, const char *path, const char *name,
+	    char why[]);
 
 #endif
