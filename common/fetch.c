@@ -262,13 +262,6 @@ done:
 	return rc;
 }
 
-/* The Content-Type of the last answer ("" when none), for messages. */
-const char *
-flux_fetch_content_type(const struct flux_fetch *f)
-{
-	return f->ctype;
-}
-
 /*
  * s percent-encoded for a query string: everything but RFC 3986's
  * unreserved characters, so '+' reaches Graphite as '+', not a space.

@@ -131,8 +131,8 @@ flux_ts_parse(const char *raw, int64_t *out)
 }
 
 /* NULL when ts is inside [now - FLUX_MAX_AGE, now + FLUX_MAX_FUTURE]. */
-const char *
-flux_ts_check(const struct flux_conf *c, int64_t ts, int64_t now, char *buf,
+static const char *
+ts_check(const struct flux_conf *c, int64_t ts, int64_t now, char *buf,
     size_t len)
 {
 	if (ts < now - c->max_age) {
@@ -272,7 +272,7 @@ check_ts_value(const struct flux_point_rules *r, const struct flux_point_in *in,
 	if (in->ts != NULL && r->form->ts(in->ts, ts) == -1)
 		return invalid(r, msg, "timestamp", in->ts, "timestamp is not an int");
 	if (in->ts != NULL && !in->fill &&
-	    flux_ts_check(r->conf, *ts, r->now, why, sizeof(why)) != NULL)
+	    ts_check(r->conf, *ts, r->now, why, sizeof(why)) != NULL)
 		return invalid(r, msg, "timestamp", in->ts, why);
 	if (in->value == NULL)
 		return flux_msgf(msg, "no value parameter passed"), FLUX_POINT_BAD;

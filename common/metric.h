@@ -81,8 +81,6 @@ char	*flux_metric_prefix(const char *prefix, const char *name);
 char	*flux_metric_build(const char *raw, const char *prefix,
 	    const char **why, char **bad);
 int	flux_ts_parse(const char *raw, int64_t *out);
-const char *flux_ts_check(const struct flux_conf *c, int64_t ts, int64_t now,
-	    char *buf, size_t len);
 
 enum flux_point_verdict flux_point_check(const struct flux_point_rules *r,
 	    const struct flux_point_in *in, struct flux_points *p, char msg[],

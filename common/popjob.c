@@ -58,8 +58,8 @@ bad(char msg[], const char *fmt, ...)
  * NULL when url is an absolute http or https URL with a host and only
  * printable ASCII (no space: it would end the request line), else why not.
  */
-const char *
-flux_popjob_url_invalid(const char *url)
+static const char *
+url_invalid(const char *url)
 {
 	size_t		 len = strlen(url), i;
 	const char	*auth, *end, *host, *p;
@@ -253,7 +253,7 @@ urls(const cJSON *o, int queued, struct flux_popjob *j, char msg[])
 		return bad(msg, "invalid fetch_resolution_urls - more than %d URLs",
 		    FLUX_POPJOB_MAX_URLS);
 	for (i = 0; i < j->urls.n; i++)
-		if ((why = flux_popjob_url_invalid(j->urls.v[i])) != NULL)
+		if ((why = url_invalid(j->urls.v[i])) != NULL)
 			return bad(msg, "invalid fetch_resolution_urls - %s - %s",
 			    j->urls.v[i], why);
 	return 0;

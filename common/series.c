@@ -624,8 +624,8 @@ flux_series_parser_free(struct flux_series_parser *p)
 
 /* ------------------------------------------------------ whole answers -- */
 
-int
-flux_series_add(struct flux_series *s, int64_t ts, double value)
+static int
+series_add(struct flux_series *s, int64_t ts, double value)
 {
 	struct flux_sample	*v;
 	size_t			 cap;
@@ -645,7 +645,7 @@ flux_series_add(struct flux_series *s, int64_t ts, double value)
 static int
 to_series(void *ctx, int64_t ts, double value, char err[])
 {
-	if (flux_series_add(ctx, ts, value) == 0)
+	if (series_add(ctx, ts, value) == 0)
 		return 0;
 	snprintf(err, FLUX_ERRLEN, "out of memory");
 	return -1;
@@ -834,7 +834,7 @@ flux_bins_select(const struct flux_bins *b, int64_t after, int64_t before,
 		if (!isfinite(mean))
 			mean = b->v[i].scaled / b->v[i].count * SCALE;
 		if (ts > after && ts < before && isfinite(mean) &&
-		    flux_series_add(out, ts, mean) == -1)
+		    series_add(out, ts, mean) == -1)
 			return -1;
 	}
 	if (out->n > 1)
