@@ -68,7 +68,7 @@ BATCH = batch/flux-batch
 # The jobs flux-batch links besides its main().
 BATCH_SRC = batch/flux-batch.c batch/populate.c batch/uploads.c batch/upfile.c \
 	batch/report.c batch/unpack.c batch/sheet.c batch/xlsx.c batch/xls.c \
-	batch/retention.c batch/check.c
+	batch/retention.c batch/check.c batch/xalloc.c
 BATCH_OBJ = $(BATCH_SRC:.c=.o)
 UNIT = tests/unit/test_unit tests/unit/pickle_rt tests/unit/lua_text \
 	tests/unit/conf_table

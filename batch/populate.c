@@ -34,6 +34,7 @@
 #include "series.h"
 #include "store.h"
 #include "util.h"
+#include "xalloc.h"
 
 /* Points are resampled to carbon's usual step, one minute (SPEC 7). */
 #define BIN_STEP 60
@@ -320,9 +321,9 @@ fetch_all(struct run *r, const struct flux_popjob *j, int64_t after,
 	char			 err[FLUX_ERRLEN], shown[512];
 	size_t			 i, n = 0;
 
-	q = calloc(j->urls.n, sizeof(*q));
-	a = calloc(j->urls.n, sizeof(*a));
-	for (i = 0; q != NULL && a != NULL && i < j->urls.n; i++) {
+	q = xcalloc(j->urls.n, sizeof(*q));
+	a = xcalloc(j->urls.n, sizeof(*a));
+	for (i = 0; i < j->urls.n; i++) {
 		if (!flux_fetch_host_allowed(&r->conf->populate_hosts, j->urls.v[i])) {
 			flux_fetch_redact(j->urls.v[i], shown, sizeof(shown));
 			snprintf(err, sizeof(err), "'%s' not fetched: its host is not in "
@@ -338,12 +339,12 @@ fetch_all(struct run *r, const struct flux_popjob *j, int64_t after,
 			break;
 		n++;
 	}
-	if (q == NULL || a == NULL || i < j->urls.n)
+	if (i < j->urls.n)
 		url_failed(j, h, 0, "out of memory");
 	else if (flux_fetch_many(r->remote, q, n, (size_t)r->conf->populate_parallel,
 	    r->deadline, err) == -1)
 		url_failed(j, h, 0, err);
-	for (i = 0; a != NULL && i < n; i++) {
+	for (i = 0; i < n; i++) {
 		flux_series_parser_free(a[i].parser);
 		flux_bins_free(&a[i].bins);
 	}
@@ -391,8 +392,7 @@ deliver(const char *metric, const struct flux_series *s,
 		return 0;
 	}
 	c.cap = s->n < FLUX_DELIVER_CHUNK ? s->n : FLUX_DELIVER_CHUNK;
-	if (s->n > 0 && (c.v = calloc(c.cap, sizeof(*c.v))) == NULL)
-		return flux_errf(why, "out of memory");
+	c.v = xcalloc(c.cap, sizeof(*c.v));
 	for (i = 0; i < s->n; i++) {
 		c.v[c.n++] = (struct flux_point){ (char *)metric, s->v[i].ts,
 		    s->v[i].value, 1, FLUX_PT_ACCEPT };
@@ -456,8 +456,7 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 	enum result		 res = R_RETRY;
 
 	last_try = j->attempts >= FLUX_POPJOB_MAX_ATTEMPTS;
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return flux_errf(why, "out of memory"), R_RETRY;
+	h = xcalloc(1, sizeof(*h));
 	snprintf(who, sizeof(who), "populate '%s'", j->metric);
 	if (last_known(r, j->metric, &last, &known, why) == -1)
 		goto done;

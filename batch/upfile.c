@@ -44,6 +44,7 @@
 #include "status.h"
 #include "uploads.h"
 #include "util.h"
+#include "xalloc.h"
 
 /* Bytes read from the file at a time. */
 #define READ_BLOCK 262144
@@ -165,9 +166,8 @@ pass1_done(struct file *f, const struct flux_report *r)
 
 	for (i = 0; i < f->ncols; i++)
 		if (f->cols[i].metric != NULL &&
-		    (e = flux_report_column_error(r, i)) != NULL &&
-		    (f->cols[i].error = strdup(e)) == NULL)
-			return snprintf(f->error, sizeof(f->error), "out of memory"), -1;
+		    (e = flux_report_column_error(r, i)) != NULL)
+			f->cols[i].error = xstrdup(e);
 	f->resample = st->interval > 0 && st->interval < 60;
 	if (f->resample && !st->ordered) {
 		snprintf(f->error, sizeof(f->error), "rows are not in time order, "
@@ -317,18 +317,16 @@ advance_last(struct file *f)
 
 	if (f->u->dry || f->u->job->store == NULL)
 		return;
-	names = calloc(f->ncols, sizeof(*names));
-	ts = calloc(f->ncols, sizeof(*ts));
-	vals = calloc(f->ncols, sizeof(*vals));
-	for (i = 0; names && ts && vals && i < f->ncols; i++)
+	names = xcalloc(f->ncols, sizeof(*names));
+	ts = xcalloc(f->ncols, sizeof(*ts));
+	vals = xcalloc(f->ncols, sizeof(*vals));
+	for (i = 0; i < f->ncols; i++)
 		if (f->cols[i].pending > 0) {
 			names[n] = f->cols[i].metric;
 			ts[n] = f->cols[i].top_ts;
 			vals[n++] = f->cols[i].top_value;
 		}
-	if (names == NULL || ts == NULL || vals == NULL)
-		flux_warn("upload %s: flux.last not updated: out of memory", f->u->id_key);
-	else if (flux_store_last_advance(f->u->job->store, names, ts, vals, n,
+	if (flux_store_last_advance(f->u->job->store, names, ts, vals, n,
 	    err) == -1)
 		flux_warn("upload %s: flux.last not updated: %s", f->u->id_key, err);
 	free(names);
@@ -426,15 +424,14 @@ take(struct file *f, struct column *c, int64_t ts, double v)
 static void
 load_last(struct file *f)
 {
-	const char	**names = calloc(f->ncols, sizeof(*names));
-	int64_t		 *ts = calloc(f->ncols, sizeof(*ts));
+	const char	**names = xcalloc(f->ncols, sizeof(*names));
+	int64_t		 *ts = xcalloc(f->ncols, sizeof(*ts));
 	size_t		  i, n = 0;
 	char		  err[FLUX_ERRLEN];
 
 	for (i = 0; i < f->ncols; i++)
 		f->cols[i].last = -1;
-	if (f->u->info.ignore_submitted || f->u->job->store == NULL ||
-	    names == NULL || ts == NULL)
+	if (f->u->info.ignore_submitted || f->u->job->store == NULL)
 		goto done;
 	for (i = 0; i < f->ncols; i++)
 		if (f->cols[i].metric != NULL && f->cols[i].error == NULL)
@@ -455,16 +452,17 @@ done:
 static int
 pass2(struct file *f)
 {
-	double	*vals = calloc(f->ncols, sizeof(*vals));
+	double	*vals;
 	int64_t	 ts;
 	size_t	 i;
 
-	f->chunk.v = calloc(FLUX_DELIVER_CHUNK, sizeof(*f->chunk.v));
-	if (vals == NULL || f->chunk.v == NULL || fseek(f->spill, 0, SEEK_SET) == -1) {
-		free(vals);
+	if (fseek(f->spill, 0, SEEK_SET) == -1) {
 		f->failed = 1;
-		return snprintf(f->error, sizeof(f->error), "out of memory"), -1;
+		return flux_errf(f->error, "cannot read the spill file: %s",
+		    strerror(errno));
 	}
+	vals = xcalloc(f->ncols, sizeof(*vals));
+	f->chunk.v = xcalloc(FLUX_DELIVER_CHUNK, sizeof(*f->chunk.v));
 	f->chunk.cap = FLUX_DELIVER_CHUNK;
 	load_last(f);
 	progress_start(f);
@@ -608,7 +606,7 @@ report(struct file *f, int parsed)
 }
 
 /* Per-column state from info.json: the date column has no metric. */
-static int
+static void
 file_init(struct file *f, struct up_upload *u, const char *name, char why[])
 {
 	size_t	i, skip = strlen(u->info.ns) + 1;
@@ -619,8 +617,7 @@ file_init(struct file *f, struct up_upload *u, const char *name, char why[])
 	f->why = why;
 	why[0] = '\0';
 	f->ncols = u->info.ncolumns;
-	if ((f->cols = calloc(f->ncols, sizeof(*f->cols))) == NULL)
-		return -1;
+	f->cols = xcalloc(f->ncols, sizeof(*f->cols));
 	for (i = 0; i < f->ncols; i++) {
 		f->cols[i].metric = u->info.metrics[i];
 		f->cols[i].name = f->cols[i].metric ? f->cols[i].metric + skip : "date";
@@ -631,7 +628,6 @@ file_init(struct file *f, struct up_upload *u, const char *name, char why[])
 			f->cols[i].oldest = u->job->now - f->cols[i].rule.seconds;
 		}
 	}
-	return 0;
 }
 
 static void
@@ -659,10 +655,7 @@ up_file(struct up_upload *u, const char *path, const char *name, char why[])
 	struct file	f;
 	int		parsed = 0;
 
-	if (file_init(&f, u, name, why) == -1) {
-		fail(&f, NULL, "out of memory");
-		return -1;
-	}
+	file_init(&f, u, name, why);
 	if ((f.spill = open_spill(u->dir)) == NULL)
 		snprintf(f.error, sizeof(f.error), "cannot create a spill file: %s",
 		    strerror(errno));

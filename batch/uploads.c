@@ -33,6 +33,7 @@
 #include "status.h"
 #include "uploads.h"
 #include "util.h"
+#include "xalloc.h"
 
 /* CGI temporary directories older than this were left by a crash. */
 #define STALE_TMP_SECONDS 86400
@@ -102,19 +103,16 @@ cmp_pending(const void *a, const void *b)
 	return (c = strcmp(x->ns, y->ns)) != 0 ? c : strcmp(x->id, y->id);
 }
 
-static int
+static void
 add_pending(struct pending_list *l, const char *ns, const char *id,
     const struct stat *st)
 {
 	struct pending	*v;
 
-	if ((v = realloc(l->v, (l->n + 1) * sizeof(*v))) == NULL)
-		return -1;
-	l->v = v;
+	l->v = v = xreallocarray(l->v, l->n + 1, sizeof(*v));
 	snprintf(v[l->n].ns, sizeof(v[l->n].ns), "%.*s", (int)sizeof(v->ns) - 1, ns);
 	snprintf(v[l->n].id, sizeof(v[l->n].id), "%.*s", FLUX_UPLOAD_ID_MAX, id);
 	v[l->n++].mtime = st->st_mtim;
-	return 0;
 }
 
 /* The upload directories of one namespace directory. */
@@ -133,9 +131,8 @@ scan_ns(const char *path, const char *ns, struct pending_list *l)
 	while ((e = readdir(d)) != NULL)
 		if (flux_upload_id_ok(e->d_name) &&
 		    flux_fs_join(sub, sizeof(sub), path, e->d_name) == 0 &&
-		    lstat(sub, &st) == 0 && S_ISDIR(st.st_mode) &&
-		    add_pending(l, ns, e->d_name, &st) == -1)
-			flux_warn("uploads: out of memory listing '%s'", path);
+		    lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+			add_pending(l, ns, e->d_name, &st);
 	closedir(d);
 }
 
