@@ -178,12 +178,12 @@ local_last(struct run *r, const char *metric, int64_t *last)
 	}
 	for (i = 0; rc != 1 && i < sizeof(local_windows) / sizeof(local_windows[0]); i++) {
 		if ((url = local_url(r->conf, metric, local_windows[i])) == NULL) {
-			snprintf(first, sizeof(first), "out of memory");
+			flux_errf(first, "out of memory");
 			break;
 		}
 		rc = local_window(r, url, last, err);
 		if (rc == -1 && first[0] == '\0')
-			snprintf(first, sizeof(first), "%s", err);
+			flux_errf(first, "%s", err);
 		free(url);
 	}
 	if (rc != 1 && first[0] != '\0')
@@ -242,7 +242,7 @@ url_failed(const struct flux_popjob *j, struct haul *h, int cut,
 	flux_err("populate '%s': %s", j->metric, err);
 	h->cut |= cut;
 	if (h->urls_failed++ == 0)
-		snprintf(h->why, sizeof(h->why), "%s", err);
+		flux_errf(h->why, "%s", err);
 }
 
 /* An answer the parser refused: say whose, of what type and size. */
@@ -253,7 +253,7 @@ bad_answer(const struct flux_popjob *j, struct flux_fetch_req *q,
 	char	err[FLUX_ERRLEN], shown[512];
 
 	flux_fetch_redact(q->url, shown, sizeof(shown));
-	snprintf(err, sizeof(err), "bad answer from '%s' (%.100s, %zu bytes): "
+	flux_errf(err, "bad answer from '%s' (%.100s, %zu bytes): "
 	    "%.1024s", shown, *q->ctype ? q->ctype : "no content type", q->bytes,
 	    why);
 	url_failed(j, h, 0, err);
@@ -326,7 +326,7 @@ fetch_all(struct run *r, const struct flux_popjob *j, int64_t after,
 	for (i = 0; i < j->urls.n; i++) {
 		if (!flux_fetch_host_allowed(&r->conf->populate_hosts, j->urls.v[i])) {
 			flux_fetch_redact(j->urls.v[i], shown, sizeof(shown));
-			snprintf(err, sizeof(err), "'%s' not fetched: its host is not in "
+			flux_errf(err, "'%s' not fetched: its host is not in "
 			    "FLUX_POPULATE_ALLOWED_HOSTS", shown);
 			url_failed(j, h, 0, err);
 			continue;
@@ -437,9 +437,9 @@ static void
 fetch_why(const struct flux_popjob *j, const struct haul *h, char why[])
 {
 	if (h->urls_failed == j->urls.n || h->urls_failed == 0)
-		snprintf(why, FLUX_ERRLEN, "%s", h->why);
+		flux_errf(why, "%s", h->why);
 	else
-		snprintf(why, FLUX_ERRLEN, "%zu of %zu URLs failed: %.4096s",
+		flux_errf(why, "%zu of %zu URLs failed: %.4096s",
 		    h->urls_failed, j->urls.n, h->why);
 }
 
@@ -471,7 +471,7 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 	    h->cut)
 		goto done;
 	if (select_bins(r, h, after) == -1) {
-		snprintf(why, FLUX_ERRLEN, "out of memory");
+		flux_errf(why, "out of memory");
 		goto done;
 	}
 	flux_bins_free(&h->bins);

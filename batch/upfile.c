@@ -169,17 +169,13 @@ pass1_done(struct file *f, const struct flux_report *r)
 		    (e = flux_report_column_error(r, i)) != NULL)
 			f->cols[i].error = xstrdup(e);
 	f->resample = st->interval > 0 && st->interval < 60;
-	if (f->resample && !st->ordered) {
-		snprintf(f->error, sizeof(f->error), "rows are not in time order, "
+	if (f->resample && !st->ordered)
+		return flux_errf(f->error, "rows are not in time order, "
 		    "and the data (every %llds) must be resampled to 1 minute",
 		    (long long)st->interval);
-		return -1;
-	}
-	if (fflush(f->spill) == EOF) {
-		snprintf(f->error, sizeof(f->error), "cannot write the spill file: %s",
+	if (fflush(f->spill) == EOF)
+		return flux_errf(f->error, "cannot write the spill file: %s",
 		    strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 
@@ -197,9 +193,9 @@ read_csv(struct file *f, const char *path, struct flux_report *r)
 	    flux_report_feed(r, buf, (size_t)n) == 0)
 		;
 	if (n == -1)
-		snprintf(f->error, sizeof(f->error), "cannot read: %s", strerror(errno));
+		flux_errf(f->error, "cannot read: %s", strerror(errno));
 	else if (n > 0)
-		snprintf(f->error, sizeof(f->error), "%s", flux_report_error(r));
+		flux_errf(f->error, "%s", flux_report_error(r));
 	close(fd);
 	return n == 0 ? 0 : -1;
 }
@@ -216,9 +212,8 @@ read_sheet(struct file *f, const char *path, struct flux_report *r)
 	if ((in->format == FLUX_FMT_XLSX ? flux_xlsx_read(path, &spec, r, err) :
 	    flux_xls_read(path, &spec, r, err)) == 0)
 		return 0;
-	snprintf(f->error, sizeof(f->error), "%s", flux_report_error(r) ?
+	return flux_errf(f->error, "%s", flux_report_error(r) ?
 	    flux_report_error(r) : err);
-	return -1;
 }
 
 /* Parse and check the file into the spill; -1 with f->error when it fails. */
@@ -232,15 +227,15 @@ pass1(struct file *f, const char *path)
 	int				 rc;
 
 	if ((r = flux_report_new(&spec, spill_row, f)) == NULL)
-		return snprintf(f->error, sizeof(f->error), "out of memory"), -1;
+		return flux_errf(f->error, "out of memory");
 	progress_start(f);
 	rc = in->format == FLUX_FMT_CSV ? read_csv(f, path, r) :
 	    read_sheet(f, path, r);
 	if (ferror(f->spill)) {
-		snprintf(f->error, sizeof(f->error), "cannot write the spill file");
+		flux_errf(f->error, "cannot write the spill file");
 		rc = -1;
 	} else if (rc == 0 && flux_report_finish(r) == -1) {
-		snprintf(f->error, sizeof(f->error), "%s", flux_report_error(r));
+		flux_errf(f->error, "%s", flux_report_error(r));
 		rc = -1;
 	} else if (rc == 0)
 		rc = pass1_done(f, r);
@@ -533,7 +528,7 @@ expired_line(struct file *f, const struct column *c, struct flux_buf *line)
 	char	why[FLUX_ERRLEN], when[32];
 
 	flux_upload_iso_time(c->oldest, when);
-	snprintf(why, sizeof(why), "%llu points older than carbon keeps, not "
+	flux_errf(why, "%llu points older than carbon keeps, not "
 	    "sent (retentions %.128s of [%.128s] in '%.512s': nothing before %s)",
 	    (unsigned long long)c->expired, c->rule.retentions, c->rule.section,
 	    flux_retention_path(f->u->job->retention), when);
@@ -657,7 +652,7 @@ up_file(struct up_upload *u, const char *path, const char *name, char why[])
 
 	file_init(&f, u, name, why);
 	if ((f.spill = open_spill(u->dir)) == NULL)
-		snprintf(f.error, sizeof(f.error), "cannot create a spill file: %s",
+		flux_errf(f.error, "cannot create a spill file: %s",
 		    strerror(errno));
 	else if (pass1(&f, path) == 0) {
 		parsed = 1;

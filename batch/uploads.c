@@ -191,16 +191,16 @@ load_json(const struct up_upload *u, const char *name, int *absent, char err[])
 
 	*absent = 0;
 	if (flux_fs_join(path, sizeof(path), u->dir, name) == -1) {
-		snprintf(err, FLUX_ERRLEN, "%s: path too long", name);
+		flux_errf(err, "%s: path too long", name);
 		return NULL;
 	}
 	if (lstat(path, &st) == -1 && errno == ENOENT) {
 		*absent = 1;
-		snprintf(err, FLUX_ERRLEN, "%s: missing", name);
+		flux_errf(err, "%s: missing", name);
 		return NULL;
 	}
 	if ((text = flux_fs_read(path, FLUX_UPLOAD_JSON_MAX, &len, err)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "%s: cannot be read", name);
+		flux_errf(err, "%s: cannot be read", name);
 		return NULL;
 	}
 	o = flux_json_parse(text, len, &why);
@@ -208,9 +208,9 @@ load_json(const struct up_upload *u, const char *name, int *absent, char err[])
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		if (o == NULL && strncmp(why, "not JSON", 8) != 0)
-			snprintf(err, FLUX_ERRLEN, "%s is not valid JSON - %s", name, why);
+			flux_errf(err, "%s is not valid JSON - %s", name, why);
 		else
-			snprintf(err, FLUX_ERRLEN, "%s is not valid JSON", name);
+			flux_errf(err, "%s is not valid JSON", name);
 		return NULL;
 	}
 	return o;
@@ -436,7 +436,7 @@ move_to(const struct up_upload *u, const char *root, const char *sub,
 	}
 done:
 	if (rc == -1)
-		snprintf(err, FLUX_ERRLEN, "cannot move the upload to '%s%s%s/%s': %s",
+		flux_errf(err, "cannot move the upload to '%s%s%s/%s': %s",
 		    root, sub ? "/" : "", sub ? sub : "", u->ns, errno ?
 		    strerror(errno) : "path too long");
 	if (rfd != -1)
@@ -466,7 +466,7 @@ move_away(struct up_upload *u, const char *status)
 	if (strcmp(status, "complete") == 0 && !c->save_uploads) {
 		if (flux_fs_remove_tree(u->dir) == 0)
 			return 0;
-		snprintf(err, sizeof(err), "cannot remove '%s': %s", u->dir,
+		flux_errf(err, "cannot remove '%s': %s", u->dir,
 		    strerror(errno));
 	} else if (strcmp(status, "complete") == 0) {
 		if (move_to(u, c->save_uploads_path, NULL, err) == 0)

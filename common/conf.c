@@ -412,12 +412,12 @@ read_lines(FILE *f, const char *path, struct flux_conf *c, char err[])
 	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
 		if (n > CONF_LINE_MAX) {
-			snprintf(err, FLUX_ERRLEN, "%s:%u: line too long", path, lineno);
+			flux_errf(err, "%s:%u: line too long", path, lineno);
 			goto done;
 		}
 		/* The line is read as a C string: a NUL would cut it short. */
 		if (memchr(line, '\0', (size_t)n) != NULL) {
-			snprintf(err, FLUX_ERRLEN, "%s:%u: NUL byte in line", path, lineno);
+			flux_errf(err, "%s:%u: NUL byte in line", path, lineno);
 			goto done;
 		}
 		p = trim(line);
@@ -427,12 +427,12 @@ read_lines(FILE *f, const char *path, struct flux_conf *c, char err[])
 			/* A path too long to show whole still leaves the reason. */
 			if (snprintf(err, FLUX_ERRLEN, "%s:%u: %s", path, lineno, why) >=
 			    FLUX_ERRLEN)
-				snprintf(err, FLUX_ERRLEN, "line %u: %s", lineno, why);
+				flux_errf(err, "line %u: %s", lineno, why);
 			goto done;
 		}
 	}
 	if (ferror(f)) {
-		snprintf(err, FLUX_ERRLEN, "cannot read '%s': %s", path, strerror(errno));
+		flux_errf(err, "cannot read '%s': %s", path, strerror(errno));
 		goto done;
 	}
 	rc = 0;
@@ -453,17 +453,17 @@ flux_conf_load(const char *path, struct flux_conf *conf, char err[])
 	int		 rc;
 
 	if (apply_defaults(conf) == -1) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		flux_conf_free(conf);
 		return -1;
 	}
 	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "cannot open '%s': %s", path, strerror(errno));
+		flux_errf(err, "cannot open '%s': %s", path, strerror(errno));
 		flux_conf_free(conf);
 		return -1;
 	}
 	if (fstat(fileno(f), &st) == -1 || (st.st_mode & S_IWOTH)) {
-		snprintf(err, FLUX_ERRLEN, "refusing '%s': the file is world-writable",
+		flux_errf(err, "refusing '%s': the file is world-writable",
 		    path);
 		fclose(f);
 		flux_conf_free(conf);
@@ -472,7 +472,7 @@ flux_conf_load(const char *path, struct flux_conf *conf, char err[])
 	rc = read_lines(f, path, conf, err);
 	fclose(f);
 	if (rc == 0 && (conf->path = strdup(path)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		rc = -1;
 	}
 	if (rc == -1) {

@@ -31,8 +31,7 @@ struct rd {
 static int
 fail(struct rd *r, const char *what)
 {
-	snprintf(r->err, FLUX_ERRLEN, "%s at offset %zu", what, r->pos);
-	return -1;
+	return flux_errf(r->err, "%s at offset %zu", what, r->pos);
 }
 
 static void

@@ -213,7 +213,7 @@ pair_item(struct flux_series_parser *p, struct frame *f, enum item it,
 	if (it == I_STRING && k == 1) {
 		free(p->str);
 		if ((p->str = strndup(s, len)) == NULL) {
-			snprintf(p->err, sizeof(p->err), "out of memory");
+			flux_errf(p->err, "out of memory");
 			p->failed = 1;
 			return 0;
 		}
@@ -298,7 +298,7 @@ push(struct flux_series_parser *p, int map)
 
 	if (p->depth == FLUX_SERIES_DEPTH_MAX) {
 		p->failed = 1;
-		snprintf(p->err, sizeof(p->err), "answer nested deeper than %d levels",
+		flux_errf(p->err, "answer nested deeper than %d levels",
 		    FLUX_SERIES_DEPTH_MAX);
 		return 0;
 	}
@@ -403,7 +403,7 @@ cb_number(void *ctx, const char *s, size_t len)
 		struct flux_series_parser *p = ctx;
 
 		p->failed = 1;
-		snprintf(p->err, sizeof(p->err), "out of memory");
+		flux_errf(p->err, "out of memory");
 		return 0;
 	}
 	if (copy == buf) {
@@ -512,9 +512,9 @@ static int
 failure(struct flux_series_parser *p, char err[])
 {
 	if (p->failed)
-		snprintf(err, FLUX_ERRLEN, "%s", p->err);
+		flux_errf(err, "%s", p->err);
 	else
-		snprintf(err, FLUX_ERRLEN, "answer is not JSON");
+		flux_errf(err, "answer is not JSON");
 	p->failed = 1;
 	return -1;
 }
@@ -531,7 +531,7 @@ flux_series_parser_feed(struct flux_series_parser *p, const char *buf,
 	p->bytes += n;
 	if (flux_json_scan(&p->scan, buf, n, FLUX_SERIES_TOKEN_MAX, &why) == -1) {
 		p->failed = 1;
-		snprintf(p->err, sizeof(p->err), "answer is not JSON: %s", why);
+		flux_errf(p->err, "answer is not JSON: %s", why);
 		return failure(p, err);
 	}
 	if (yajl_parse(p->y, (const unsigned char *)buf, n) != yajl_status_ok)
@@ -547,39 +547,29 @@ prom_verdict(struct flux_series_parser *p, char err[])
 
 	if (!p->have_status || strcmp(p->status, "success") != 0) {
 		if (p->have_error)
-			snprintf(err, FLUX_ERRLEN, "prometheus answered an error: %s: %s",
+			flux_errf(err, "prometheus answered an error: %s: %s",
 			    p->have_error_type ? p->error_type : "unknown", p->error);
 		else
-			snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no status "
+			flux_errf(err, "not a prometheus answer: no status "
 			    "success");
 		return -1;
 	}
-	if (!p->seen_data) {
-		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no data");
-		return -1;
-	}
+	if (!p->seen_data)
+		return flux_errf(err, "not a prometheus answer: no data");
 	if (!p->seen_result || (strcmp(t, "matrix") != 0 &&
 	    strcmp(t, "vector") != 0 && strcmp(t, "scalar") != 0) ||
-	    (p->scalar && strcmp(t, "scalar") != 0)) {
-		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no matrix, "
+	    (p->scalar && strcmp(t, "scalar") != 0))
+		return flux_errf(err, "not a prometheus answer: no matrix, "
 		    "vector or scalar result");
-		return -1;
-	}
 	if ((strcmp(t, "scalar") == 0 && !p->scalar) ||
-	    (strcmp(t, "vector") == 0 && p->seen_series && !p->seen_value)) {
-		snprintf(err, FLUX_ERRLEN, "sample 0 is not [timestamp, value]");
-		return -1;
-	}
+	    (strcmp(t, "vector") == 0 && p->seen_series && !p->seen_value))
+		return flux_errf(err, "sample 0 is not [timestamp, value]");
 	if ((strcmp(t, "matrix") == 0 && p->seen_value) ||
-	    (strcmp(t, "vector") == 0 && p->seen_values)) {
-		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: the result does "
+	    (strcmp(t, "vector") == 0 && p->seen_values))
+		return flux_errf(err, "not a prometheus answer: the result does "
 		    "not match its resultType %s", t);
-		return -1;
-	}
-	if (strcmp(t, "matrix") == 0 && p->seen_series && !p->seen_values) {
-		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no values");
-		return -1;
-	}
+	if (strcmp(t, "matrix") == 0 && p->seen_series && !p->seen_values)
+		return flux_errf(err, "not a prometheus answer: no values");
 	return 0;
 }
 
@@ -591,8 +581,7 @@ flux_series_parser_finish(struct flux_series_parser *p, char err[])
 		return failure(p, err);
 	if (p->bytes == 0) {
 		p->failed = 1;
-		snprintf(err, FLUX_ERRLEN, "answer is not JSON (empty)");
-		return -1;
+		return flux_errf(err, "answer is not JSON (empty)");
 	}
 	if (yajl_complete_parse(p->y) != yajl_status_ok)
 		return failure(p, err);
@@ -647,8 +636,7 @@ to_series(void *ctx, int64_t ts, double value, char err[])
 {
 	if (series_add(ctx, ts, value) == 0)
 		return 0;
-	snprintf(err, FLUX_ERRLEN, "out of memory");
-	return -1;
+	return flux_errf(err, "out of memory");
 }
 
 /*
@@ -663,10 +651,8 @@ flux_series_parse(enum flux_series_kind kind, const char *body, size_t len,
 	size_t				 n0 = out->n, pts, drop, ign;
 	int				 rc = -1;
 
-	if ((p = flux_series_parser_new(kind, to_series, out)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
-	}
+	if ((p = flux_series_parser_new(kind, to_series, out)) == NULL)
+		return flux_errf(err, "out of memory");
 	if (flux_series_parser_feed(p, body, len, err) == 0 &&
 	    flux_series_parser_finish(p, err) == 0) {
 		flux_series_parser_counts(p, &pts, &drop, &ign);
@@ -753,12 +739,12 @@ bin_of(struct flux_bins *b, uint32_t key, char err[])
 	if (b->cap > 0 && (x = find(b->v, b->cap, key))->key == key)
 		return x;
 	if (b->n == FLUX_SERIES_MAX_BINS) {
-		snprintf(err, FLUX_ERRLEN, "answers cover more than %d distinct "
+		flux_errf(err, "answers cover more than %d distinct "
 		    "minutes", FLUX_SERIES_MAX_BINS);
 		return NULL;
 	}
 	if ((b->n + 1) * 2 > b->cap && grow(b) == -1) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		return NULL;
 	}
 	x = find(b->v, b->cap, key);

@@ -96,14 +96,14 @@ flux_spool_write(const struct flux_conf *c, const struct flux_points *p,
 	int		 fd = -1, rc = -1;
 
 	if (format_points(&b, p) == -1 || spool_name(name, sizeof(name), "") == -1) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		goto done;
 	}
 	/* The name fits SPOOL_NAME_MAX, so ".tmp." and it fit tmpname. */
 	snprintf(tmpname, sizeof(tmpname), ".tmp.%s", name);
 	if (flux_fs_join(tmp, sizeof(tmp), c->spool_path, tmpname) == -1 ||
 	    flux_fs_join(dst, sizeof(dst), c->spool_path, name) == -1) {
-		snprintf(err, FLUX_ERRLEN, "spool path too long: '%s'", c->spool_path);
+		flux_errf(err, "spool path too long: '%s'", c->spool_path);
 		goto done;
 	}
 	/*
@@ -114,14 +114,14 @@ flux_spool_write(const struct flux_conf *c, const struct flux_points *p,
 	    0640)) == -1 ||
 	    fchmod(fd, 0640) == -1 ||
 	    flux_write_all(fd, b.ptr, b.len) == -1 || fsync(fd) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot write spool file '%s': %s", tmp,
+		flux_errf(err, "cannot write spool file '%s': %s", tmp,
 		    strerror(errno));
 		goto done;
 	}
 	if (close(fd) == -1 || (fd = -1, rename(tmp, dst) == -1) ||
 	    sync_dir(c->spool_path) == -1) {
 		fd = -1;
-		snprintf(err, FLUX_ERRLEN, "cannot commit spool file '%s': %s", dst,
+		flux_errf(err, "cannot commit spool file '%s': %s", dst,
 		    strerror(errno));
 		goto done;
 	}
@@ -172,12 +172,12 @@ open_spool_file(const char *path, char err[])
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &st) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot open spool file '%s': %s", path,
+		flux_errf(err, "cannot open spool file '%s': %s", path,
 		    strerror(errno));
 	} else if (!S_ISREG(st.st_mode))
-		snprintf(err, FLUX_ERRLEN, "spool file '%s' is not a regular file", path);
+		flux_errf(err, "spool file '%s' is not a regular file", path);
 	else if ((f = fdopen(fd, "r")) == NULL)
-		snprintf(err, FLUX_ERRLEN, "cannot open spool file '%s': %s", path,
+		flux_errf(err, "cannot open spool file '%s': %s", path,
 		    strerror(errno));
 	if (f == NULL && fd != -1)
 		close(fd);
@@ -201,11 +201,11 @@ flux_spool_read(const char *path, struct flux_points *p, char err[])
 		lineno++;
 		/* A NUL would cut the line short and its end be ignored. */
 		if ((rc = memchr(line, '\0', (size_t)n) ? -1 : parse_line(line, p)) == -1)
-			snprintf(err, FLUX_ERRLEN, "spool file '%s' line %u: not a valid "
+			flux_errf(err, "spool file '%s' line %u: not a valid "
 			    "point", path, lineno);
 	}
 	if (rc == 0 && ferror(f)) {
-		snprintf(err, FLUX_ERRLEN, "cannot read spool file '%s': %s", path,
+		flux_errf(err, "cannot read spool file '%s': %s", path,
 		    strerror(errno));
 		rc = -1;
 	}
@@ -236,7 +236,7 @@ list_spool(const char *dir, size_t *n, char err[])
 
 	*n = 0;
 	if ((d = opendir(dir)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "cannot open spool directory '%s': %s", dir,
+		flux_errf(err, "cannot open spool directory '%s': %s", dir,
 		    strerror(errno));
 		return NULL;
 	}
@@ -292,7 +292,7 @@ flush_one(const struct flux_conf *c, const char *path, int dryrun,
 	if (!dryrun && flux_carbon_deliver(c, &p, err) == -1)
 		goto done;
 	if (!dryrun && unlink(path) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot remove spool file '%s': %s", path,
+		flux_errf(err, "cannot remove spool file '%s': %s", path,
 		    strerror(errno));
 		goto done;
 	}
@@ -327,7 +327,7 @@ flux_spool_flush(const struct flux_conf *c, int dryrun, int64_t deadline,
 			break;
 		}
 		if (flux_fs_join(path, sizeof(path), c->spool_path, names[i]) == -1) {
-			snprintf(err, FLUX_ERRLEN, "spool path too long: '%s'",
+			flux_errf(err, "spool path too long: '%s'",
 			    c->spool_path);
 			rc = -1;
 			break;
