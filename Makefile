@@ -104,12 +104,12 @@ $(BATCH): $(BATCH_OBJ) common/libflux.a
 	$(CC) $(LDFLAGS) -o $@ $(BATCH_OBJ) common/libflux.a $(LIBS)
 
 # The test suite starts its own redis-server, carbon-cache and Apache on
-# private ports (tests/lib/deps.sh installs the packages). Under SANITIZE=1
+# private ports (tests/tools/deps.sh installs the packages). Under SANITIZE=1
 # every sanitizer report goes to a file and any report fails the check.
 SANLOG = /tmp/flux-sanitizer-logs
 # Before anything: a missing tool stops here, naming its package.
 deps-check:
-	@bash tests/lib/deps.sh --check
+	@bash tests/tools/deps.sh --check
 
 check: deps-check all $(UNIT)
 ifeq ($(SANITIZE),1)

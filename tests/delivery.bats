@@ -28,7 +28,7 @@ teardown() {
 golden_body='{"key":"'$KEY'","metrics":[{"metric":"test.golden.a","timestamp":1700000000,"value":1.5},{"metric":"test.golden.b","timestamp":"1700000060","value":"-2"}]}'
 
 # items: the "name ts value" lines carbon's unpickler reads from the capture.
-items() { /usr/bin/python3 "$FLUX_TOP/tests/lib/unpickle.py" "$CAPTURE_FILE" "$@"; }
+items() { /usr/bin/python3 "$FLUX_TOP/tests/tools/unpickle.py" "$CAPTURE_FILE" "$@"; }
 
 @test "pickle: the bytes on the wire match the golden file" {
 	start_capture accept

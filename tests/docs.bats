@@ -31,7 +31,7 @@ setup() {
 }
 
 @test "flux.conf(5), flux.conf.example and common/conf.c list the same settings and defaults" {
-	run bash "$FLUX_TOP/tests/lib/settings.sh"
+	run bash "$FLUX_TOP/tests/tools/settings.sh"
 	echo "$output"
 	[ "$status" = 0 ]
 	[ "$output" = "" ]

@@ -2,7 +2,7 @@
 # flux-batch populate (SPEC 7): queued populate_metric jobs fetched from a
 # real graphite-web (the "remote" history is written through the stack's
 # carbon-cache under remote.*), a real Prometheus, and a fake remote with
-# hostile answers (tests/lib/remote.py); delivered to the real carbon and
+# hostile answers (tests/tools/remote.py); delivered to the real carbon and
 # read back from whisper.
 
 setup_file() {

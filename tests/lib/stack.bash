@@ -602,7 +602,7 @@ stop_apache() {
 
 _stack_capture_ready() { [ -f "$1.ready" ]; }
 
-# start_capture MODE [N]: fake carbon (tests/lib/capture.py) on a free port;
+# start_capture MODE [N]: fake carbon (tests/tools/capture.py) on a free port;
 # MODE accept|reset|stall, N = bytes to read before a reset.
 # Exports CAPTURE_PORT and CAPTURE_FILE (the received bytes).
 start_capture() {
@@ -612,7 +612,7 @@ start_capture() {
   file="$STACK_DIR/capture-$port.bin"
   rm -f "$file.ready" "$file.events"
   : > "$file"
-  "$_STACK_PY" "$_STACK_LIB_DIR/capture.py" "$port" "$file" "$mode" "$n" \
+  "$_STACK_PY" "$_STACK_LIB_DIR/../tools/capture.py" "$port" "$file" "$mode" "$n" \
     </dev/null >"$STACK_DIR/capture-$port.log" 2>&1 3>&- &
   pid=$!
   _stack_save_pid "capture-$port" "$pid"
@@ -766,7 +766,7 @@ stop_prometheus() {
 
 _stack_remote_ready() { [ -f "$STACK_DIR/remote/remote.ready" ]; }
 
-# start_fake_remote: tests/lib/remote.py, a remote Graphite/Prometheus with
+# start_fake_remote: tests/tools/remote.py, a remote Graphite/Prometheus with
 # canned good and hostile answers.  Exports REMOTE_PORT, REMOTE_DIR (the
 # files it serves under /file/NAME, and requests.log) and REMOTE_URL.
 start_fake_remote() {
@@ -778,7 +778,7 @@ start_fake_remote() {
   if _stack_running_pid remote "$d" >/dev/null; then return 0; fi
   mkdir -p "$d"
   rm -f "$d/remote.ready"
-  "$_STACK_PY" "$_STACK_LIB_DIR/remote.py" "$REMOTE_PORT" "$d" \
+  "$_STACK_PY" "$_STACK_LIB_DIR/../tools/remote.py" "$REMOTE_PORT" "$d" \
     </dev/null >>"$STACK_DIR/remote.log" 2>&1 3>&- &
   pid=$!
   _stack_save_pid remote "$pid"
