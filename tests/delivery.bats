@@ -4,18 +4,20 @@
 # carbon-cache, and the rollback of flux.last when a point can be neither
 # delivered nor spooled.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start dlv redis carbon
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	write_conf
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 	rm -f "$STACK_DIR"/spool/*

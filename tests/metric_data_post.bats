@@ -3,18 +3,20 @@
 # and telegraf forms, flags, gzip and limits, one test per rule, against a
 # real redis-server and carbon-cache.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start post redis carbon
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	write_conf
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 	export FLUX_NOW=1700000000
