@@ -36,8 +36,6 @@
 #include "util.h"
 #include "xalloc.h"
 
-/* Points are resampled to carbon's usual step, one minute (SPEC 7). */
-#define BIN_STEP 60
 /* Skyline gave the local render API 10 s to answer (5 s to connect). */
 #define LOCAL_TOTAL_MS 10000
 
@@ -370,7 +368,7 @@ select_bins(struct run *r, struct haul *h, int64_t after)
 	int64_t	now = flux_now(), before = INT64_MAX;
 
 	if (r->conf->vista_no_current_minute)
-		before = now - now % BIN_STEP;
+		before = now - now % FLUX_BIN_SECONDS;
 	return flux_bins_select(&h->bins, after, before, &h->series);
 }
 

@@ -168,7 +168,7 @@ pass1_done(struct file *f, const struct flux_report *r)
 		if (f->cols[i].metric != NULL &&
 		    (e = flux_report_column_error(r, i)) != NULL)
 			f->cols[i].error = xstrdup(e);
-	f->resample = st->interval > 0 && st->interval < 60;
+	f->resample = st->interval > 0 && st->interval < FLUX_BIN_SECONDS;
 	if (f->resample && !st->ordered)
 		return flux_errf(f->error, "rows are not in time order, "
 		    "and the data (every %llds) must be resampled to 1 minute",
@@ -397,7 +397,7 @@ close_bin(struct file *f, struct column *c)
 static void
 take(struct file *f, struct column *c, int64_t ts, double v)
 {
-	int64_t	bin = ts - ts % 60;
+	int64_t	bin = ts - ts % FLUX_BIN_SECONDS;
 
 	if (!f->resample) {
 		put(f, c, ts, v);

@@ -16,6 +16,12 @@ struct flux_conf;
 /* Linux PATH_MAX bounds the whole name. */
 #define FLUX_NAME_MAX 4096
 
+/*
+ * Populate and uploads resample to carbon's usual step, one minute, in
+ * bins labelled by their start (SPEC 7, 8).
+ */
+#define FLUX_BIN_SECONDS 60
+
 struct flux_point {
 	char	*name;
 	int64_t	 ts;

@@ -21,12 +21,12 @@
 #include <yajl/yajl_parse.h>
 
 #include "json.h"
+#include "metric.h"
 #include "series.h"
 #include "util.h"
 
 /* Timestamps are Unix seconds that carbon can store: below 2^32. */
 #define TS_LIMIT 4294967296.0
-#define BIN_STEP 60
 /* Longest error, type and result type text kept from an answer. */
 #define TEXT_MAX 512
 
@@ -757,7 +757,7 @@ bin_of(struct flux_bins *b, uint32_t key, char err[])
 int
 flux_bins_add(struct flux_bins *b, int64_t ts, double value, char err[])
 {
-	struct flux_bin	*x = bin_of(b, (uint32_t)(ts / BIN_STEP) + 1, err);
+	struct flux_bin	*x = bin_of(b, (uint32_t)(ts / FLUX_BIN_SECONDS) + 1, err);
 
 	if (x == NULL)
 		return -1;
@@ -815,7 +815,7 @@ flux_bins_select(const struct flux_bins *b, int64_t after, int64_t before,
 	for (i = 0; i < b->cap; i++) {
 		if (b->v[i].key == 0)
 			continue;
-		ts = (int64_t)(b->v[i].key - 1) * BIN_STEP;
+		ts = (int64_t)(b->v[i].key - 1) * FLUX_BIN_SECONDS;
 		mean = b->v[i].sum / b->v[i].count;
 		if (!isfinite(mean))
 			mean = b->v[i].scaled / b->v[i].count * SCALE;
