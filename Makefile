@@ -57,10 +57,10 @@ endif
 COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 	common/query.c common/cgi.c common/store.c common/store_claim.c \
 	common/store_last.c common/pickle.c \
-	common/carbon.c common/spool.c common/deliver.c common/ingest.c common/multipart.c \
-	common/date.c common/fs.c common/upload.c common/status.c \
-	common/pylist.c common/series.c common/fetch.c common/popjob.c \
-	common/json.c common/telegraf.c
+	common/carbon.c common/spool.c common/deliver.c common/ingest.c \
+	common/multipart.c common/date.c common/fs.c common/upload.c \
+	common/status.c common/pylist.c common/series.c common/fetch.c \
+	common/popjob.c common/json.c common/telegraf.c
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
 CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/populate_metric \
 	cgi-bin/upload_data cgi-bin/upload_status
