@@ -73,8 +73,10 @@ BATCH_OBJ = $(BATCH_SRC:.c=.o)
 UNIT = tests/unit/test_unit tests/unit/pickle_rt tests/unit/lua_text \
 	tests/unit/conf_table
 # The Redis scripts kept as Lua files (common/lua/), each embedded in the
-# program as the C string NAME_lua of a generated header common/lua/NAME.lua.h.
-LUA_HEADERS = common/lua/dedup.lua.h common/lua/advance.lua.h
+# program as the C string NAME_lua of a generated header common/lua/NAME.lua.h,
+# with its SHA1 as NAME_lua_sha (for EVALSHA).
+LUA_HEADERS = common/lua/dedup.lua.h common/lua/advance.lua.h \
+	common/lua/confirm.lua.h
 
 all: $(CGIS) $(BATCH)
 
@@ -85,14 +87,19 @@ common/libflux.a: $(COMMON_OBJ)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # How a Lua script is embedded: common/lua/embed.awk (plain awk, no extra
-# build tool) prints record.lua, the flux.last record reader both scripts
-# use, then NAME.lua, as one C string; comment lines are sent as empty
-# lines and indentation is dropped. tests/lua.bats has Redis compile the
-# embedded text (SCRIPT LOAD), printed by tests/unit/lua_text.
+# build tool) prints the files as one C string; comment lines are sent as
+# empty lines and indentation is dropped. The same awk prints the bare
+# text for sha1sum, the SHA1 Redis's script cache will know it by. dedup
+# and advance start with record.lua, the flux.last record reader both use.
+# tests/lua.bats has Redis compile the embedded text (SCRIPT LOAD) and
+# checks the SHA1, both printed by tests/unit/lua_text.
+EMBED_LUA = awk -v text=1 -f common/lua/embed.awk $(2) | sha1sum | cut -c1-40 > $@.sha && \
+	awk -v name=$(1) -v sha="$$(cat $@.sha)" -f common/lua/embed.awk $(2) > $@.tmp && \
+	rm -f $@.sha && mv $@.tmp $@
 common/lua/%.lua.h: common/lua/record.lua common/lua/%.lua common/lua/embed.awk
-	awk -f common/lua/embed.awk name=$*_lua common/lua/record.lua \
-		common/lua/$*.lua > $@.tmp
-	mv $@.tmp $@
+	$(call EMBED_LUA,$*_lua,common/lua/record.lua common/lua/$*.lua)
+common/lua/confirm.lua.h: common/lua/confirm.lua common/lua/embed.awk
+	$(call EMBED_LUA,confirm_lua,common/lua/confirm.lua)
 
 # Generated headers exist before the first compile that includes them.
 common/store_claim.o common/store_last.o tests/unit/lua_text.o: $(LUA_HEADERS)
@@ -204,7 +211,7 @@ uninstall:
 clean:
 	rm -f common/*.o common/*.d common/*.a cgi-bin/*.o cgi-bin/*.d batch/*.o batch/*.d
 	rm -f tests/unit/*.o tests/unit/*.d $(CGIS) $(BATCH) $(UNIT) $(FUZZ)
-	rm -f common/lua/*.lua.h common/lua/*.lua.h.tmp
+	rm -f common/lua/*.lua.h common/lua/*.lua.h.tmp common/lua/*.lua.h.sha
 
 # make fuzz: build every libFuzzer harness in tests/fuzz/ (clang) and run
 # each for FUZZ_SECONDS on a copy of its seed corpus under FUZZ_DIR; any

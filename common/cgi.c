@@ -9,6 +9,7 @@
  * then we read to EOF. Bytes beyond a cap are read and thrown away.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -566,6 +567,65 @@ fd_write(void *ctx, const char *buf, size_t n)
 }
 
 /*
+ * A request runs to its end: a SIGTERM (Apache stopping a CGI, a process
+ * manager stopping a resident one) between advancing flux.last and
+ * delivering or spooling would lose accepted points. It waits until the
+ * answer is written and the claim ended (request_end).
+ */
+static void
+request_begin(sigset_t *old)
+{
+	sigset_t	block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, old);
+}
+
+/*
+ * After the answer has gone: end the request's claim (its points are
+ * delivered or spooled), a Redis round trip the client no longer waits
+ * for; then the signals held since request_begin arrive.
+ */
+static void
+request_end(struct flux_env *env, const sigset_t *old)
+{
+	char	err[FLUX_ERRLEN];
+
+	if (env->confirm_due && env->store != NULL &&
+	    flux_store_confirm(env->store, err) == -1)
+		flux_warn("%s; it ends when its lease runs out", err);
+	env->confirm_due = 0;
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/*
+ * A plain CGI's answer is complete for the web server when standard output
+ * closes (RFC 3875 6.3: the response runs to the end of the script's
+ * output). Closed now, the client has it while the process ends the
+ * claim; /dev/null takes the descriptor's place, so that no socket opened
+ * later becomes standard output.
+ */
+static void
+answer_sent(void)
+{
+	int	fd;
+
+	fflush(stdout);
+	if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1) {
+		close(STDOUT_FILENO);
+		return;
+	}
+	if (fd != STDOUT_FILENO) {
+		dup2(fd, STDOUT_FILENO);
+		close(fd);
+	}
+}
+
+/*
  * Serve one request: limit, read, dispatch, respond. A streaming handler
  * reads the body itself; what it leaves is drained before the answer.
  */
@@ -575,20 +635,7 @@ serve(struct flux_env *env, flux_handler h, const struct flux_io *io,
 {
 	struct flux_req		req = { 0 };
 	struct flux_resp	resp = { 0 };
-	sigset_t		block, old;
 
-	/*
-	 * A request runs to its end: a SIGTERM (Apache stopping a CGI, a
-	 * process manager stopping a resident one) between advancing
-	 * flux.last and delivering or spooling would lose accepted points.
-	 * It waits until the answer is written.
-	 */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &block, &old);
 	req.envp = io->envp;
 	req.method = flux_req_env(&req, "REQUEST_METHOD");
 	req.query = flux_req_env(&req, "QUERY_STRING");
@@ -611,7 +658,6 @@ serve(struct flux_env *env, flux_handler h, const struct flux_io *io,
 		flux_warn("cannot write the response: %s", strerror(errno));
 	free(req.body);
 	flux_buf_free(&resp.body);
-	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /*
@@ -657,6 +703,7 @@ env_begin(struct flux_env *env, char **envp)
 {
 	env_config(env, request_conf_path(envp));
 	env->store_failed = 0;
+	env->confirm_due = 0;
 	env->store_reused = env->store != NULL;
 }
 
@@ -694,10 +741,14 @@ fcgi_loop(struct flux_env *env, flux_handler h, int stream)
 	flux_info("resident FastCGI responder started");
 	while (FCGX_Accept_r(&freq) >= 0) {
 		struct flux_io	io = { fcgi_read, fcgi_write, NULL, &freq, freq.envp };
+		sigset_t	old;
 
+		request_begin(&old);
 		env_begin(env, freq.envp);
 		serve(env, h, &io, stream);
+		/* The answer goes to the server, which completes the request. */
 		FCGX_Finish_r(&freq);
+		request_end(env, &old);
 	}
 	FCGX_Free(&freq, 1);
 	return 0;
@@ -718,8 +769,13 @@ cgi_main(const char *program, flux_handler h, int stream)
 	if (!FCGX_IsCGI())
 		rc = fcgi_loop(&env, h, stream);
 	else {
+		sigset_t	old;
+
+		request_begin(&old);
 		env_begin(&env, environ);
 		serve(&env, h, &io, stream);
+		answer_sent();
+		request_end(&env, &old);
 	}
 	flux_store_close(env.store);
 	if (env.conf_ok)

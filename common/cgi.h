@@ -65,6 +65,8 @@ struct flux_env {
 	struct flux_store	*store;
 	int			 store_failed;	/* no new connection this request */
 	int			 store_reused;	/* store came from an earlier request */
+	/* The request's claim ends after its answer (flux_ingest). */
+	int			 confirm_due;
 };
 
 typedef void (*flux_handler)(struct flux_env *, struct flux_req *,

@@ -67,16 +67,14 @@ log_points(const struct flux_points *p)
 }
 
 /*
- * The accepted points are delivered or spooled: end the request's claim,
- * and the request succeeds (a claim that cannot be ended lapses instead).
+ * The accepted points are delivered or spooled, and the request succeeds.
+ * Its claim ends once the answer is out (flux_cgi_main: the client does
+ * not wait for that round trip), or lapses if that fails.
  */
 static int
 confirmed(struct flux_env *env)
 {
-	char	err[FLUX_ERRLEN];
-
-	if (env->store != NULL && flux_store_confirm(env->store, err) == -1)
-		flux_warn("%s; it ends when its lease runs out", err);
+	env->confirm_due = env->store != NULL;
 	return 0;
 }
 

@@ -331,43 +331,69 @@ borrow(struct store_args *a, const struct store_args *from)
 
 /* What EVAL's argument vector starts with, before the keys and arguments. */
 enum eval_head {
-	EVAL_COMMAND,		/* "EVAL" */
-	EVAL_TEXT,		/* the script */
+	EVAL_COMMAND,		/* "EVALSHA", or "EVAL" */
+	EVAL_SCRIPT,		/* the script's SHA1, or its text */
 	EVAL_NKEYS,		/* how many keys follow */
 	EVAL_HEAD
 };
 
+/* Make a's head call the script by its SHA1 (sha) or send its text. */
+static void
+eval_head(struct store_args *a, const char *sha, const char *text)
+{
+	a->v[EVAL_COMMAND] = (char *)(sha ? "EVALSHA" : "EVAL");
+	a->v[EVAL_SCRIPT] = (char *)(sha ? sha : text);
+	a->len[EVAL_COMMAND] = strlen(a->v[EVAL_COMMAND]);
+	a->len[EVAL_SCRIPT] = strlen(a->v[EVAL_SCRIPT]);
+}
+
+/* Whether r is Redis saying it does not hold the script of an EVALSHA. */
+static int
+noscript(const redisReply *r)
+{
+	return r != NULL && r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "NOSCRIPT", strlen("NOSCRIPT")) == 0;
+}
+
 /*
- * EVAL the script sc, its reply checked() (what names it in err), unless
- * its keys or arguments were built out of memory. Every script of the
- * store runs through here.
+ * Run the script sc, its reply checked() (what names it in err), unless
+ * its keys or arguments were built out of memory. A script with a SHA1 is
+ * called by it (EVALSHA), so that a request sends a few bytes rather than
+ * the whole text and Redis does not hash the text again; Redis answers
+ * NOSCRIPT when its script cache does not hold it (Redis restarted, or
+ * SCRIPT FLUSH), and the text goes with EVAL, which caches it. Every
+ * script of the store runs through here.
  */
 int
 store_script_run(struct flux_store *s, const struct store_script *sc,
     int want, redisReply **reply, const char *what, char err[])
 {
-	struct store_args	a = { 0 };
-	char			nkeys[I64_LEN];
-	int			rc;
+	struct store_args	 a = { 0 };
+	redisReply		*r = NULL;
+	char			 nkeys[I64_LEN];
 
 	/* The head and the strings of sc, borrowed: a's own are never freed. */
-	if (!sc->keys.failed && !sc->args.failed && store_args_reserve(&a,
-	    EVAL_HEAD + sc->keys.n + sc->args.n) == 0) {
-		a.v[EVAL_COMMAND] = (char *)"EVAL";
-		a.v[EVAL_TEXT] = (char *)sc->text;
-		a.v[EVAL_NKEYS] = nkeys;
-		a.len[EVAL_COMMAND] = strlen(a.v[EVAL_COMMAND]);
-		a.len[EVAL_TEXT] = strlen(sc->text);
-		a.len[EVAL_NKEYS] = store_put_i64(nkeys, (long long)sc->keys.n);
-		a.n = EVAL_HEAD;
-		borrow(&a, &sc->keys);
-		borrow(&a, &sc->args);
-	} else
-		a.failed = 1;
-	rc = store_command_args(s, &a, want, reply, what, err);
+	if (sc->keys.failed || sc->args.failed || store_args_reserve(&a,
+	    EVAL_HEAD + sc->keys.n + sc->args.n) == -1) {
+		free(a.v);
+		free(a.len);
+		return flux_errf(err, "out of memory");
+	}
+	eval_head(&a, sc->sha, sc->text);
+	a.v[EVAL_NKEYS] = nkeys;
+	a.len[EVAL_NKEYS] = store_put_i64(nkeys, (long long)sc->keys.n);
+	a.n = EVAL_HEAD;
+	borrow(&a, &sc->keys);
+	borrow(&a, &sc->args);
+	r = redisCommandArgv(s->ctx, (int)a.n, (const char **)a.v, a.len);
+	if (sc->sha != NULL && noscript(r)) {
+		freeReplyObject(r);
+		eval_head(&a, NULL, sc->text);
+		r = redisCommandArgv(s->ctx, (int)a.n, (const char **)a.v, a.len);
+	}
 	free(a.v);
 	free(a.len);
-	return rc;
+	return checked(s, r, want, reply, what, err);
 }
 
 /* Move every job left in processing (KEYS[1]) to the tail of the queue. */

@@ -22,6 +22,7 @@
 #include "store_priv.h"
 #include "util.h"
 
+#include "lua/confirm.lua.h"
 #include "lua/dedup.lua.h"
 
 /*
@@ -92,18 +93,6 @@ enum dedup_code {
 #define DEDUP_REPLY_CODE(i)	(1 + 2 * (i))
 #define DEDUP_REPLY_OLD(i)	(2 + 2 * (i))
 #define DEDUP_REPLY_LEN(n)	(1 + 2 * (n))
-
-/*
- * The confirm: the claim moves from the pending set to the done set with
- * an expiry of ARGV[2] ms on Redis's clock, as dedup.lua's deadlines.
- * KEYS: the pending set, the done set; ARGV: the token, the time done lasts.
- */
-static const char confirm_lua[] =
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
-    "redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])\n"
-    "return 0\n";
 
 /*
  * The rollback: each flux.last key that still holds the record this
@@ -381,7 +370,7 @@ int
 flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
     struct flux_points *p, int apply, char err[])
 {
-	struct store_script	 sc = { dedup_lua, { 0 }, { 0 } };
+	struct store_script	 sc = { dedup_lua, { 0 }, { 0 }, dedup_lua_sha };
 	size_t			*idx, n = 0, i;
 	int			 rc = 0;
 
@@ -419,7 +408,7 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 int
 flux_store_confirm(struct flux_store *s, char err[])
 {
-	struct store_script	sc = { confirm_lua, { 0 }, { 0 } };
+	struct store_script	sc = { confirm_lua, { 0 }, { 0 }, confirm_lua_sha };
 	int			rc;
 
 	if (!s->claim.claimed)
@@ -443,7 +432,7 @@ int
 flux_store_rollback(struct flux_store *s, char err[])
 {
 	struct store_claim	*cl = &s->claim;
-	struct store_script	 sc = { rollback_lua, { 0 }, { 0 } };
+	struct store_script	 sc = { rollback_lua, { 0 }, { 0 }, NULL };
 	size_t			 i;
 	int			 rc;
 

@@ -104,7 +104,7 @@ int
 flux_store_last_advance(struct flux_store *s, const char *const *metrics,
     const int64_t *ts, const double *values, size_t n, char err[])
 {
-	struct store_script	sc = { advance_lua, { 0 }, { 0 } };
+	struct store_script	sc = { advance_lua, { 0 }, { 0 }, advance_lua_sha };
 	size_t			i;
 	int			rc;
 

@@ -71,11 +71,16 @@ int	store_args_join(struct store_args *a, const char *prefix,
 	    const char *s);
 void	store_args_free(struct store_args *a);
 
-/* A Lua script to run with EVAL: its text, its KEYS and its ARGV. */
+/*
+ * A Lua script to run: its text, its KEYS and its ARGV, and its SHA1 (the
+ * NAME_lua_sha of an embedded script), or NULL to send the text each time
+ * with EVAL.
+ */
 struct store_script {
 	const char		*text;
 	struct store_args	 keys;
 	struct store_args	 args;
+	const char		*sha;
 };
 
 void	store_script_free(struct store_script *sc);

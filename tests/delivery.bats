@@ -515,34 +515,126 @@ EOF_PY
 	[[ "$cgi_body" == *'"ingest_count": 1, "drop_count": 0'* ]]
 }
 
+# load_scripts: Redis caches the scripts a request calls by SHA1, as after
+# an earlier request, so that commandstats count the request alone.
+load_scripts() {
+	local n
+	for n in dedup confirm; do
+		"$FLUX_TOP/tests/unit/lua_text" "$n" |
+			redis-cli -s "$REDIS_SOCK" -x script load >/dev/null
+	done
+}
+
+# await_output WANT CMD...: poll CMD (for up to 30 s) until it prints WANT;
+# the claim of a request ends after its answer, so a test waits for it.
+await_output() {
+	local want=$1 i
+	shift
+	for i in $(seq 300); do
+		[ "$("$@")" = "$want" ] && return 0
+		sleep 0.1
+	done
+	echo "still not $want: $("$@")" >&2
+	return 1
+}
+
+# redis_calls: the commands Redis ran since CONFIG RESETSTAT, "name:calls=N"
+# sorted, but for the test's own CONFIG, INFO and ZCARD.
+redis_calls() {
+	redis-cli -s "$REDIS_SOCK" info commandstats | tr -d '\r' | grep '^cmdstat_' |
+		grep -v -e '^cmdstat_config' -e '^cmdstat_info' -e '^cmdstat_zcard' |
+		cut -d, -f1 | sort
+}
+
 @test "one request's points are de-duplicated in one Redis round trip" {
+	load_scripts
 	redis-cli -s "$REDIS_SOCK" config resetstat >/dev/null
 	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}],"test":true}'
 	expect 200
-	# Commands since the reset, but our CONFIG and INFO and the script's own
-	# TIME and its MGET of flux.last and flux.claims (commandstats counts
-	# commands run inside a script too; a test request sets nothing).
-	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' -e '^cmdstat_time:calls=1,' -e '^cmdstat_mget:calls=1,'"
+	# The script by its SHA1, and inside it TIME and one MGET of flux.last
+	# and flux.claims (commandstats counts commands run inside a script
+	# too; a test request sets nothing).
+	run redis_calls
 	echo "$output"
-	[ "${#lines[@]}" = 1 ]
-	[[ "${lines[0]}" == cmdstat_eval:calls=1,* ]]
+	[ "$output" = "$(printf '%s\n' cmdstat_evalsha:calls=1 cmdstat_mget:calls=1 cmdstat_time:calls=1)" ]
 }
 
 @test "a request claims its points in one round trip and ends the claim in a second" {
+	load_scripts
 	redis-cli -s "$REDIS_SOCK" config resetstat >/dev/null
 	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}]}'
 	expect 204
 	# The script: TIME, one MGET of flux.last and flux.claims, a look for
 	# lapsed claims in each set (ZCOUNT), the claim's ZADD with its deadline
 	# and one MSET of flux.last and flux.claims; then the confirm's script:
-	# TIME, ZREM from pending, ZADD to done.
-	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' | cut -d, -f1 | sort"
+	# TIME, ZREM from pending, ZADD to done. Both called by SHA1.
+	await_output 0 redis-cli -s "$REDIS_SOCK" zcard flux.claim.pending
+	run redis_calls
 	echo "$output"
-	[ "$output" = "$(printf '%s\n' cmdstat_eval:calls=2 cmdstat_mget:calls=1 cmdstat_mset:calls=1 cmdstat_time:calls=2 cmdstat_zadd:calls=2 cmdstat_zcount:calls=2 cmdstat_zrem:calls=1)" ]
+	[ "$output" = "$(printf '%s\n' cmdstat_evalsha:calls=2 cmdstat_mget:calls=1 cmdstat_mset:calls=1 cmdstat_time:calls=2 cmdstat_zadd:calls=2 cmdstat_zcount:calls=2 cmdstat_zrem:calls=1)" ]
 	# The claim is done, and flux.claims names it.
 	tok=$(claims t.rt.a)
 	[[ "$tok" =~ ^[0-9a-f]{16}:-:[0-9]+$ ]]
 	[ "$(claim "${tok%%:*}")" = d ]
+}
+
+@test "scripts Redis does not hold (SCRIPT FLUSH) are sent again with EVAL" {
+	T=$(minute_ts)
+	redis-cli -s "$REDIS_SOCK" script flush >/dev/null
+	redis-cli -s "$REDIS_SOCK" config resetstat >/dev/null
+	get "metric=test.noscript&value=1&key=$KEY&timestamp=$T"
+	expect 204 ""
+	await_output 0 redis-cli -s "$REDIS_SOCK" zcard flux.claim.pending
+	# Each script: EVALSHA answered NOSCRIPT, then EVAL with its text.
+	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep -e '^cmdstat_eval:' -e '^cmdstat_evalsha:' | sort"
+	echo "$output"
+	[[ "${lines[0]}" == cmdstat_eval:calls=2,*,failed_calls=0 ]]
+	[[ "${lines[1]}" == cmdstat_evalsha:calls=2,*,failed_calls=2 ]]
+	[ "$(redis-cli -s "$REDIS_SOCK" script exists "$("$FLUX_TOP/tests/unit/lua_text" -s dedup)")" = 1 ]
+	[ "$(last test.noscript)" = "[$T, 1.0]" ]
+	# The next request calls them by SHA1 alone.
+	get "metric=test.noscript&value=2&key=$KEY&timestamp=$((T + 60))"
+	expect 204 ""
+	await_output 0 redis-cli -s "$REDIS_SOCK" zcard flux.claim.pending
+	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep -e '^cmdstat_eval:' -e '^cmdstat_evalsha:' | cut -d, -f1 | sort"
+	[ "$output" = "$(printf '%s\n' cmdstat_eval:calls=2 cmdstat_evalsha:calls=4)" ]
+}
+
+@test "the client has its answer before the request's claim ends" {
+	T=$(minute_ts)
+	load_scripts
+	# The confirm is held at Redis's door: the answer must come all the same.
+	start_redis_hold "$("$FLUX_TOP/tests/unit/lua_text" -s confirm)"
+	# A Redis timeout longer than the wait for the answer, so that a confirm
+	# sent before the answer would hold the answer back, not time out.
+	write_conf "REDIS_SOCKET_PATH = $REDIS_HOLD_SOCK" "REDIS_TIMEOUT_MS = 120000"
+	if [ "$FLUX_MODE" = fcgi ]; then
+		get "metric=test.after&value=1&key=$KEY&timestamp=$T"
+	else
+		# A plain CGI: the answer is complete when its standard output
+		# closes, which cat sees while the process still runs.
+		mkfifo "$BATS_TEST_TMPDIR/out"
+		env -i "PATH=$PATH" "FLUX_CONF=$FLUX_CONF" REQUEST_METHOD=GET \
+			"QUERY_STRING=metric=test.after&value=1&key=$KEY&timestamp=$T" \
+			"$FLUX_TOP/cgi-bin/metric_data" </dev/null >"$BATS_TEST_TMPDIR/out" \
+			2>"$STACK_DIR/cgi.err" &
+		pid=$!
+		run timeout 30 cat "$BATS_TEST_TMPDIR/out"
+		[ "$status" = 0 ]
+		[ "$output" = $'Status: 204 No Content\r\n\r' ]
+		cgi_status=204 cgi_body=
+	fi
+	expect 204 ""
+	await_output 1 bash -c "ls '$REDIS_HOLD_SOCK.held' 2>/dev/null | wc -l"
+	[ "$(redis-cli -s "$REDIS_SOCK" zcard flux.claim.pending)" = 1 ]
+	[ "$(redis-cli -s "$REDIS_SOCK" zcard flux.claim.done)" = 0 ]
+	release_redis_hold
+	[ "$FLUX_MODE" = fcgi ] || wait "$pid"
+	await_output 0 redis-cli -s "$REDIS_SOCK" zcard flux.claim.pending
+	[ "$(redis-cli -s "$REDIS_SOCK" zcard flux.claim.done)" = 1 ]
+	stop_redis_hold
+	run grep -c warn "$STACK_DIR/cgi.err"
+	[ "$output" = 0 ]
 }
 
 @test "after a Redis restart the next request de-duplicates again (a resident reconnects)" {

@@ -35,6 +35,22 @@ load_script() {
 	[[ "$output" =~ ^[0-9a-f]{40}$ ]]
 }
 
+@test "Redis compiles the embedded claim confirm script" {
+	run load_script confirm
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" =~ ^[0-9a-f]{40}$ ]]
+}
+
+@test "each script's embedded SHA1 is the one Redis caches it by (EVALSHA)" {
+	local n
+	for n in dedup advance confirm; do
+		run load_script "$n"
+		[ "$status" = 0 ]
+		[ "$output" = "$("$FLUX_TOP/tests/unit/lua_text" -s "$n")" ]
+	done
+}
+
 @test "a script with a syntax error is refused (the check can fail)" {
 	run bash -c "printf 'local x = \n' | redis-cli -s '$REDIS_SOCK' -x script load"
 	echo "$output"
@@ -44,5 +60,5 @@ load_script() {
 @test "lua_text knows no other script" {
 	run "$FLUX_TOP/tests/unit/lua_text" nosuch
 	[ "$status" = 2 ]
-	[ "$output" = "usage: lua_text dedup|advance" ]
+	[ "$output" = "usage: lua_text [-s] dedup|advance|confirm" ]
 }

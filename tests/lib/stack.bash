@@ -305,6 +305,7 @@ stack_stop() {
 	stop_fake_remote || true
 	stop_graphite_web || true
 	stop_prometheus || true
+	stop_redis_hold || true
 	stop_carbon || true
 	stop_redis || true
 	left=$(_stack_pids_with "$STACK_DIR/" | tr '\n' ' ')

@@ -1,13 +1,15 @@
 /*
  * lua_text.c - prints the text of an embedded Redis script exactly as the
  * store sends it with EVAL, so that tests/lua.bats can have Redis compile
- * it (SCRIPT LOAD): "lua_text dedup" or "lua_text advance". Exits 2 on
- * any other name.
+ * it (SCRIPT LOAD): "lua_text dedup", "lua_text advance" or "lua_text
+ * confirm"; with -s, the SHA1 the store calls it by with EVALSHA instead,
+ * which SCRIPT LOAD must answer. Exits 2 on any other name.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "lua/advance.lua.h"
+#include "lua/confirm.lua.h"
 #include "lua/dedup.lua.h"
 
 int
@@ -16,15 +18,19 @@ main(int argc, char *argv[])
 	static const struct {
 		const char	*name;
 		const char	*text;
+		const char	*sha;
 	} scripts[] = {
-		{ "dedup", dedup_lua },
-		{ "advance", advance_lua },
+		{ "dedup", dedup_lua, dedup_lua_sha },
+		{ "advance", advance_lua, advance_lua_sha },
+		{ "confirm", confirm_lua, confirm_lua_sha },
 	};
 	size_t	i;
+	int	sha = argc == 3 && strcmp(argv[1], "-s") == 0;
 
-	for (i = 0; argc == 2 && i < sizeof(scripts) / sizeof(scripts[0]); i++)
-		if (strcmp(argv[1], scripts[i].name) == 0)
-			return fputs(scripts[i].text, stdout) == EOF;
-	fprintf(stderr, "usage: lua_text dedup|advance\n");
+	for (i = 0; argc == 2 + sha && i < sizeof(scripts) / sizeof(scripts[0]); i++)
+		if (strcmp(argv[1 + sha], scripts[i].name) == 0)
+			return sha ? puts(scripts[i].sha) == EOF :
+			    fputs(scripts[i].text, stdout) == EOF;
+	fprintf(stderr, "usage: lua_text [-s] dedup|advance|confirm\n");
 	return 2;
 }

@@ -26,3 +26,26 @@ stop_redis() {
 	rm -f "$STACK_DIR/redis.sock"
 }
 
+
+_stack_redis_hold_ready() { [ -f "$STACK_DIR/redis-hold.sock.ready" ]; }
+
+# start_redis_hold HOLD: a proxy in front of redis (tests/tools/redis_hold.py)
+# on $STACK_DIR/redis-hold.sock that holds back a client's bytes containing
+# HOLD until release_redis_hold; $STACK_DIR/redis-hold.sock.held exists
+# while it does. Exports REDIS_HOLD_SOCK.
+start_redis_hold() {
+	_stack_need_init || return 1
+	local sock="$STACK_DIR/redis-hold.sock"
+	rm -f "$sock.ready" "$sock.held" "$sock.release"
+	_stack_spawn redis-hold "$STACK_DIR/redis-hold.log" "$_STACK_PY" \
+		"$_STACK_TOOLS_DIR/redis_hold.py" "$sock" "$REDIS_SOCK" "$1" "$sock.release"
+	_stack_await 10 "redis_hold.py did not start" stop_redis_hold \
+		_stack_redis_hold_ready || return 1
+	export REDIS_HOLD_SOCK=$sock
+}
+
+release_redis_hold() { touch "$STACK_DIR/redis-hold.sock.release"; }
+
+stop_redis_hold() {
+	_stack_stop_service redis-hold "$STACK_DIR/redis-hold.sock" 5
+}
