@@ -447,7 +447,7 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 {
 	struct haul		*h;
 	char			 who[FLUX_NAME_MAX + 16];
-	struct flux_delivery	 d = { r->conf, who, 0, 0, 0 };
+	struct flux_delivery	 d = { r->conf, who, 0, 0, 0, NULL };
 	int64_t			 last = 0, after;
 	double			 t0;
 	int			 known = 0, last_try;

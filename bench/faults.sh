@@ -115,6 +115,20 @@ finish
 start_carbon
 FAULTS_STOPPED=$(cat "$B/stopped") settle carbon_down
 
+# 1a. carbon killed with SIGKILL during the load, started after it: the
+# same accounting as carbon_down. A plain CGI counts points taken when
+# carbon closed its connection after reading them, a resident responder
+# when carbon's kernel acknowledged them (flux(7), DELIVERY): either way
+# what carbon held and had not written when killed is lost inside it,
+# and everything answered after the kill must be spooled and delivered.
+load carbon_kill
+sleep 1
+kill -KILL "$(_stack_running_pid carbon "$STACK_DIR/carbon/conf/carbon.conf")"
+stop_carbon; echo "$EPOCHREALTIME" > "$B/stopped"
+finish
+start_carbon
+FAULTS_STOPPED=$(cat "$B/stopped") settle carbon_kill
+
 # 1b. carbon restarted as INSTALL says: delivery held (FLUX_SPOOL_PATH/hold)
 # so requests spool, carbon-cache given time to write what it holds, then
 # restarted, the hold removed and the spool replayed. Nothing may be lost,

@@ -1,21 +1,36 @@
 /*
  * carbon.c - the carbon client of carbon.h.
  *
- * Delivery ends with an orderly close: we shut down our side and wait for
- * carbon to close its own. Twisted closes a connection when it reads our
- * FIN, after the bytes before it, so a clean EOF says carbon read the whole
- * stream, while a reset (a frame it refused, a crash) or a timeout (a
- * carbon that stopped reading) is a failure and the caller spools.
+ * A delivery on a connection of its own ends with an orderly close: we
+ * shut down our side and wait for carbon to close its own. Twisted closes
+ * a connection when it reads our FIN, after the bytes before it, so a
+ * clean EOF says carbon read the whole stream, while a reset (a frame it
+ * refused, a crash) or a timeout (a carbon that stopped reading) is a
+ * failure and the caller spools.
+ *
+ * A resident responder keeps its connection (struct flux_carbon) and
+ * confirms each delivery by its send queue draining (SIOCOUTQ at 0: every
+ * byte acknowledged by carbon's TCP stack) within FLUX_CARBON_TIMEOUT_MS.
+ * Both confirmations leave the points where a carbon that dies loses them
+ * alike: in carbon-cache's memory, or just before it, in its socket's
+ * receive buffer (flux(7), DELIVERY, and bench/faults.sh carbon_kill).
+ * On any error the connection is made again and the delivery, none of
+ * which was confirmed, sent again once; on a timeout the caller spools.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+
+#include <linux/sockios.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "carbon.h"
@@ -24,6 +39,22 @@
 
 /* Plaintext lines are sent in chunks of about this size. */
 #define PLAIN_CHUNK 65536
+
+/*
+ * A kept connection's delivery: sent at most this many times (the first,
+ * and once more on a new connection after an error).
+ */
+#define KEPT_ATTEMPTS 2
+/*
+ * The wait for the send queue to drain: first look at once, then after
+ * DRAIN_FIRST_US, twice as long each time up to DRAIN_MAX_US (on loopback
+ * carbon's kernel acknowledges within tens of microseconds; across a
+ * network, a round trip).
+ */
+#define DRAIN_FIRST_US 20
+#define DRAIN_MAX_US 1000
+/* A kept buffer larger than this is freed after its delivery. */
+#define KEPT_BUF_KEEP (1024 * 1024)
 
 static int
 wait_connected(int fd, int timeout_ms)
@@ -105,10 +136,14 @@ send_all(int fd, const char *p, size_t n, char err[])
 
 	while (n > 0) {
 		if ((w = send(fd, p, n, MSG_NOSIGNAL)) == -1) {
+			int saved = errno;
+
 			if (errno == EINTR)
 				continue;
-			return flux_errf(err, "cannot send to carbon: %s",
+			flux_errf(err, "cannot send to carbon: %s",
 			    errno == EAGAIN ? "timed out" : strerror(errno));
+			errno = saved;
+			return -1;
 		}
 		p += w;
 		n -= (size_t)w;
@@ -116,8 +151,27 @@ send_all(int fd, const char *p, size_t n, char err[])
 	return 0;
 }
 
+/*
+ * Where encoded points go: straight to a connection (fd), or kept in out
+ * for a kept connection, which may have to send them again.
+ */
+struct sink {
+	int		 fd;
+	struct flux_buf	*out;
+};
+
 static int
-send_pickle(int fd, const struct flux_points *p, char err[])
+sink_put(const struct sink *k, const char *p, size_t n, char err[])
+{
+	if (k->out == NULL)
+		return send_all(k->fd, p, n, err);
+	if (flux_buf_add(k->out, p, n) == -1)
+		return flux_errf(err, "out of memory");
+	return 0;
+}
+
+static int
+send_pickle(const struct sink *fd, const struct flux_points *p, char err[])
 {
 	struct flux_buf	b = { 0 };
 	size_t		i, items = 0;
@@ -131,7 +185,7 @@ send_pickle(int fd, const struct flux_points *p, char err[])
 			continue;
 		if (items > 0 && b.len + FLUX_PICKLE_ITEM_SIZE(strlen(pt->name)) + 2 >
 		    FLUX_PICKLE_FRAME_MAX) {
-			if (flux_pickle_end(&b) == -1 || send_all(fd, b.ptr, b.len, err) == -1)
+			if (flux_pickle_end(&b) == -1 || sink_put(fd, b.ptr, b.len, err) == -1)
 				goto done;
 			flux_pickle_begin(&b);
 			items = 0;
@@ -141,7 +195,7 @@ send_pickle(int fd, const struct flux_points *p, char err[])
 		items++;
 	}
 	if (items > 0 && (flux_pickle_end(&b) == -1 ||
-	    send_all(fd, b.ptr, b.len, err) == -1))
+	    sink_put(fd, b.ptr, b.len, err) == -1))
 		goto done;
 	rc = 0;
 	goto done;
@@ -153,7 +207,7 @@ done:
 }
 
 static int
-send_plain(int fd, const struct flux_points *p, char err[])
+send_plain(const struct sink *fd, const struct flux_points *p, char err[])
 {
 	struct flux_buf	 b = { 0 };
 	char		 num[FLUX_DBLLEN];
@@ -170,15 +224,25 @@ send_plain(int fd, const struct flux_points *p, char err[])
 			goto done;
 		}
 		if (b.len >= PLAIN_CHUNK) {
-			if (send_all(fd, b.ptr, b.len, err) == -1)
+			if (sink_put(fd, b.ptr, b.len, err) == -1)
 				goto done;
 			b.len = 0;
 		}
 	}
-	rc = (b.len > 0) ? send_all(fd, b.ptr, b.len, err) : 0;
+	rc = (b.len > 0) ? sink_put(fd, b.ptr, b.len, err) : 0;
 done:
 	flux_buf_free(&b);
 	return rc;
+}
+
+/* The points of p in carbon's protocol, to k. */
+static int
+encode(const struct sink *k, const struct flux_conf *c,
+    const struct flux_points *p, char err[])
+{
+	if (c->carbon_protocol == FLUX_PROTO_PICKLE)
+		return send_pickle(k, p, err);
+	return send_plain(k, p, err);
 }
 
 /* Orderly close: see the comment at the top of this file. */
@@ -210,19 +274,17 @@ int
 flux_carbon_deliver(const struct flux_conf *c, const struct flux_points *p,
     char err[])
 {
-	int	fd, rc;
+	struct sink	k = { -1, NULL };
+	int		rc;
 
 	if (flux_points_count(p, FLUX_PT_ACCEPT) == 0)
 		return 0;
-	if ((fd = carbon_connect(c, err)) == -1)
+	if ((k.fd = carbon_connect(c, err)) == -1)
 		return -1;
-	if (c->carbon_protocol == FLUX_PROTO_PICKLE)
-		rc = send_pickle(fd, p, err);
-	else
-		rc = send_plain(fd, p, err);
+	rc = encode(&k, c, p, err);
 	if (rc == 0)
-		rc = close_checked(fd, err);
-	close(fd);
+		rc = close_checked(k.fd, err);
+	close(k.fd);
 	return rc;
 }
 
@@ -239,5 +301,186 @@ flux_carbon_probe(const struct flux_conf *c, char err[])
 		return -1;
 	rc = close_checked(fd, err);
 	close(fd);
+	return rc;
+}
+
+/* A resident responder's connection to carbon (carbon.h). */
+struct flux_carbon {
+	int		 fd;		/* -1: none */
+	char		*host;		/* what fd is connected to */
+	int64_t		 port;
+	int		 protocol;
+	struct flux_buf	 out;		/* the delivery under way, encoded */
+};
+
+struct flux_carbon *
+flux_carbon_new(void)
+{
+	struct flux_carbon	*k;
+
+	if ((k = calloc(1, sizeof(*k))) != NULL)
+		k->fd = -1;
+	return k;
+}
+
+static void
+kept_drop(struct flux_carbon *k)
+{
+	if (k->fd != -1)
+		close(k->fd);
+	k->fd = -1;
+	free(k->host);
+	k->host = NULL;
+}
+
+void
+flux_carbon_free(struct flux_carbon *k)
+{
+	if (k == NULL)
+		return;
+	kept_drop(k);
+	flux_buf_free(&k->out);
+	free(k);
+}
+
+static int64_t
+port_of(const struct flux_conf *c)
+{
+	return c->carbon_protocol == FLUX_PROTO_PICKLE ? c->carbon_pickle_port :
+	    c->carbon_port;
+}
+
+/* Whether k's connection goes where c says (a resident sees edits). */
+static int
+kept_for(const struct flux_carbon *k, const struct flux_conf *c)
+{
+	return k->host != NULL && strcmp(k->host, c->carbon_host) == 0 &&
+	    k->port == port_of(c) && k->protocol == (int)c->carbon_protocol;
+}
+
+static int
+kept_connect(struct flux_carbon *k, const struct flux_conf *c, char err[])
+{
+	if ((k->fd = carbon_connect(c, err)) == -1)
+		return -1;
+	if ((k->host = strdup(c->carbon_host)) == NULL) {
+		kept_drop(k);
+		return flux_errf(err, "out of memory");
+	}
+	k->port = port_of(c);
+	k->protocol = (int)c->carbon_protocol;
+	return 0;
+}
+
+/*
+ * Whether carbon ended the connection (it never sends: anything to read
+ * is its FIN or a reset) or the socket failed; err says which.
+ */
+static int
+peer_gone(const struct pollfd *pfd, char err[])
+{
+	int		soerr = 0;
+	socklen_t	len = sizeof(soerr);
+
+	if (pfd->revents == 0)
+		return 0;
+	if (getsockopt(pfd->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+		soerr = errno;
+	flux_errf(err, "carbon closed the connection: %s",
+	    soerr != 0 ? strerror(soerr) : "end of file");
+	return 1;
+}
+
+/*
+ * Wait until carbon's TCP stack has acknowledged every byte sent on fd
+ * (SIOCOUTQ, the bytes not yet acknowledged, at 0): 0. -1 with err when
+ * carbon closes or resets the connection first, or when deadline (ms,
+ * monotonic) passes, which sets *timed_out.
+ */
+static int
+drained(int fd, int64_t deadline, int *timed_out, char err[])
+{
+	struct pollfd	pfd = { fd, POLLIN | POLLRDHUP, 0 };
+	struct timespec	ts = { 0, 0 };
+	int64_t		pause = DRAIN_FIRST_US, left;
+	int		queued, n;
+
+	for (;;) {
+		pfd.revents = 0;
+		if ((n = ppoll(&pfd, 1, &ts, NULL)) == -1 && errno != EINTR)
+			return flux_errf(err, "cannot poll carbon connection: %s",
+			    strerror(errno));
+		if (n > 0 && peer_gone(&pfd, err))
+			return -1;
+		if (ioctl(fd, SIOCOUTQ, &queued) == -1)
+			return flux_errf(err, "cannot read carbon's send queue: %s",
+			    strerror(errno));
+		if (queued == 0)
+			return 0;
+		if ((left = deadline - flux_clock_ms(CLOCK_MONOTONIC)) <= 0) {
+			*timed_out = 1;
+			return flux_errf(err, "carbon did not confirm the data: "
+			    "timed out (%d bytes unacknowledged)", queued);
+		}
+		if (pause > left * 1000)
+			pause = left * 1000;
+		ts.tv_sec = (time_t)(pause / 1000000);
+		ts.tv_nsec = (long)(pause % 1000000) * 1000;
+		pause = pause * 2 > DRAIN_MAX_US ? DRAIN_MAX_US : pause * 2;
+	}
+}
+
+/* Whether carbon closed the idle kept connection since the last delivery. */
+static int
+kept_stale(const struct flux_carbon *k)
+{
+	struct pollfd	pfd = { k->fd, POLLIN | POLLRDHUP, 0 };
+	char		err[FLUX_ERRLEN];
+	int		n;
+
+	while ((n = poll(&pfd, 1, 0)) == -1 && errno == EINTR)
+		;
+	return n == -1 || (n > 0 && peer_gone(&pfd, err));
+}
+
+/*
+ * Deliver the accepted points of p on k's connection, made (again) when
+ * there is none, carbon closed it, or the settings moved. 0 when carbon's
+ * TCP stack acknowledged all of them within FLUX_CARBON_TIMEOUT_MS. On an
+ * error (a reset, a closed connection) none of them counts as confirmed:
+ * they go again, once, on a new connection. -1 with err when that fails
+ * too, on a timeout (a stalled carbon: the caller spools, no resend) or
+ * when carbon cannot be reached.
+ */
+int
+flux_carbon_send(struct flux_carbon *k, const struct flux_conf *c,
+    const struct flux_points *p, char err[])
+{
+	struct sink	out = { -1, &k->out };
+	int64_t		deadline;
+	int		attempt, timed_out = 0, rc = -1;
+
+	if (flux_points_count(p, FLUX_PT_ACCEPT) == 0)
+		return 0;
+	k->out.len = 0;
+	if (encode(&out, c, p, err) == -1)
+		goto done;
+	if (k->fd != -1 && (!kept_for(k, c) || kept_stale(k)))
+		kept_drop(k);
+	deadline = flux_clock_ms(CLOCK_MONOTONIC) + c->carbon_timeout_ms;
+	for (attempt = 0; attempt < KEPT_ATTEMPTS && !timed_out; attempt++) {
+		if (k->fd == -1 && kept_connect(k, c, err) == -1)
+			break;
+		if (send_all(k->fd, k->out.ptr, k->out.len, err) == -1)
+			timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
+		else if (drained(k->fd, deadline, &timed_out, err) == 0) {
+			rc = 0;
+			break;
+		}
+		kept_drop(k);
+	}
+done:
+	if (k->out.cap > KEPT_BUF_KEEP)
+		flux_buf_free(&k->out);
 	return rc;
 }

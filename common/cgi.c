@@ -24,6 +24,7 @@
 #include <fcgiapp.h>
 #include <zlib.h>
 
+#include "carbon.h"
 #include "cgi.h"
 #include "json.h"
 #include "log.h"
@@ -739,6 +740,8 @@ fcgi_loop(struct flux_env *env, flux_handler h, int stream)
 		return 1;
 	}
 	flux_info("resident FastCGI responder started");
+	/* Out of memory: a connection per delivery, as a plain CGI. */
+	env->carbon = flux_carbon_new();
 	while (FCGX_Accept_r(&freq) >= 0) {
 		struct flux_io	io = { fcgi_read, fcgi_write, NULL, &freq, freq.envp };
 		sigset_t	old;
@@ -778,6 +781,7 @@ cgi_main(const char *program, flux_handler h, int stream)
 		request_end(&env, &old);
 	}
 	flux_store_close(env.store);
+	flux_carbon_free(env.carbon);
 	if (env.conf_ok)
 		flux_conf_free(&env.conf);
 	return rc;

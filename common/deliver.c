@@ -50,7 +50,9 @@ flux_deliver(struct flux_delivery *d, const struct flux_points *p, char err[])
 
 	if (!d->spool_only && held(d, n))
 		d->spool_only = 1;
-	if (!d->spool_only && flux_carbon_deliver(d->conf, p, err) == 0) {
+	if (!d->spool_only && (d->kept != NULL ?
+	    flux_carbon_send(d->kept, d->conf, p, err) :
+	    flux_carbon_deliver(d->conf, p, err)) == 0) {
 		d->sent += n;
 		return 0;
 	}

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "carbon.h"
 #include "conf.h"
 #include "metric.h"
 
@@ -34,6 +35,8 @@ struct flux_delivery {
 	int			 spool_only;	/* carbon failed, or delivery is held */
 	size_t			 sent;		/* points carbon took */
 	size_t			 spooled;	/* points written to the spool */
+	/* A resident responder's kept carbon connection; NULL: one per delivery. */
+	struct flux_carbon	*kept;
 };
 
 int	flux_deliver(struct flux_delivery *d, const struct flux_points *p,

@@ -170,10 +170,36 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 	[ "$(items)" = "test.hold $T 3.0" ]
 }
 
+# big_body METRIC TS VALUE: a POST body of the point and 500 fillers, more
+# bytes than a stalled or resetting capture's receive buffer takes: a
+# resident's kept connection counts what carbon's kernel acknowledged as
+# delivered, so a carbon that must fail a delivery is given more than its
+# kernel buffers.
+big_body() {
+	/usr/bin/python3 -c "
+import json, sys
+m = [{'metric': sys.argv[1], 'timestamp': int(sys.argv[2]), 'value': float(sys.argv[3])}]
+m += [{'metric': 'test.filler.%s.f%03d' % ('x' * 60, i), 'timestamp': int(sys.argv[2]), 'value': i} for i in range(500)]
+print(json.dumps({'key': sys.argv[4], 'metrics': m}))" "$1" "$2" "$3" "$KEY"
+}
+
+# wait_count_events WHAT N: until the capture has logged N WHAT events.
+wait_count_events() {
+	local i
+	for i in $(seq 1 100); do
+		[ "$(grep -c "^$1 " "$CAPTURE_FILE.events")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# big_post METRIC TS VALUE: POST big_body.
+big_post() { post "$(big_body "$@")"; }
+
 @test "a carbon that resets the connection: the points are spooled" {
 	start_capture reset 10
 	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
-	get "metric=test.reset&value=1&key=$KEY"
+	big_post test.reset "$(minute_ts)" 1
 	expect 204
 	[ "$(spool_count)" = 1 ]
 }
@@ -181,10 +207,62 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 @test "a carbon that stops reading: the send times out and the points are spooled" {
 	start_capture stall
 	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 300"
-	get "metric=test.stall&value=1&key=$KEY"
+	big_post test.stall "$(minute_ts)" 1
 	expect 204
 	[ "$(spool_count)" = 1 ]
 	grep -q 'timed out' "$STACK_DIR/cgi.err"
+}
+
+@test "a resident keeps one carbon connection; a plain CGI makes one per request" {
+	T=$(minute_ts)
+	start_capture accept
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+	for v in 1 2 3; do
+		get "metric=test.kept.m$v&value=$v&timestamp=$T&key=$KEY"
+		expect 204 ""
+	done
+	[ "$(items)" = "$(printf 'test.kept.m%d %d %d.0\n' 1 "$T" 1 2 "$T" 2 3 "$T" 3)" ]
+	if [ "$FLUX_MODE" = fcgi ]; then
+		[ "$(grep -c open "$CAPTURE_FILE.events")" = 1 ]
+	else
+		[ "$(grep -c open "$CAPTURE_FILE.events")" = 3 ]
+	fi
+	[ "$(spool_count)" = 0 ]
+}
+
+@test "carbon ends the kept connection: the next delivery connects again" {
+	T=$(minute_ts)
+	# Each connection is closed by the capture once it has read a point.
+	start_capture close 1
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+	get "metric=test.closed.a&value=1&timestamp=$T&key=$KEY"
+	expect 204 ""
+	wait_count_events close 1
+	get "metric=test.closed.b&value=2&timestamp=$T&key=$KEY"
+	expect 204 ""
+	[ "$(items)" = "$(printf 'test.closed.a %d 1.0\ntest.closed.b %d 2.0' "$T" "$T")" ]
+	[ "$(grep -c open "$CAPTURE_FILE.events")" = 2 ]
+	[ "$(spool_count)" = 0 ]
+}
+
+@test "carbon resets a delivery it had not acknowledged: it goes again on a new connection" {
+	T=$(minute_ts)
+	# The first connection is not read, then reset after 500 ms: the
+	# resident's delivery is unconfirmed and goes again; a plain CGI's
+	# first connection is its only one, and it spools.
+	start_capture reset1 500
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 20000"
+	big_post test.resend "$T" 7
+	expect 204 ""
+	if [ "$FLUX_MODE" = fcgi ]; then
+		[ "$(spool_count)" = 0 ]
+		[ "$(items | grep -c .)" = 501 ]
+		[ "$(items | grep '^test.resend ')" = "test.resend $T 7.0" ]
+		[ "$(grep -c open "$CAPTURE_FILE.events")" = 2 ]
+		grep -q 'reset 1 0' "$CAPTURE_FILE.events"
+	else
+		[ "$(spool_count)" = 1 ]
+	fi
 }
 
 @test "neither delivered nor spooled: 503 and flux.last is rolled back" {
@@ -209,7 +287,7 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 	# Hold the first request in carbon's timeout while a newer point lands.
 	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 1500" \
 		"FLUX_SPOOL_PATH = $STACK_DIR/no/such/dir"
-	get "metric=test.rb.race&value=1&timestamp=$((T - 60))&key=$KEY" &
+	big_post test.rb.race "$((T - 60))" 1 &
 	pid=$!
 	sleep 0.5
 	redis-cli -s "$REDIS_SOCK" set flux.last.test.rb.race "[$T, 9.0]" >/dev/null
@@ -218,8 +296,10 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 	[ "$(last test.rb.race)" = "[$T, 9.0]" ]
 }
 
-# claim_get FILE QUERY: a GET in the background, its status into FILE.
-claim_get() { get "$2"; echo "$cgi_status" > "$1"; }
+# claim_big FILE METRIC TS VALUE: big_post in the background, its status
+# into FILE: more than a stalled carbon's kernel takes, so that the
+# request waits for its timeout in either mode.
+claim_big() { local f=$1; shift; big_post "$@"; echo "$cgi_status" > "$f"; }
 
 # The claims' Redis layout (common/lua/dedup.lua): a pending and a done set
 # of tokens, scored with their deadlines in ms of Redis's clock, and the
@@ -285,7 +365,7 @@ wait_claimed() {
 	# A: carbon never reads and the spool is missing, so A will answer 503.
 	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 1500" \
 		"FLUX_SPOOL_PATH = $STACK_DIR/no/such/dir"
-	claim_get "$BATS_TEST_TMPDIR/a" "metric=test.claim.rb&value=1&timestamp=$T&key=$KEY" &
+	claim_big "$BATS_TEST_TMPDIR/a" test.claim.rb "$T" 1 &
 	pid=$!
 	wait_claimed test.claim.rb
 	# B, for the same timestamp while A's claim stands, with carbon back.
@@ -306,7 +386,7 @@ wait_claimed() {
 	start_capture stall
 	# A: carbon never reads, so A spools after its timeout and answers 204.
 	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 1500"
-	claim_get "$BATS_TEST_TMPDIR/a" "metric=test.claim.ok&value=1&timestamp=$T&key=$KEY" &
+	claim_big "$BATS_TEST_TMPDIR/a" test.claim.ok "$T" 1 &
 	pid=$!
 	wait_claimed test.claim.ok
 	write_conf "FLUX_CARBON_PICKLE_PORT = $B_PORT"

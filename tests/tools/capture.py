@@ -13,6 +13,14 @@ Modes:
           socket gets a small SO_RCVBUF (inherited by accepted sockets), but
           on loopback the sender's own send buffer still absorbs ~2 MB
           (measured) before its writes block; a connect() always succeeds.
+          The kernel still acknowledges what fits in that small buffer.
+  close   as accept, but close (FIN, no reset) each connection once it has
+          read N bytes or more: a carbon that ends a kept connection.
+  reset1  the first connection is not read (small SO_RCVBUF, as stall) and
+          reset after N milliseconds; later ones are read as in accept.
+
+In reset mode too the listening socket gets the small SO_RCVBUF, so that
+bytes past it are not acknowledged by the kernel when the reset comes.
 
 Also written:
   OUTPUT_FILE.ready   created once the socket is listening (callers poll it)
@@ -29,6 +37,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 
 STALL_RCVBUF = 4096
 
@@ -41,7 +50,7 @@ def main():
     out_path = sys.argv[2]
     mode = sys.argv[3]
     limit = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-    if mode not in ("accept", "reset", "stall"):
+    if mode not in ("accept", "reset", "stall", "close", "reset1"):
         sys.stderr.write("capture.py: unknown mode %r\n" % mode)
         return 2
 
@@ -57,7 +66,7 @@ def main():
 
     lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if mode == "stall":
+    if mode in ("stall", "reset", "reset1"):
         lsock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, STALL_RCVBUF)
     lsock.bind(("127.0.0.1", port))
     lsock.listen(128)
@@ -87,9 +96,18 @@ def main():
         else:
             sock.close()
 
+    first = None    # reset1: the first connection, and when to reset it
     try:
         while True:
-            for key, _ in sel.select():
+            timeout = None
+            if first is not None:
+                timeout = max(0.0, first[1] - time.monotonic())
+            if first is not None and timeout == 0.0:
+                events.write("reset 1 0\n")
+                rst_close(first[0])
+                first = None
+                continue
+            for key, _ in sel.select(timeout):
                 sock = key.fileobj
                 if sock is lsock:
                     try:
@@ -100,6 +118,9 @@ def main():
                     events.write("open %d\n" % counter)
                     if mode == "stall":
                         stalled.append(c)
+                        continue
+                    if mode == "reset1" and counter == 1:
+                        first = (c, time.monotonic() + limit / 1000.0)
                         continue
                     if mode == "reset" and limit <= 0:
                         events.write("reset %d 0\n" % counter)
@@ -125,7 +146,11 @@ def main():
                 conns[sock][1] += len(data)
                 if mode == "reset" and conns[sock][1] >= limit:
                     finish(sock, "reset")
+                elif mode == "close" and conns[sock][1] >= limit:
+                    finish(sock, "close")
     finally:
+        if first is not None:
+            stalled.append(first[0])
         for s in list(conns) + stalled:
             s.close()
         lsock.close()

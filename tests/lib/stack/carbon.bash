@@ -125,11 +125,12 @@ whisper_count() {
 _stack_capture_ready() { [ -f "$1.ready" ]; }
 
 # start_capture MODE [N]: fake carbon (tests/tools/capture.py) on a free port;
-# MODE accept|reset|stall, N = bytes to read before a reset.
+# MODE accept|reset|stall|close|reset1, N = bytes to read before a reset or
+# close (reset1: milliseconds before the first connection is reset).
 # Exports CAPTURE_PORT and CAPTURE_FILE (the received bytes).
 start_capture() {
 	_stack_need_init || return 1
-	local mode=${1:?usage: start_capture accept|reset|stall [N]} n=${2:-0} port file
+	local mode=${1:?usage: start_capture accept|reset|stall|close|reset1 [N]} n=${2:-0} port file
 	port=$(flux_free_port) || return 1
 	file="$STACK_DIR/capture-$port.bin"
 	rm -f "$file.ready" "$file.events"
