@@ -13,7 +13,11 @@
 #
 #   usage: bash bench/faults.sh [CLIENTS] [STEPS] [METRICS]
 #   env:   FAULTS_MODE=fcgid runs the CGIs as resident FastCGI responders
-#          (Apache mod_fcgid) instead of plain CGI (mod_cgid).
+#          (Apache mod_fcgid) instead of plain CGI (mod_cgid), and
+#          FAULTS_MODE=proxy as the kernel-queued pool of INSTALL
+#          (mod_proxy_fcgi); FAULTS_CARBON_KEEP=1 sets
+#          FLUX_CARBON_KEEP_CONNECTION (residents keep a carbon connection,
+#          confirmed by carbon's kernel: see flux(7), DELIVERY).
 # Exit 1 when any accepted point was lost, wrong or delivered twice with
 # different values (a de-dup race).
 set -euo pipefail
@@ -25,6 +29,11 @@ STEP_DEADLINE=20	# seconds a client keeps retrying one step
 PACE=0.05		# seconds between a client's steps, so faults land mid-load
 source tests/lib/flux.bash
 
+# fconf [LINE...]: write_conf, with the kept carbon connection when asked.
+KEEP_LINE=()
+[ "${FAULTS_CARBON_KEEP:-0}" = 1 ] && KEEP_LINE=("FLUX_CARBON_KEEP_CONNECTION = true")
+fconf() { write_conf "${KEEP_LINE[@]}" "$@"; }
+
 make -s -j2
 B=$(mktemp -d /tmp/flux-faults.XXXXXX)
 trap 'stop_capture; stack_stop; [ -n "${FAULTS_KEEP:-}" ] || rm -rf "$B"' EXIT
@@ -32,7 +41,7 @@ stack_init "$B"
 start_redis
 start_carbon
 make -s install DESTDIR="$B/inst" PREFIX=/usr SYSCONFDIR=/etc >/dev/null
-write_conf
+fconf
 start_apache "$B/inst/usr/lib/flux/cgi-bin" "$FLUX_CONF" "${FAULTS_MODE:-cgid}"
 BATCH="$B/inst/usr/sbin/flux-batch"
 NOW=$(date +%s)
@@ -102,7 +111,7 @@ settle() {
 	    ${2:+"$2"} >/dev/null 2>&1 || rc=1
 }
 
-echo "clients $CLIENTS, steps $STEPS, metrics per request $METRICS, apache mod_${FAULTS_MODE:-cgid}"
+echo "clients $CLIENTS, steps $STEPS, metrics per request $METRICS, apache ${FAULTS_MODE:-cgid}${KEEP_LINE:+, ${KEEP_LINE[*]}}"
 
 # 1. carbon stopped during the load, started after it: spooled meanwhile.
 # carbon-cache keeps what it received in memory and a TERM drops what it
@@ -142,20 +151,20 @@ settle carbon_restart_held
 
 # 2. carbon accepts but never reads: timeouts, spooled.
 start_capture stall
-write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 300"
+fconf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 300"
 load carbon_stall
 finish
 stop_capture
-write_conf
+fconf
 settle carbon_stall
 
 # 3. carbon resets every connection after 100 bytes: spooled.
 start_capture reset 100
-write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+fconf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
 load carbon_reset
 finish
 stop_capture
-write_conf
+fconf
 settle carbon_reset
 
 # 4. Redis stopped and restarted during the load: no de-dup while it is
@@ -183,14 +192,14 @@ settle spool_readonly
 # clients' retries wait until the dead claims' lease runs out (30 s) and
 # then deliver the points themselves. Nothing may be lost.
 start_capture stall
-write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+fconf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
 STEP_DEADLINE=75
 load cgi_kill
 sleep 1
 pkill -KILL -f "$B/inst/usr/lib/flux/cgi-bin/metric_data_post" || true
 echo "killed in-flight requests; the retries wait out the claims' 30 s lease"
 stop_capture
-write_conf
+fconf
 finish
 STEP_DEADLINE=20
 settle cgi_kill
@@ -199,10 +208,10 @@ settle cgi_kill
 # every byte: each accepted point delivered exactly once, no race.
 redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 start_capture accept
-write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+fconf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
 load concurrency
 finish
-write_conf
+fconf
 settle concurrency "$CAPTURE_FILE"
 stop_capture
 

@@ -8,14 +8,14 @@
  * refused, a crash) or a timeout (a carbon that stopped reading) is a
  * failure and the caller spools.
  *
- * A resident responder keeps its connection (struct flux_carbon) and
- * confirms each delivery by its send queue draining (SIOCOUTQ at 0: every
- * byte acknowledged by carbon's TCP stack) within FLUX_CARBON_TIMEOUT_MS.
- * Both confirmations leave the points where a carbon that dies loses them
- * alike: in carbon-cache's memory, or just before it, in its socket's
- * receive buffer (flux(7), DELIVERY, and bench/faults.sh carbon_kill).
- * On any error the connection is made again and the delivery, none of
- * which was confirmed, sent again once; on a timeout the caller spools.
+ * With FLUX_CARBON_KEEP_CONNECTION a resident responder keeps its
+ * connection (struct flux_carbon) and confirms each delivery by its send
+ * queue draining (SIOCOUTQ at 0: every byte acknowledged by carbon's TCP
+ * stack) within FLUX_CARBON_TIMEOUT_MS. On any error the connection is
+ * made again and the delivery, none of which was confirmed, sent again
+ * once; on a timeout the caller spools. That confirmation is weaker: the
+ * kernel acknowledges bytes carbon may never read (flux(7), DELIVERY,
+ * and bench/faults.sh), hence off by default.
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>

@@ -2,9 +2,9 @@
  * carbon.h - delivery of points to carbon-cache (SPEC section 6): pickle
  * frames to the pickle port by default, or plaintext lines.
  * flux_carbon_deliver() makes a connection per call, confirmed by an
- * orderly close (a plain CGI, flux-batch); flux_carbon_send() keeps one
- * connection (struct flux_carbon, a resident responder's), confirmed by
- * its send queue draining. Connect, send and confirm are bounded by
+ * orderly close; flux_carbon_send() keeps one connection (struct
+ * flux_carbon, a resident responder's under FLUX_CARBON_KEEP_CONNECTION),
+ * confirmed by its send queue draining. Connect, send and confirm are bounded by
  * FLUX_CARBON_TIMEOUT_MS.
  */
 #ifndef FLUX_CARBON_H

@@ -65,7 +65,8 @@ struct flux_env {
 	struct flux_store	*store;
 	int			 store_failed;	/* no new connection this request */
 	int			 store_reused;	/* store came from an earlier request */
-	/* A resident responder's carbon connection; NULL in a plain CGI. */
+	/* A resident responder's carbon connection (used under
+	 * FLUX_CARBON_KEEP_CONNECTION); NULL in a plain CGI. */
 	struct flux_carbon	*carbon;
 	/* The request's claim ends after its answer (flux_ingest). */
 	int			 confirm_due;

@@ -62,6 +62,8 @@ static const struct setting settings[] = {
 	S("FLUX_CARBON_PICKLE_PORT", T_INT, carbon_pickle_port, "2004", 1, 65535),
 	S("FLUX_CARBON_PROTOCOL", T_PROTO, carbon_protocol, "pickle", 0, 0),
 	S("FLUX_CARBON_TIMEOUT_MS", T_INT, carbon_timeout_ms, "2000", 1, 600000),
+	/* Not Skyline's: a resident responder's kept connection (flux.conf(5)). */
+	S("FLUX_CARBON_KEEP_CONNECTION", T_BOOL, carbon_keep, "false", 0, 0),
 	/* Not Skyline's: where flux-batch reads how far back carbon keeps points. */
 	S("FLUX_CARBON_STORAGE_SCHEMAS", T_STR, carbon_storage_schemas,
 	    "/etc/carbon/storage-schemas.conf", 0, 0),

@@ -55,6 +55,7 @@ struct flux_conf {
 	int64_t			 carbon_pickle_port;
 	enum flux_proto		 carbon_protocol;
 	int64_t			 carbon_timeout_ms;
+	int			 carbon_keep;	/* a resident keeps its connection */
 	char			*carbon_storage_schemas;	/* "" unknown */
 	char			*spool_path;
 	char			*redis_socket_path;

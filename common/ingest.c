@@ -86,7 +86,8 @@ confirmed(struct flux_env *env)
 int
 flux_ingest(struct flux_env *env, struct flux_points *p, char err[])
 {
-	struct flux_delivery	d = { &env->conf, NULL, 0, 0, 0, env->carbon };
+	struct flux_delivery	d = { &env->conf, NULL, 0, 0, 0,
+	    env->conf.carbon_keep ? env->carbon : NULL };
 	char			rerr[FLUX_ERRLEN];
 
 	flux_ingest_dedup(env, p, 0);

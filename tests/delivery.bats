@@ -85,6 +85,7 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 	expect 204 ""
 	get "metric=test.spool.c&value=3&timestamp=$T&key=$KEY"
 	expect 204 ""
+	cat "$STACK_DIR/cgi.err"; ls -la "$STACK_DIR/spool"
 	[ "$(spool_count)" = 2 ]
 	[ "$(last test.spool.a)" = "[$T, 1.0]" ]
 	grep -q 'spooling 1 points' "$STACK_DIR/cgi.err"
@@ -213,28 +214,72 @@ big_post() { post "$(big_body "$@")"; }
 	grep -q 'timed out' "$STACK_DIR/cgi.err"
 }
 
-@test "a resident keeps one carbon connection; a plain CGI makes one per request" {
-	T=$(minute_ts)
-	start_capture accept
-	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+@test "FLUX_CARBON_KEEP_CONNECTION: a carbon that stops reading turns into spooling within the timeout" {
+	start_capture stall
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 300" \
+		"FLUX_CARBON_KEEP_CONNECTION = true"
+	big_post test.stall "$(minute_ts 2)" 1
+	expect 204
+	[ "$(spool_count)" = 1 ]
+	grep -q 'timed out' "$STACK_DIR/cgi.err"
+	# The next one too, on a new connection: never a hang.
+	big_post test.stall "$(minute_ts 1)" 1
+	expect 204
+	[ "$(spool_count)" = 2 ]
+	grep -q 'timed out' "$STACK_DIR/cgi.err"
+}
+
+@test "FLUX_CARBON_KEEP_CONNECTION: what a carbon acknowledged and never read is lost (why it is off)" {
+	# The weakness flux(7) describes, shown: a stalled carbon's kernel
+	# acknowledges one small point, which gets 204 and is not spooled.
+	[ "$FLUX_MODE" != cgi ] || skip "a plain CGI always closes: nothing is acknowledged unread"
+	start_capture stall
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 300" \
+		"FLUX_CARBON_KEEP_CONNECTION = true"
+	get "metric=test.unread&value=1&key=$KEY"
+	expect 204 ""
+	[ "$(spool_count)" = 0 ]
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 300"
+	get "metric=test.unread2&value=1&key=$KEY"
+	expect 204 ""
+	[ "$(spool_count)" = 1 ]
+}
+
+# three_gets T: three one-point GETs at T, delivered (a resident of the
+# pool may serve each with another process).
+three_gets() {
 	for v in 1 2 3; do
-		get "metric=test.kept.m$v&value=$v&timestamp=$T&key=$KEY"
+		get "metric=test.kept.m$v&value=$v&timestamp=$1&key=$KEY"
 		expect 204 ""
 	done
-	[ "$(items)" = "$(printf 'test.kept.m%d %d %d.0\n' 1 "$T" 1 2 "$T" 2 3 "$T" 3)" ]
-	if [ "$FLUX_MODE" = fcgi ]; then
-		[ "$(grep -c open "$CAPTURE_FILE.events")" = 1 ]
-	else
-		[ "$(grep -c open "$CAPTURE_FILE.events")" = 3 ]
-	fi
+	[ "$(items)" = "$(printf 'test.kept.m%d %d %d.0\n' 1 "$1" 1 2 "$1" 2 3 "$1" 3)" ]
 	[ "$(spool_count)" = 0 ]
+}
+
+@test "by default a delivery has a carbon connection of its own" {
+	start_capture accept
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+	three_gets "$(minute_ts)"
+	[ "$(grep -c open "$CAPTURE_FILE.events")" = 3 ]
+}
+
+@test "FLUX_CARBON_KEEP_CONNECTION: a resident keeps one carbon connection" {
+	start_capture accept
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_KEEP_CONNECTION = true"
+	three_gets "$(minute_ts)"
+	case $FLUX_MODE in
+	cgi) [ "$(grep -c open "$CAPTURE_FILE.events")" = 3 ] ;;
+	fcgi) [ "$(grep -c open "$CAPTURE_FILE.events")" = 1 ] ;;
+	# Each of the pool's processes keeps its own.
+	pool) [ "$(grep -c open "$CAPTURE_FILE.events")" -le 3 ] ;;
+	esac
 }
 
 @test "carbon ends the kept connection: the next delivery connects again" {
 	T=$(minute_ts)
 	# Each connection is closed by the capture once it has read a point.
 	start_capture close 1
-	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_KEEP_CONNECTION = true"
 	get "metric=test.closed.a&value=1&timestamp=$T&key=$KEY"
 	expect 204 ""
 	wait_count_events close 1
@@ -251,10 +296,11 @@ big_post() { post "$(big_body "$@")"; }
 	# resident's delivery is unconfirmed and goes again; a plain CGI's
 	# first connection is its only one, and it spools.
 	start_capture reset1 500
-	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 20000"
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 20000" \
+		"FLUX_CARBON_KEEP_CONNECTION = true"
 	big_post test.resend "$T" 7
 	expect 204 ""
-	if [ "$FLUX_MODE" = fcgi ]; then
+	if [ "$FLUX_MODE" != cgi ]; then
 		[ "$(spool_count)" = 0 ]
 		[ "$(items | grep -c .)" = 501 ]
 		[ "$(items | grep '^test.resend ')" = "test.resend $T 7.0" ]
@@ -688,7 +734,7 @@ redis_calls() {
 	# A Redis timeout longer than the wait for the answer, so that a confirm
 	# sent before the answer would hold the answer back, not time out.
 	write_conf "REDIS_SOCKET_PATH = $REDIS_HOLD_SOCK" "REDIS_TIMEOUT_MS = 120000"
-	if [ "$FLUX_MODE" = fcgi ]; then
+	if [ "$FLUX_MODE" != cgi ]; then
 		get "metric=test.after&value=1&key=$KEY&timestamp=$T"
 	else
 		# A plain CGI: the answer is complete when its standard output
@@ -709,7 +755,7 @@ redis_calls() {
 	[ "$(redis-cli -s "$REDIS_SOCK" zcard flux.claim.pending)" = 1 ]
 	[ "$(redis-cli -s "$REDIS_SOCK" zcard flux.claim.done)" = 0 ]
 	release_redis_hold
-	[ "$FLUX_MODE" = fcgi ] || wait "$pid"
+	[ "$FLUX_MODE" != cgi ] || wait "$pid"
 	await_output 0 redis-cli -s "$REDIS_SOCK" zcard flux.claim.pending
 	[ "$(redis-cli -s "$REDIS_SOCK" zcard flux.claim.done)" = 1 ]
 	stop_redis_hold
