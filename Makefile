@@ -13,6 +13,10 @@ DOCDIR ?= $(PREFIX)/share/doc/flux
 SYSCONFDIR ?= /etc
 CRONDIR ?= $(SYSCONFDIR)/cron.d
 APACHECONFDIR ?= $(SYSCONFDIR)/apache2/conf-available
+# The kernel-queued FastCGI pools (INSTALL, section 9): their systemd unit
+# and the directory of their sockets.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+FCGISOCKDIR ?= /run/flux
 LOCALSTATEDIR ?= /var
 # The defaults of FLUX_SPOOL_PATH, DATA_UPLOADS_PATH and
 # FLUX_SAVE_UPLOADS_PATH (flux.conf(5)): set those too if you move them.
@@ -123,11 +127,11 @@ ifeq ($(SANITIZE),1)
 	rm -rf $(SANLOG) && mkdir -p $(SANLOG) && chmod 1777 $(SANLOG)
 	ASAN_OPTIONS=log_path=$(SANLOG)/asan:detect_leaks=1 \
 	UBSAN_OPTIONS=log_path=$(SANLOG)/ubsan:print_stacktrace=1 \
-		prove -e bats tests/*.bats tests/fcgi/*.bats
+		prove -e bats tests/*.bats tests/fcgi/*.bats tests/pool/*.bats
 	@if [ -n "$$(ls -A $(SANLOG))" ]; then cat $(SANLOG)/*; \
 		echo "sanitizer reports above"; exit 1; fi
 else
-	prove -e bats tests/*.bats tests/fcgi/*.bats
+	prove -e bats tests/*.bats tests/fcgi/*.bats tests/pool/*.bats
 endif
 
 # The CGI suites once more, each CGI run under valgrind (errors and leaks fail).
@@ -138,7 +142,8 @@ check-valgrind: deps-check all $(UNIT)
 # Files made from a template with the install-time directories: the cron
 # entry and the Apache configuration. $(call subst_dirs,IN) writes stdout.
 subst_dirs = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CGIDIR@|$(CGIDIR)|g' \
-	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@WWWUSER@|$(WWWUSER)|g' $(1)
+	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@WWWUSER@|$(WWWUSER)|g' \
+	-e 's|@WWWGROUP@|$(WWWGROUP)|g' -e 's|@FCGISOCKDIR@|$(FCGISOCKDIR)|g' $(1)
 # $(call install_new,CMD,FILE,MODE): FILE from CMD's output, unless FILE
 # exists: configuration is the operator's once installed, and a
 # re-install must not undo an edit.
@@ -159,7 +164,8 @@ install: install-files install-dirs
 install-files: all
 	$(INSTALL) -d $(DESTDIR)$(CGIDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/flux $(DESTDIR)$(CRONDIR) $(DESTDIR)$(APACHECONFDIR) \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSTEMDUNITDIR)
 	$(INSTALL) -m 0755 $(CGIS) $(DESTDIR)$(CGIDIR)/
 	$(INSTALL) -m 0755 $(BATCH) $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 0644 man/flux.conf.5 $(DESTDIR)$(MANDIR)/man5/
@@ -169,6 +175,9 @@ install-files: all
 	@$(call install_new,cat flux.conf.example,$(SYSCONFDIR)/flux/flux.conf,0640)
 	@$(call install_new,$(call subst_dirs,cron/flux.in),$(CRONDIR)/flux,0644)
 	@$(call install_new,$(call subst_dirs,apache/flux.conf.in),$(APACHECONFDIR)/flux.conf,0644)
+	@$(call install_new,$(call subst_dirs,apache/flux-pool.conf.in),$(APACHECONFDIR)/flux-pool.conf,0644)
+	$(call subst_dirs,systemd/flux-fcgi@.service.in) > $(DESTDIR)$(SYSTEMDUNITDIR)/flux-fcgi@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/flux-fcgi@.service
 	@if [ -e "$(DESTDIR)$(CRONDIR)/flux-batch" ]; then \
 		echo "note: $(DESTDIR)$(CRONDIR)/flux-batch is an older install's: remove it"; fi
 
@@ -194,13 +203,15 @@ install-dirs:
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(CGIDIR)/,$(notdir $(CGIS))) $(DESTDIR)$(SBINDIR)/flux-batch
 	rm -f $(DESTDIR)$(MANDIR)/man5/flux.conf.5 $(DESTDIR)$(MANDIR)/man7/flux.7 \
-		$(DESTDIR)$(MANDIR)/man8/flux-batch.8 $(DESTDIR)$(DOCDIR)/flux.conf.example
+		$(DESTDIR)$(MANDIR)/man8/flux-batch.8 $(DESTDIR)$(DOCDIR)/flux.conf.example \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/flux-fcgi@.service
 	rm -f $(DESTDIR)$(SPOOLDIR)/.flux-batch.lock
 	@if [ -z "$(DESTDIR)" ]; then echo "rm -f /run/lock/flux-batch.lock"; \
 		rm -f /run/lock/flux-batch.lock; fi
 	@$(call remove_same,cat flux.conf.example,$(SYSCONFDIR)/flux/flux.conf)
 	@$(call remove_same,$(call subst_dirs,cron/flux.in),$(CRONDIR)/flux)
 	@$(call remove_same,$(call subst_dirs,apache/flux.conf.in),$(APACHECONFDIR)/flux.conf)
+	@$(call remove_same,$(call subst_dirs,apache/flux-pool.conf.in),$(APACHECONFDIR)/flux-pool.conf)
 	@for d in $(CGIDIR) $(DOCDIR) $(SYSCONFDIR)/flux $(STATEDIRS) \
 		$(sort $(filter %/flux/,$(dir $(CGIDIR) $(UPLOADSDIR) $(SAVEDIR)))); do \
 		[ -d "$(DESTDIR)$$d" ] || continue; \

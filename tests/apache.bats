@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # End to end through a real Apache (mod_cgid; mod_fcgid when run from
-# tests/fcgi/) serving the installed CGIs:
+# tests/fcgi/, mod_proxy_fcgi and a pool from tests/pool/) serving the
+# installed CGIs:
 # the seed's curl examples exactly as written, chunked and gzip bodies,
 # and answers to oversized bodies that reach the client.
 
@@ -12,10 +13,17 @@ source "$BATS_TEST_DIRNAME/lib/flux.bash"
 setup_file() {
 	suite_start apache redis carbon
 	make -s -C "$FLUX_TOP" install DESTDIR="$STACK_DIR/inst" PREFIX=/usr \
-		SYSCONFDIR=/etc >/dev/null
+		SYSCONFDIR=/etc FCGISOCKDIR="$STACK_DIR/pool" >/dev/null
 	write_conf
-	# Under tests/fcgi/ the same suite runs with mod_fcgid: resident responders.
-	local mode=; [ "$FLUX_MODE" = fcgi ] && mode=fcgid
+	# The pool is reached through the installed apache/flux-pool.conf.
+	if [ "$FLUX_MODE" = pool ]; then
+		mkdir -p "$STACK_DIR/apache/conf.d"
+		cp "$STACK_DIR/inst/etc/apache2/conf-available/flux-pool.conf" "$STACK_DIR/apache/conf.d/"
+	fi
+	# Under tests/fcgi/ the same suite runs with mod_fcgid (resident
+	# responders), under tests/pool/ with the kernel-queued pool of INSTALL.
+	local mode=
+	case $FLUX_MODE in fcgi) mode=fcgid ;; pool) mode=proxy ;; esac
 	start_apache "$STACK_DIR/inst/usr/lib/flux/cgi-bin" "$STACK_DIR/flux.conf" $mode
 }
 

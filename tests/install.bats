@@ -59,6 +59,8 @@ cron_command() { grep -v -e '^#' -e '^$' -e '^[A-Z]*=' "$1" | cut -d' ' -f7-; }
 	[ "$(stat -c %a "$D/etc/flux/flux.conf")" = 640 ]
 	[ "$(stat -c %a "$D/etc/cron.d/flux")" = 644 ]
 	[ "$(stat -c %a "$D/etc/apache2/conf-available/flux.conf")" = 644 ]
+	[ "$(stat -c %a "$D/etc/apache2/conf-available/flux-pool.conf")" = 644 ]
+	[ "$(stat -c %a "$D/usr/lib/systemd/system/flux-fcgi@.service")" = 644 ]
 	for d in var/spool/flux var/lib/flux/data_uploads var/lib/flux/processed_uploads; do
 		[ "$(stat -c %a "$D/$d")" = 750 ]
 	done
@@ -103,6 +105,27 @@ cron_command() { grep -v -e '^#' -e '^$' -e '^[A-Z]*=' "$1" | cut -d' ' -f7-; }
 		[ "$(tail -n 1 "$D/$f")" = "# edited" ]
 		[[ $output == *"kept $D/$f"* ]]
 	done
+}
+
+@test "the pool's systemd unit and Apache conf name the installed programs and sockets" {
+	mk install FCGISOCKDIR=/run/fluxtest
+	[ "$status" = 0 ]
+	u="$D/usr/lib/systemd/system/flux-fcgi@.service"
+	grep -qxF 'ExecStart=/usr/bin/spawn-fcgi -n -M 0660 -s /run/fluxtest/%i.sock -- \' "$u"
+	grep -qxF "	/usr/bin/multiwatch -f \${FLUX_FCGI_CHILDREN} -s TERM -- /usr/lib/flux/cgi-bin/%i" "$u"
+	grep -qx "Environment=FLUX_CONF=/etc/flux/flux.conf" "$u"
+	grep -qx 'User=www-data' "$u"
+	run grep -c 'ProxyPass /flux/\([a-z_]*\) "unix:/run/fluxtest/\1.sock|fcgi://\1/"' \
+		"$D/etc/apache2/conf-available/flux-pool.conf"
+	[ "$output" = 5 ]
+	# systemd reads it without a complaint (an instance of the template).
+	mkdir "$D/units"
+	cp "$u" "$D/units/"
+	run systemd-analyze verify --man=no "$D/units/flux-fcgi@metric_data.service"
+	echo "$output"
+	[ "$status" = 0 ]
+	run grep flux-fcgi <<<"$output"
+	[ "$status" = 1 ]
 }
 
 @test "make uninstall removes everything install made" {

@@ -7,9 +7,14 @@ export FLUX_TOP
 source "$FLUX_TOP/tests/lib/stack.bash"
 
 # The suites under tests/fcgi/ are the same files (symlinks), run against
-# resident FastCGI responders instead of one process per request.
+# resident FastCGI responders instead of one process per request; those
+# under tests/pool/ against the kernel-queued pool of INSTALL (several
+# responders on one socket, start_pool; Apache through mod_proxy_fcgi).
 FLUX_MODE=cgi
-case ${BATS_TEST_DIRNAME:-} in */tests/fcgi) FLUX_MODE=fcgi ;; esac
+case ${BATS_TEST_DIRNAME:-} in
+*/tests/fcgi) FLUX_MODE=fcgi ;;
+*/tests/pool) FLUX_MODE=pool ;;
+esac
 export FLUX_MODE
 
 # cgi_only: skip a test about the plain-CGI transport (e.g. a body with no
@@ -92,11 +97,11 @@ cgi() {
 		envs+=("$v")
 	done
 	[ "$body" != /dev/null ] && [ $nocl = 0 ] && envs+=("CONTENT_LENGTH=$(stat -c %s "$body")")
-	local out errf="$STACK_DIR/fcgi/$prog.err" before=0
-	if [ "$FLUX_MODE" = fcgi ]; then
-		start_fcgi "$FLUX_TOP/cgi-bin/$prog" >&2
+	local out errf="$STACK_DIR/$FLUX_MODE/$prog.err" before=0
+	if [ "$FLUX_MODE" != cgi ]; then
+		"start_$FLUX_MODE" "$FLUX_TOP/cgi-bin/$prog" >&2
 		[ -f "$errf" ] && before=$(stat -c %s "$errf")
-		out=$(env -i "${envs[@]}" cgi-fcgi -bind -connect "$STACK_DIR/fcgi/$prog.sock" \
+		out=$(env -i "${envs[@]}" cgi-fcgi -bind -connect "$STACK_DIR/$FLUX_MODE/$prog.sock" \
 			< "$body" 2>/dev/null; echo "x$?")
 		# This request's log lines, from the responder's stderr.
 		tail -c +$((before + 1)) "$errf" > "$STACK_DIR/cgi.err"

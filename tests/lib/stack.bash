@@ -300,6 +300,7 @@ stack_stop() {
 	local left
 	stop_fcgi || true
 	stop_apache || true
+	stop_pool || true
 	# shellcheck disable=SC2119  # no PORT: every listener
 	stop_capture || true
 	stop_fake_remote || true

@@ -44,6 +44,8 @@ test  perl                    prove
 test  apache2                 apache2 htpasswd
 test  libapache2-mod-fcgid
 test  spawn-fcgi              spawn-fcgi
+test  multiwatch              multiwatch
+test  systemd                 systemd-analyze
 test  libfcgi-bin             cgi-fcgi
 test  redis-server            redis-server
 test  redis-tools             redis-cli

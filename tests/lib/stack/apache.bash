@@ -59,11 +59,30 @@ ScriptAlias /trivial/ $a/trivial/
 EOF
 		# snippet: the Flux part is an installed apache/flux.conf, which the
 		# caller puts in conf.d/ (included below).
-		if [ "$mode" != snippet ]; then echo "ScriptAlias /flux/ $cgidir/"; fi
+		if [ "$mode" != snippet ] && [ "$mode" != proxy ]; then echo "ScriptAlias /flux/ $cgidir/"; fi
 		if [ "$mode" = snippet ]; then
 			# Server-wide, so the sanitizer settings reach the installed CGIs.
 			if [ -n "${ASAN_OPTIONS:-}" ]; then echo "SetEnv ASAN_OPTIONS ${ASAN_OPTIONS}"; fi
 			if [ -n "${UBSAN_OPTIONS:-}" ]; then echo "SetEnv UBSAN_OPTIONS ${UBSAN_OPTIONS}"; fi
+		elif [ "$mode" = proxy ]; then
+			# The kernel-queued pool (INSTALL): each program a pool of
+			# resident responders on one Unix socket (start_pool), reached
+			# through mod_proxy_fcgi. ProxyPass maps no file, so the
+			# <Location> costs no filesystem lookup.
+			echo "LoadModule proxy_module $m/mod_proxy.so"
+			echo "LoadModule proxy_fcgi_module $m/mod_proxy_fcgi.so"
+			# An installed apache/flux-pool.conf in conf.d/ maps /flux/.
+			[ -e "$a/conf.d/flux-pool.conf" ] || for p in "$cgidir"/*; do
+				[ -x "$p" ] || continue
+				p=${p##*/}
+				echo "ProxyPass /flux/$p \"unix:$STACK_DIR/pool/$p.sock|fcgi://$p/\""
+			done
+			[ -e "$a/conf.d/flux-pool.conf" ] || cat <<EOF
+<Location /flux/>
+  LimitRequestBody 2097152
+  Require all granted
+</Location>
+EOF
 		elif [ "$mode" = fcgid ]; then
 			cat <<EOF
 LoadModule fcgid_module $m/mod_fcgid.so
@@ -83,13 +102,13 @@ EOF
 EOF
 		fi
 		# Sanitizer settings of a SANITIZE=1 check reach the CGIs too.
-		if [ -n "${ASAN_OPTIONS:-}" ] && [ "$mode" != snippet ]; then
+		if [ -n "${ASAN_OPTIONS:-}" ] && [ "$mode" != snippet ] && [ "$mode" != proxy ]; then
 			echo "  SetEnv ASAN_OPTIONS ${ASAN_OPTIONS}"
 		fi
-		if [ -n "${UBSAN_OPTIONS:-}" ] && [ "$mode" != snippet ]; then
+		if [ -n "${UBSAN_OPTIONS:-}" ] && [ "$mode" != snippet ] && [ "$mode" != proxy ]; then
 			echo "  SetEnv UBSAN_OPTIONS ${UBSAN_OPTIONS}"
 		fi
-		if [ "$mode" != snippet ]; then
+		if [ "$mode" != snippet ] && [ "$mode" != proxy ]; then
 			cat <<EOF
   SetEnv FLUX_CONF $fluxconf
   LimitRequestBody 2097152
@@ -153,9 +172,10 @@ _stack_apache_daemon() {
 	_stack_save_pid apache "$_STACK_PID"
 }
 
-# start_apache CGIDIR FLUX_CONF_PATH [fcgid|snippet]: exports APACHE_PORT,
-# FLUX_URL. snippet: no Flux block of our own; the caller has put an
-# installed apache/flux.conf in $STACK_DIR/apache/conf.d/ first.
+# start_apache CGIDIR FLUX_CONF_PATH [fcgid|proxy|snippet]: exports
+# APACHE_PORT, FLUX_URL. snippet: no Flux block of our own; the caller has
+# put an installed apache/flux.conf in $STACK_DIR/apache/conf.d/ first.
+# proxy: a pool (start_pool) per program, through mod_proxy_fcgi.
 start_apache() {
 	_stack_need_init || return 1
 	local cgidir=${1:?usage: start_apache CGIDIR FLUX_CONF_PATH [fcgid]}
@@ -164,7 +184,7 @@ start_apache() {
 	conf="$a/httpd.conf"
 	cgidir=$(cd "$cgidir" 2>/dev/null && pwd -P) || { _stack_err "no CGI dir '$1'"; return 1; }
 	case $fluxconf in /*) ;; *) fluxconf="$PWD/$fluxconf" ;; esac
-	case $mode in cgid|fcgid|snippet) ;; *) _stack_err "start_apache: mode must be fcgid, snippet or empty"; return 1 ;; esac
+	case $mode in cgid|fcgid|proxy|snippet) ;; *) _stack_err "start_apache: mode must be fcgid, proxy, snippet or empty"; return 1 ;; esac
 	export APACHE_PORT
 	APACHE_PORT=$(_stack_named_port apache) || return 1
 	export FLUX_URL="http://127.0.0.1:$APACHE_PORT/flux"
@@ -173,6 +193,12 @@ start_apache() {
 	if [ "$mode" = fcgid ]; then mkdir -p "$a/run/fcgid"; fi
 	rm -f "$a/run/httpd.pid" "$a/run/cgid.sock"
 	_stack_write_trivial_cgi "$a/trivial"
+	if [ "$mode" = proxy ]; then
+		for p in "$cgidir"/*; do
+			[ -x "$p" ] || continue
+			start_pool "$p" "$fluxconf" || return 1
+		done
+	fi
 	_stack_write_httpd_conf "$conf" "$APACHE_PORT" "$cgidir" "$fluxconf" "$mode"
 	if ! apache2 -t -f "$conf" >"$a/logs/configtest.log" 2>&1; then
 		_stack_err "apache2 -t failed for $conf"
@@ -239,5 +265,42 @@ stop_fcgi() {
 	for f in "$STACK_DIR"/pids/fcgi-*; do
 		[ -e "$f" ] || continue
 		_stack_stop_service "$(basename "$f")" "$STACK_DIR/fcgi" 5
+	done
+}
+
+# ------------------------------------------------------------------ pool --
+
+# start_pool PROGRAM [FLUX_CONF]: the kernel-queued pool of INSTALL for
+# PROGRAM (a path): spawn-fcgi makes the Unix socket
+# $STACK_DIR/pool/<name>.sock and execs multiwatch, which forks
+# $STACK_POOL_FORKS (default 4) responders that all accept on it, so a
+# request waits in the kernel's queue for the first free one. Their
+# stderr is appended to $STACK_DIR/pool/<name>.err.
+start_pool() {
+	_stack_need_init || return 1
+	local prog=$1 conf=${2:-${FLUX_CONF:-}} name pid
+	name=$(basename "$prog")
+	mkdir -p "$STACK_DIR/pool"
+	if _stack_running_pid "pool-$name" "$STACK_DIR/pool" >/dev/null; then return 0; fi
+	rm -f "$STACK_DIR/pool/$name.sock"
+	# -M 0666: Apache's children (www-data when started as root) connect.
+	env -i PATH="$PATH" FLUX_CONF="$conf" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} \
+		${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
+		spawn-fcgi -n -M 0666 -s "$STACK_DIR/pool/$name.sock" -- \
+		"$(command -v multiwatch)" -f "${STACK_POOL_FORKS:-4}" -s TERM -- "$prog" "$STACK_DIR/pool" \
+		</dev/null >>"$STACK_DIR/pool/$name.log" 2>>"$STACK_DIR/pool/$name.err" 3>&- &
+	pid=$!
+	_stack_wait_for "$pid" 10 test -S "$STACK_DIR/pool/$name.sock" ||
+		{ _stack_err "pool $name did not start"; return 1; }
+	_stack_save_pid "pool-$name" "$pid"
+}
+
+# stop_pool: stop every pool of this stack (multiwatch passes the TERM on
+# and waits for its responders).
+stop_pool() {
+	local f
+	for f in "$STACK_DIR"/pids/pool-*; do
+		[ -e "$f" ] || continue
+		_stack_stop_service "$(basename "$f")" "$STACK_DIR/pool" 10
 	done
 }

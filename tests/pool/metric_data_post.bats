@@ -1,0 +1,1 @@
+../metric_data_post.bats
