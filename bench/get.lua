@@ -6,18 +6,12 @@
 -- many threads as connections (-tN -cN): a thread's requests are then
 -- strictly sequential, so a metric's timestamps reach flux in increasing
 -- order and de-dup (ts <= last is dropped) never discards a point.
--- done() prints "BENCH ok=<2xx answers> non2xx=<n> errors=<n>".
+-- bench/report.lua counts the answers and prints the BENCH line.
+dofile((os.getenv("FLUX_BENCH_DIR") or "bench") .. "/report.lua")
 local key = os.getenv("FLUX_BENCH_KEY")
 local prefix = os.getenv("FLUX_BENCH_PREFIX") or "bench.get"
 local nmetrics = tonumber(os.getenv("FLUX_BENCH_METRICS") or "100")
 local t0 = tonumber(os.getenv("FLUX_BENCH_T0"))
-local threads, counter = {}, 1
-
-function setup(thread)
-	thread:set("id", counter)
-	table.insert(threads, thread)
-	counter = counter + 1
-end
 
 local n = 0
 request = function()
@@ -27,11 +21,4 @@ request = function()
 	return wrk.format("GET", string.format(
 		"/flux/metric_data?metric=%s.t%d.m%d&value=%d&timestamp=%d&key=%s",
 		prefix, id, m, n, ts, key))
-end
-
-function done(summary, latency, requests)
-	local e = summary.errors
-	io.write(string.format("BENCH ok=%d non2xx=%d errors=%d\n",
-		summary.requests - e.status, e.status,
-		e.connect + e.read + e.write + e.timeout))
 end

@@ -4,17 +4,12 @@
 -- request carries all of them at FLUX_BENCH_T0 + 60 n, so every point is a
 -- distinct (metric, minute). Run with -tN -cN (one connection per thread,
 -- requests strictly sequential) so de-dup never drops a point.
--- done() prints "BENCH ok=<2xx answers> non2xx=<n> errors=<n>".
+-- bench/report.lua counts the answers and prints the BENCH line.
+dofile((os.getenv("FLUX_BENCH_DIR") or "bench") .. "/report.lua")
 local key = os.getenv("FLUX_BENCH_KEY")
 local prefix = os.getenv("FLUX_BENCH_PREFIX") or "bench.post"
 local batch = tonumber(os.getenv("FLUX_BENCH_BATCH") or "450")
 local t0 = tonumber(os.getenv("FLUX_BENCH_T0"))
-local counter = 1
-
-function setup(thread)
-	thread:set("id", counter)
-	counter = counter + 1
-end
 
 local n = 0
 request = function()
@@ -30,11 +25,4 @@ request = function()
 		table.concat(parts, ",") .. ']}'
 	return wrk.format("POST", "/flux/metric_data_post",
 		{ ["Content-Type"] = "application/json" }, body)
-end
-
-function done(summary, latency, requests)
-	local e = summary.errors
-	io.write(string.format("BENCH ok=%d non2xx=%d errors=%d\n",
-		summary.requests - e.status, e.status,
-		e.connect + e.read + e.write + e.timeout))
 end

@@ -7,6 +7,7 @@
 # a run that loses a point fails (exit 1). See bench/README.md.
 #
 #   usage: bash bench/run.sh [SECONDS]      (default 10 per load phase)
+#   More clients than processes, and the kernel-queued pool: bench/clients.sh.
 #   env:   FLUX_BENCH_CONNS (plain CGI, default 8), FLUX_BENCH_PROCS
 #          (mod_fcgid processes per program, default 4: also the number
 #          of connections of the FastCGI phases), FLUX_BENCH_ROUNDS
@@ -64,9 +65,11 @@ wrk_run() {
 	out=$(FLUX_BENCH_PREFIX=$prefix wrk -t"$c" -c"$c" -d"${DUR}s" --timeout 30s \
 		-s "$script" "$url") ||
 		{ failed "wrk $url"; echo "$out" >&2; }
+	p50=0 p99=0 max=0 fewest=0 most=0
 	eval "$(sed -n 's/^BENCH //p' <<<"$out")"
 	rate=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 	: "${ok:=0}" "${non2xx:=0}" "${errors:=0}" "${rate:=0}"
+	lat="$p50 / $p99 / $max ms, answers per connection $fewest-$most"
 	if [ "$non2xx" != 0 ] || [ "$errors" != 0 ]; then
 		failed "$url: $non2xx non-2xx answers, $errors socket errors"
 		echo "$out" >&2
@@ -104,10 +107,14 @@ chmod 755 "$B/apache/trivial/trivial"
 BASE="http://127.0.0.1:$APACHE_PORT"
 trivial_rates="" cgi_rates="" cgi_ok=0 cgi_found=0
 for r in $(seq "$ROUNDS"); do
-	t=$(wrk -t"$CONNS" -c"$CONNS" -d"${DUR}s" "$BASE/trivial/trivial") || failed "wrk trivial"
+	t=$(wrk -t"$CONNS" -c"$CONNS" -d"${DUR}s" --latency "$BASE/trivial/trivial") ||
+		failed "wrk trivial"
 	grep -q Non-2xx <<<"$t" && failed "trivial CGI: non-2xx answers"
 	trivial_rates+="$(awk '/Requests\/sec/ {print $2}' <<<"$t") "
+	trivial_lat="$(awk '$1 == "50%" { a = $2 } $1 == "99%" { b = $2 }
+		$1 == "Latency" && !m { m = $4 } END { print a " / " b " / " m }' <<<"$t")"
 	wrk_run "$CONNS" bench/get.lua "bench.getcgi$r" "$BASE/flux/metric_data"
+	cgi_lat=$lat
 	cgi_rates+="$rate "
 	cgi_ok=$((cgi_ok + ok))
 	cgi_found=$((cgi_found + $(verify "bench.getcgi$r" "$ok" "$CONNS")))
@@ -133,6 +140,7 @@ start_apache "$CGIDIR" "$FLUX_CONF" fcgid || die "apache (fcgid) did not start"
 fcgi_rates="" fcgi_ok=0 fcgi_found=0
 for r in $(seq "$ROUNDS"); do
 	wrk_run "$PROCS" bench/get.lua "bench.getfcgi$r" "$BASE/flux/metric_data"
+	fcgi_lat=$lat
 	fcgi_rates+="$rate "
 	fcgi_ok=$((fcgi_ok + ok))
 	fcgi_found=$((fcgi_found + $(verify "bench.getfcgi$r" "$ok" "$PROCS")))
@@ -153,6 +161,7 @@ for r in $(seq "$ROUNDS"); do
 	base_sent=$((base_sent + points))
 	base_found=$((base_found + $(verify "bench.base$r" "$points" 0)))
 	wrk_run "$PROCS" bench/post.lua "bench.post$r" "$BASE/flux/metric_data_post"
+	post_lat=$lat
 	post_rates+="$(awk -v r="$rate" -v b="$BATCH" 'BEGIN { printf "%.0f", r * b }') "
 	post_sent=$((post_sent + ok * BATCH))
 	post_found=$((post_found + $(verify "bench.post$r" $((ok * BATCH)) $((PROCS * BATCH)))))
@@ -209,12 +218,16 @@ echo "Flux bench ($(date -u +%FT%TZ), $(nproc) cores, $ROUNDS rounds of ${DUR}s 
 printf '%-52s %12s %10s %7s\n' figure value target result
 printf '%-52s %12s %10s %7s\n' "1 GET plain CGI: flux / trivial CGI (req/s)" "$r1" ">= 0.85" "$(fmt_ok "$r1" 0.85 ">=")"
 printf '%-52s %12s\n' "    trivial CGI req/s" "$trivial_rate"
+printf '%-30s %47s\n' "      p50 / p99 / max (last round)" "$trivial_lat"
 printf '%-52s %12s\n' "    metric_data plain CGI req/s ($CONNS conns)" "$cgi_rate"
+printf '%-30s %47s\n' "      p50 / p99 / max (last round)" "$cgi_lat"
 printf '%-40s %37s\n' "    rounds: trivial / flux req/s" "$trivial_rates/ $cgi_rates"
 printf '%-52s %12s %10s %7s\n' "2 GET FastCGI / GET plain CGI (req/s)" "$r2" ">= 10" "$(fmt_ok "$r2" 10 ">=")"
 printf '%-52s %12s\n' "    metric_data FastCGI req/s ($PROCS procs, $PROCS conns)" "$fcgi_rate"
+printf '%-30s %47s\n' "      p50 / p99 / max (last round)" "$fcgi_lat"
 printf '%-52s %12s %10s %7s\n' "3 POST $BATCH/req FastCGI / carbon ceiling (points/s)" "$r3" ">= 0.7" "$(fmt_ok "$r3" 0.7 ">=")"
 printf '%-52s %12s\n' "    metric_data_post FastCGI points/s" "$post_pps"
+printf '%-30s %47s\n' "      p50 / p99 / max (last round)" "$post_lat"
 printf '%-52s %12s\n' "    pickle sender -> carbon-cache points/s" "$base_pps"
 printf '%-40s %37s\n' "    rounds: POST / ceiling points/s" "$post_rates/ $base_rates"
 printf '%-52s %12s %10s %7s\n' "4 instructions, one plain-CGI GET, whole process" "$ir_whole" "< 1000000" "$(fmt_ok "$ir_whole" 1000000 "<")"
