@@ -196,7 +196,11 @@ fconf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
 STEP_DEADLINE=75
 load cgi_kill
 sleep 1
-pkill -KILL -f "$B/inst/usr/lib/flux/cgi-bin/metric_data_post" || true
+# The responders only: a pool's multiwatch names the program too.
+pool_pid=$(cat "$STACK_DIR/pids/pool-metric_data_post" 2>/dev/null || true)
+for pid in $(pgrep -f "$B/inst/usr/lib/flux/cgi-bin/metric_data_post"); do
+	[ "$pid" = "$pool_pid" ] || kill -KILL "$pid" 2>/dev/null || true
+done
 echo "killed in-flight requests; the retries wait out the claims' 30 s lease"
 stop_capture
 fconf

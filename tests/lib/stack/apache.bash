@@ -193,12 +193,6 @@ start_apache() {
 	if [ "$mode" = fcgid ]; then mkdir -p "$a/run/fcgid"; fi
 	rm -f "$a/run/httpd.pid" "$a/run/cgid.sock"
 	_stack_write_trivial_cgi "$a/trivial"
-	if [ "$mode" = proxy ]; then
-		for p in "$cgidir"/*; do
-			[ -x "$p" ] || continue
-			start_pool "$p" "$fluxconf" || return 1
-		done
-	fi
 	_stack_write_httpd_conf "$conf" "$APACHE_PORT" "$cgidir" "$fluxconf" "$mode"
 	if ! apache2 -t -f "$conf" >"$a/logs/configtest.log" 2>&1; then
 		_stack_err "apache2 -t failed for $conf"
@@ -206,6 +200,14 @@ start_apache() {
 		return 1
 	fi
 	_stack_apache_perms "$cgidir" "$fluxconf"
+	if [ "$mode" = proxy ]; then
+		# As INSTALL's unit runs them: as www-data, the user Apache's
+		# children and flux-batch run as.
+		for p in "$cgidir"/*; do
+			[ -x "$p" ] || continue
+			start_pool "$p" "$fluxconf" www-data || return 1
+		done
+	fi
 	if [ "$EUID" -eq 0 ]; then
 		_stack_apache_daemon "$conf" || return 1
 	else
@@ -270,15 +272,18 @@ stop_fcgi() {
 
 # ------------------------------------------------------------------ pool --
 
-# start_pool PROGRAM [FLUX_CONF]: the kernel-queued pool of INSTALL for
+# start_pool PROGRAM [FLUX_CONF [USER]]: the kernel-queued pool of INSTALL for
 # PROGRAM (a path): spawn-fcgi makes the Unix socket
 # $STACK_DIR/pool/<name>.sock and execs multiwatch, which forks
 # $STACK_POOL_FORKS (default 4) responders that all accept on it, so a
 # request waits in the kernel's queue for the first free one. Their
-# stderr is appended to $STACK_DIR/pool/<name>.err.
+# stderr is appended to $STACK_DIR/pool/<name>.err. USER: run as that
+# user, when root.
 start_pool() {
 	_stack_need_init || return 1
 	local prog=$1 conf=${2:-${FLUX_CONF:-}} name pid
+	local -a as=()
+	[ -n "${3:-}" ] && [ "$EUID" -eq 0 ] && as=(-u "$3" -g "$3")
 	name=$(basename "$prog")
 	mkdir -p "$STACK_DIR/pool"
 	if _stack_running_pid "pool-$name" "$STACK_DIR/pool" >/dev/null; then return 0; fi
@@ -286,7 +291,7 @@ start_pool() {
 	# -M 0666: Apache's children (www-data when started as root) connect.
 	env -i PATH="$PATH" FLUX_CONF="$conf" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} \
 		${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
-		spawn-fcgi -n -M 0666 -s "$STACK_DIR/pool/$name.sock" -- \
+		spawn-fcgi -n "${as[@]}" -M 0666 -s "$STACK_DIR/pool/$name.sock" -- \
 		"$(command -v multiwatch)" -f "${STACK_POOL_FORKS:-4}" -s TERM -- "$prog" "$STACK_DIR/pool" \
 		</dev/null >>"$STACK_DIR/pool/$name.log" 2>>"$STACK_DIR/pool/$name.err" 3>&- &
 	pid=$!
