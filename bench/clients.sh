@@ -34,8 +34,8 @@ CLIENTS=${FLUX_BENCH_CLIENTS:-"16 64"}
 DEPLOYS=${FLUX_BENCH_DEPLOYS:-"pool fcgid"}
 BATCH=450
 PY=/usr/bin/python3
-# shellcheck source=../tests/lib/flux.bash
-source tests/lib/flux.bash
+# shellcheck source=lib.bash
+source bench/lib.bash
 # Six hours of minutes: a phase moves a minute per request (POST) or per
 # cycle of 50 metrics (GET) from five hours back; small whisper files, as
 # a POST phase of 64 clients makes 28,800 of them.
@@ -43,24 +43,7 @@ STACK_WHISPER_RETENTIONS=60s:6h
 export STACK_CARBON_LOG_UPDATES=False
 export STACK_POOL_FORKS=$PROCS
 
-die() { echo "bench: $*" >&2; exit 1; }
-note() { echo "bench: $*" >&2; }
-FAILED=0
-failed() { echo "bench: FAILED: $*" >&2; FAILED=1; }
-
-bash tests/tools/deps.sh || die "missing packages"
-make -s -j2 all || die "build failed"
-B=$(mktemp -d /tmp/flux-clients.XXXXXX)
-if [ "${FLUX_BENCH_KEEP:-0}" = 1 ]; then
-	trap 'stack_stop; echo "bench: stack kept in $B" >&2' EXIT
-else
-	trap 'stack_stop; rm -rf "$B"' EXIT
-fi
-stack_init "$B" || die "stack_init failed"
-start_redis && start_carbon || die "redis/carbon did not start"
-make -s install DESTDIR="$B/inst" PREFIX=/usr SYSCONFDIR=/etc >/dev/null ||
-	die "make install failed"
-CGIDIR="$B/inst/usr/lib/flux/cgi-bin"
+bench_stack clients
 cc -O2 -o "$CGIDIR/trivial" bench/trivial_fcgi.c -lfcgi || die "cc trivial_fcgi.c"
 NOW=$(( $(date +%s) / 60 * 60 ))
 T0=$(( NOW - 5 * 3600 ))

@@ -24,32 +24,15 @@ ROUNDS=${FLUX_BENCH_ROUNDS:-2}
 BATCH=450
 GET_METRICS=50          # per wrk thread
 PY=/usr/bin/python3
-# shellcheck source=../tests/lib/flux.bash
-source tests/lib/flux.bash
+# shellcheck source=lib.bash
+source bench/lib.bash
 # Three days of minutes: a slot for every point of a run (the pickle
 # baseline sends up to ~1500 minutes' worth per 10 s round), small files.
 STACK_WHISPER_RETENTIONS=60s:3d
 # carbon logging every update would spend the CPU we are measuring.
 export STACK_CARBON_LOG_UPDATES=False
 
-die() { echo "bench: $*" >&2; exit 1; }
-note() { echo "bench: $*" >&2; }
-FAILED=0
-failed() { echo "bench: FAILED: $*" >&2; FAILED=1; }
-
-bash tests/tools/deps.sh || die "missing packages"
-make -s -j2 all || die "build failed"
-B=$(mktemp -d /tmp/flux-bench.XXXXXX)
-if [ "${FLUX_BENCH_KEEP:-0}" = 1 ]; then
-	trap 'stack_stop; echo "bench: stack kept in $B" >&2' EXIT
-else
-	trap 'stack_stop; rm -rf "$B"' EXIT
-fi
-stack_init "$B" || die "stack_init failed"
-start_redis && start_carbon || die "redis/carbon did not start"
-make -s install DESTDIR="$B/inst" PREFIX=/usr SYSCONFDIR=/etc >/dev/null ||
-	die "make install failed"
-CGIDIR="$B/inst/usr/lib/flux/cgi-bin"
+bench_stack bench
 # Timestamps start almost three days back and move a minute at a time
 # (distinct minutes, see get.lua): they must stay inside whisper's window
 # and not pass NOW (checked by verify).

@@ -19,38 +19,22 @@ import threading
 import time
 
 
-def pump(src, dst):
+def relay(src, dst, hold=None, release=None, held=None):
+    """Copy src to dst until EOF; bytes containing hold wait for release."""
     try:
         while True:
             data = src.recv(65536)
             if not data:
                 break
+            if hold is not None and hold in data and not os.path.exists(release):
+                open(held, "w").close()
+                while not os.path.exists(release):
+                    time.sleep(0.02)
             dst.sendall(data)
     except OSError:
         pass
     finally:
         for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-def client_side(conn, upstream, hold, release, held):
-    try:
-        while True:
-            data = conn.recv(65536)
-            if not data:
-                break
-            if hold in data and not os.path.exists(release):
-                open(held, "w").close()
-                while not os.path.exists(release):
-                    time.sleep(0.02)
-            upstream.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (conn, upstream):
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -74,8 +58,8 @@ def main():
         conn, _ = srv.accept()
         upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         upstream.connect(redis_path)
-        threading.Thread(target=pump, args=(upstream, conn), daemon=True).start()
-        threading.Thread(target=client_side, daemon=True,
+        threading.Thread(target=relay, args=(upstream, conn), daemon=True).start()
+        threading.Thread(target=relay, daemon=True,
                          args=(conn, upstream, hold.encode(), release,
                                path + ".held")).start()
 

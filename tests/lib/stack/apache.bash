@@ -237,75 +237,68 @@ stop_apache() {
 
 # ------------------------------------------------------------------ fcgi --
 
-# start_fcgi PROGRAM: a resident FastCGI responder of PROGRAM (a path) on
-# the Unix socket $STACK_DIR/fcgi/<name>.sock, started by spawn-fcgi as a
-# process manager would; its stderr is appended to $STACK_DIR/fcgi/<name>.err.
-# The stack dir is passed as an argument only so stop_fcgi can recognise it.
-start_fcgi() {
+# _stack_fcgi KIND PROGRAM CONF CMD...: resident responders of PROGRAM (a
+# path) on the Unix socket $STACK_DIR/KIND/<name>.sock, started by CMD (a
+# spawn-fcgi command line, given the socket path in place of @SOCK@) as
+# service KIND-<name>; their stderr is appended to $STACK_DIR/KIND/<name>.err.
+# A clean environment: what a request needs comes with the request (and
+# FLUX_CONF=CONF when CONF is not empty). The stack dir is passed to the
+# program as an argument only so stop_KIND can recognise it.
+_stack_fcgi() {
 	_stack_need_init || return 1
-	local prog=$1 name pid
+	local kind=$1 prog=$2 conf=$3 name pid sock arg
+	shift 3
 	name=$(basename "$prog")
-	mkdir -p "$STACK_DIR/fcgi"
-	if _stack_running_pid "fcgi-$name" "$STACK_DIR/fcgi" >/dev/null; then return 0; fi
-	rm -f "$STACK_DIR/fcgi/$name.sock"
-	# -n: exec in place, keeping our stderr (forking, spawn-fcgi points the
-	# child's stderr at /dev/null and the log lines would be lost).
-	# A clean environment: what a request needs comes with the request.
-	env -i PATH="$PATH" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} \
+	sock="$STACK_DIR/$kind/$name.sock"
+	mkdir -p "$STACK_DIR/$kind"
+	if _stack_running_pid "$kind-$name" "$STACK_DIR/$kind" >/dev/null; then return 0; fi
+	rm -f "$sock"
+	local -a cmd=()
+	for arg in "$@"; do cmd+=("${arg//@SOCK@/$sock}"); done
+	env -i PATH="$PATH" ${conf:+FLUX_CONF="$conf"} \
+		${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} \
 		${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
-		spawn-fcgi -n -s "$STACK_DIR/fcgi/$name.sock" -- "$prog" "$STACK_DIR/fcgi" \
-		</dev/null >>"$STACK_DIR/fcgi/$name.log" 2>>"$STACK_DIR/fcgi/$name.err" 3>&- &
+		"${cmd[@]}" "$prog" "$STACK_DIR/$kind" \
+		</dev/null >>"$STACK_DIR/$kind/$name.log" 2>>"$STACK_DIR/$kind/$name.err" 3>&- &
 	pid=$!
-	_stack_wait_for "$pid" 10 test -S "$STACK_DIR/fcgi/$name.sock" ||
-		{ _stack_err "spawn-fcgi $name did not start"; return 1; }
-	_stack_save_pid "fcgi-$name" "$pid"
+	_stack_wait_for "$pid" 10 test -S "$sock" ||
+		{ _stack_err "$kind $name did not start"; return 1; }
+	_stack_save_pid "$kind-$name" "$pid"
 }
 
-# stop_fcgi: stop every resident responder of this stack.
-stop_fcgi() {
+# _stack_stop_fcgi KIND: stop every service KIND-* of this stack.
+_stack_stop_fcgi() {
 	local f
-	for f in "$STACK_DIR"/pids/fcgi-*; do
+	for f in "$STACK_DIR"/pids/"$1"-*; do
 		[ -e "$f" ] || continue
-		_stack_stop_service "$(basename "$f")" "$STACK_DIR/fcgi" 5
+		_stack_stop_service "$(basename "$f")" "$STACK_DIR/$1" 10
 	done
 }
 
+# start_fcgi PROGRAM: a resident FastCGI responder of PROGRAM (a path) on
+# $STACK_DIR/fcgi/<name>.sock, started by spawn-fcgi as a process manager
+# would. -n: exec in place, keeping our stderr (forking, spawn-fcgi points
+# the child's stderr at /dev/null and the log lines would be lost).
+start_fcgi() { _stack_fcgi fcgi "$1" "" spawn-fcgi -n -s @SOCK@ --; }
+
+# stop_fcgi: stop every resident responder of this stack.
+stop_fcgi() { _stack_stop_fcgi fcgi; }
+
 # ------------------------------------------------------------------ pool --
 
-# start_pool PROGRAM [FLUX_CONF [USER]]: the kernel-queued pool of INSTALL for
-# PROGRAM (a path): spawn-fcgi makes the Unix socket
-# $STACK_DIR/pool/<name>.sock and execs multiwatch, which forks
-# $STACK_POOL_FORKS (default 4) responders that all accept on it, so a
-# request waits in the kernel's queue for the first free one. Their
-# stderr is appended to $STACK_DIR/pool/<name>.err. USER: run as that
-# user, when root.
+# start_pool PROGRAM [FLUX_CONF [USER]]: the kernel-queued pool of INSTALL
+# for PROGRAM on $STACK_DIR/pool/<name>.sock: spawn-fcgi makes the socket
+# and execs multiwatch, which forks $STACK_POOL_FORKS (default 4)
+# responders that all accept on it, so a request waits in the kernel's
+# queue for the first free one. -M 0666: Apache's children (www-data
+# when started as root) connect. USER: run as that user, when root.
 start_pool() {
-	_stack_need_init || return 1
-	local prog=$1 conf=${2:-${FLUX_CONF:-}} name pid
 	local -a as=()
 	[ -n "${3:-}" ] && [ "$EUID" -eq 0 ] && as=(-u "$3" -g "$3")
-	name=$(basename "$prog")
-	mkdir -p "$STACK_DIR/pool"
-	if _stack_running_pid "pool-$name" "$STACK_DIR/pool" >/dev/null; then return 0; fi
-	rm -f "$STACK_DIR/pool/$name.sock"
-	# -M 0666: Apache's children (www-data when started as root) connect.
-	env -i PATH="$PATH" FLUX_CONF="$conf" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} \
-		${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} \
-		spawn-fcgi -n "${as[@]}" -M 0666 -s "$STACK_DIR/pool/$name.sock" -- \
-		"$(command -v multiwatch)" -f "${STACK_POOL_FORKS:-4}" -s TERM -- "$prog" "$STACK_DIR/pool" \
-		</dev/null >>"$STACK_DIR/pool/$name.log" 2>>"$STACK_DIR/pool/$name.err" 3>&- &
-	pid=$!
-	_stack_wait_for "$pid" 10 test -S "$STACK_DIR/pool/$name.sock" ||
-		{ _stack_err "pool $name did not start"; return 1; }
-	_stack_save_pid "pool-$name" "$pid"
+	_stack_fcgi pool "$1" "${2:-${FLUX_CONF:-}}" spawn-fcgi -n "${as[@]}" -M 0666 \
+		-s @SOCK@ -- "$(command -v multiwatch)" -f "${STACK_POOL_FORKS:-4}" -s TERM --
 }
 
 # stop_pool: stop every pool of this stack (multiwatch passes the TERM on
 # and waits for its responders).
-stop_pool() {
-	local f
-	for f in "$STACK_DIR"/pids/pool-*; do
-		[ -e "$f" ] || continue
-		_stack_stop_service "$(basename "$f")" "$STACK_DIR/pool" 10
-	done
-}
+stop_pool() { _stack_stop_fcgi pool; }
