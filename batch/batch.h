@@ -8,6 +8,17 @@
 
 #include "conf.h"
 
+/*
+ * This node's id: 64 random bits in hex, kept in flux-batch's lock file in
+ * the spool (one per node, as the spool is), and known only while the
+ * lock is held. The leases of the jobs and uploads a run takes name it,
+ * so a later run of the same node knows them for those of a run that
+ * died (the lock is proof) and takes them back at once.
+ */
+#define BATCH_NODE_BYTES 8
+
+const char *batch_node(void);
+
 int	job_populate(const struct flux_conf *c, int dryrun);
 int	job_uploads(const struct flux_conf *c, int dryrun);
 

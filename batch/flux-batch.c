@@ -72,17 +72,61 @@ job_flush(const struct flux_conf *c, int dryrun)
 	return rc;
 }
 
+/* This node's id (batch.h), read from the lock file once it is held. */
+static char	node_id[2 * BATCH_NODE_BYTES + 1];
+
+const char *
+batch_node(void)
+{
+	return node_id;
+}
+
+/*
+ * The node's id in the lock file fd (held): the one written there by an
+ * earlier run, else a new one, written and synced before any lease names
+ * it. 0, or -1 with err.
+ */
+static int
+read_node_id(int fd, const char *path, char err[])
+{
+	char	buf[2 * BATCH_NODE_BYTES + 2];
+	ssize_t	n;
+
+	if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) == -1) {
+		snprintf(err, FLUX_ERRLEN, "cannot read lock file '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	buf[n] = '\0';
+	if (n >= 2 * BATCH_NODE_BYTES &&
+	    strspn(buf, "0123456789abcdef") == 2 * BATCH_NODE_BYTES) {
+		memcpy(node_id, buf, 2 * BATCH_NODE_BYTES);
+		node_id[2 * BATCH_NODE_BYTES] = '\0';
+		return 0;
+	}
+	flux_random_hex(node_id, BATCH_NODE_BYTES);
+	snprintf(buf, sizeof(buf), "%s\n", node_id);
+	if (ftruncate(fd, 0) == -1 ||
+	    pwrite(fd, buf, strlen(buf), 0) != (ssize_t)strlen(buf) ||
+	    fsync(fd) == -1) {
+		snprintf(err, FLUX_ERRLEN, "cannot write lock file '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Hold an exclusive lock for the life of the process; -1 when it is taken.
  * The lock file is never reached through a symbolic link (one planted in
  * the spool would make us create the file it names), and must be a
- * regular file.
+ * regular file. It holds the node's id.
  */
 static int
 take_lock(const struct flux_conf *c)
 {
 	struct stat	st;
-	char		path[FLUX_PATH_MAX];
+	char		path[FLUX_PATH_MAX], err[FLUX_ERRLEN];
 	int		fd;
 
 	snprintf(path, sizeof(path), "%s/.flux-batch.lock", c->spool_path);
@@ -98,6 +142,12 @@ take_lock(const struct flux_conf *c)
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		flux_info("another flux-batch holds '%s'; nothing to do", path);
 		close(fd);
+		return -1;
+	}
+	if (read_node_id(fd, path, err) == -1) {
+		flux_err("%s", err);
+		close(fd);
+		errno = EINVAL;
 		return -1;
 	}
 	return fd;

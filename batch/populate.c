@@ -5,9 +5,13 @@
  * timestamp are resampled to 1-minute bins and delivered to carbon (or
  * spooled, like the live path), and flux.last.<metric> moves forward.
  *
- * A job is taken into the processing list before it runs and leaves it
- * only when it is done, queued again or given up, so a run killed in the
- * middle loses nothing: the next run puts the job back first. Every start
+ * A job is leased to this node before it runs (store.h) and its lease is
+ * renewed while it runs: while answers come in, between the local
+ * lookups, between deliveries. It ends only when the job is done, queued
+ * again or given up, so a run killed in the middle loses nothing: this
+ * node's next run puts the job back at once (it holds the node's lock, so
+ * the killed run is over), another node's once the lease has run out.
+ * Runs on several nodes at once never take the same job. Every start
  * counts as an attempt, a killed run's included, so a job that kills its
  * run cannot come back forever.
  *
@@ -51,6 +55,7 @@ static const char *const local_windows[] = {
 /* One run of the job: its connections, counters and deadline. */
 struct run {
 	const struct flux_conf	*conf;
+	const char		*node;		/* this node's id (batch.h) */
 	struct flux_store	*store;
 	struct flux_fetch	*remote;
 	struct flux_fetch	*local;
@@ -58,6 +63,9 @@ struct run {
 	size_t			 done;
 	size_t			 failed;
 	int64_t			 deadline;	/* monotonic ms */
+	struct flux_store_lease	*lease;		/* the job's; NULL: none */
+	const char		*metric;	/* the job's, for messages */
+	int			 lost;		/* another node took the job */
 };
 
 enum result {
@@ -119,6 +127,38 @@ remote_total_ms(void)
 	return FLUX_FETCH_TOTAL_MS;
 }
 
+/*
+ * Renew the running job's lease when it is due. -1 once it is lost: its
+ * run stalled past the lease and another node has taken the job, so this
+ * run stops working on it. A renewal Redis refused (a fail-over under
+ * way) is tried again at the next call.
+ */
+static int
+keep_lease(struct run *r)
+{
+	char	err[FLUX_ERRLEN];
+	int	rc;
+
+	if (r->lease == NULL || r->lost)
+		return r->lost ? -1 : 0;
+	if ((rc = flux_store_lease_keep(r->store, r->lease, err)) == -1)
+		flux_warn("populate '%s': lease not renewed: %s", r->metric, err);
+	else if (rc == 1) {
+		r->lost = 1;
+		flux_warn("populate '%s': the job's lease ran out and another run "
+		    "took it; leaving it to that run", r->metric);
+		return -1;
+	}
+	return 0;
+}
+
+/* keep_lease as flux_fetch's tick, while answers come in. */
+static int
+fetch_tick(void *ctx)
+{
+	return keep_lease(ctx);
+}
+
 /* The local render URL of metric for one window. Caller frees. */
 static char *
 local_url(const struct flux_conf *c, const char *metric, const char *from)
@@ -172,6 +212,8 @@ local_last(struct run *r, const char *metric, int64_t *last)
 	int	 rc = 0;
 
 	for (i = 0; rc != 1 && i < sizeof(local_windows) / sizeof(local_windows[0]); i++) {
+		if (keep_lease(r) == -1)
+			return 0;
 		if ((url = local_url(r->conf, metric, local_windows[i])) == NULL) {
 			snprintf(first, sizeof(first), "out of memory");
 			break;
@@ -432,7 +474,10 @@ deliver(struct run *r, const char *metric, const struct flux_series *s,
 	}
 	for (i = 0; rc == 0 && i < s->n; i = end) {
 		end = (s->n - i > DELIVER_CHUNK) ? i + DELIVER_CHUNK : s->n;
-		if (chunk_points(metric, s, i, end, &p) == -1) {
+		if (keep_lease(r) == -1) {
+			snprintf(why, FLUX_ERRLEN, "the job's lease was lost");
+			rc = -1;
+		} else if (chunk_points(metric, s, i, end, &p) == -1) {
 			snprintf(why, FLUX_ERRLEN, "out of memory");
 			rc = -1;
 		} else
@@ -518,17 +563,21 @@ done:
 	return res;
 }
 
-/* Take a job out of processing, or replace it there or in the queue. */
+/* End the job's lease: done, queued again or running on (store.h). */
 static int
-move_job(struct run *r, const char *text, const char *next, const char *list)
+end_job(struct run *r, enum flux_queue_next how, const char *next)
 {
 	char	err[FLUX_ERRLEN];
+	int	rc;
 
-	if (flux_popjob_replace(r->store, text, next, list, err) == -1) {
+	if (r->lost)
+		return 0;
+	if ((rc = flux_popjob_end(r->store, r->lease, how, next, err)) == -1)
 		flux_err("populate: %s", err);
-		return -1;
-	}
-	return 0;
+	else if (rc == 1)
+		flux_warn("populate '%s': the job's lease ran out and another run "
+		    "took it; leaving it to that run", r->metric ? r->metric : "?");
+	return rc == -1 ? -1 : 0;
 }
 
 /*
@@ -536,8 +585,7 @@ move_job(struct run *r, const char *text, const char *next, const char *list)
  * once it has had its attempts. Either way the job counts as failed.
  */
 static int
-retry_or_drop(struct run *r, const char *text, struct flux_popjob *j,
-    const char *why)
+retry_or_drop(struct run *r, struct flux_popjob *j, const char *why)
 {
 	char	*next;
 	int	 rc;
@@ -546,7 +594,7 @@ retry_or_drop(struct run *r, const char *text, struct flux_popjob *j,
 	if (j->attempts >= FLUX_POPJOB_MAX_ATTEMPTS) {
 		flux_err("populate '%s': dropped after %lld attempts: %s", j->metric,
 		    (long long)j->attempts, why);
-		return move_job(r, text, NULL, NULL);
+		return end_job(r, FLUX_QUEUE_DONE, NULL);
 	}
 	flux_warn("populate '%s': attempt %lld of %d failed, queued again: %s",
 	    j->metric, (long long)j->attempts, FLUX_POPJOB_MAX_ATTEMPTS, why);
@@ -555,12 +603,12 @@ retry_or_drop(struct run *r, const char *text, struct flux_popjob *j,
 		flux_err("populate: cannot encode a job: out of memory");
 		return -1;
 	}
-	rc = move_job(r, text, next, FLUX_POPJOB_QUEUE);
+	rc = end_job(r, FLUX_QUEUE_AGAIN, next);
 	free(next);
 	return rc;
 }
 
-/* One job taken from the queue (its text is at the head of processing). */
+/* One job taken from the queue, its lease in r->lease. */
 static int
 process(struct run *r, const char *text)
 {
@@ -569,14 +617,17 @@ process(struct run *r, const char *text)
 	enum result		 res;
 	int			 rc = -1;
 
+	r->lost = 0;
+	r->metric = NULL;
 	if (flux_popjob_decode(text, &j, why) == -1) {
 		r->failed++;
 		flux_err("populate: dropped an unreadable job: %s", why);
-		rc = move_job(r, text, NULL, NULL);
+		rc = end_job(r, FLUX_QUEUE_DONE, NULL);
 		goto done;
 	}
+	r->metric = j.metric;
 	if (j.attempts >= FLUX_POPJOB_MAX_ATTEMPTS) {
-		rc = retry_or_drop(r, text, &j, j.last_error ? j.last_error :
+		rc = retry_or_drop(r, &j, j.last_error ? j.last_error :
 		    "the runs that took it were interrupted");
 		goto done;
 	}
@@ -586,20 +637,23 @@ process(struct run *r, const char *text)
 		flux_err("populate: cannot encode a job: out of memory");
 		goto done;
 	}
-	if (move_job(r, text, started, FLUX_POPJOB_PROCESSING) == -1)
+	if (end_job(r, FLUX_QUEUE_UPDATE, started) == -1)
 		goto done;
-	res = populate(r, &j, why);
-	if (res == R_DONE) {
+	res = r->lost ? R_RETRY : populate(r, &j, why);
+	if (r->lost)
+		rc = 0;		/* another run has the job now */
+	else if (res == R_DONE) {
 		r->done++;
-		rc = move_job(r, started, NULL, NULL);
+		rc = end_job(r, FLUX_QUEUE_DONE, NULL);
 	} else if (res == R_PARTIAL) {
 		r->failed++;
 		flux_err("populate '%s': completed without the answers that failed: "
 		    "%s", j.metric, why);
-		rc = move_job(r, started, NULL, NULL);
+		rc = end_job(r, FLUX_QUEUE_DONE, NULL);
 	} else
-		rc = retry_or_drop(r, started, &j, why);
+		rc = retry_or_drop(r, &j, why);
 done:
+	r->metric = NULL;
 	free(started);
 	flux_popjob_free(&j);
 	return rc;
@@ -647,14 +701,48 @@ run_dry(struct run *r)
 	return 0;
 }
 
-/* Put back what a crashed run left, then run each job queued now once. */
+/*
+ * Lease the oldest job and run it: 1 run, 0 the queue is empty, -1 Redis
+ * failed.
+ */
+static int
+take_one(struct run *r)
+{
+	struct flux_store_lease	 lease;
+	char			 err[FLUX_ERRLEN], *text;
+	long long		 lapsed = 0;
+	int			 rc;
+
+	if (flux_popjob_take(r->store, r->node, r->conf->batch_lease_seconds * 1000,
+	    &text, &lease, &lapsed, err) == -1) {
+		flux_err("populate: %s", err);
+		return -1;
+	}
+	if (lapsed > 0)
+		flux_warn("populate: %lld jobs whose lease ran out queued again",
+		    lapsed);
+	if (text == NULL)
+		return 0;
+	r->lease = &lease;
+	rc = process(r, text);
+	r->lease = NULL;
+	flux_store_lease_free(&lease);
+	free(text);
+	return rc == -1 ? -1 : 1;
+}
+
+/*
+ * Put back what runs that died left (this node's at once, others' once
+ * their lease has run out), then run each job queued now once.
+ */
 static int
 run_queue(struct run *r)
 {
-	char		 err[FLUX_ERRLEN], *text;
+	char		 err[FLUX_ERRLEN];
 	long long	 moved = 0, n = 0, i;
+	int		 rc = 1;
 
-	if (flux_popjob_recover(r->store, &moved, err) == -1 ||
+	if (flux_popjob_recover(r->store, r->node, &moved, err) == -1 ||
 	    flux_popjob_pending(r->store, &n, err) == -1) {
 		flux_err("populate: %s", err);
 		return -1;
@@ -663,29 +751,19 @@ run_queue(struct run *r)
 		flux_warn("populate: %lld jobs left by an interrupted run queued again",
 		    moved);
 	/* Jobs queued again go to the head: taking n from the tail runs each once. */
-	for (i = 0; i < n && !spent(r, n - i); i++) {
-		if (flux_popjob_take(r->store, &text, err) == -1) {
-			flux_err("populate: %s", err);
-			return -1;
-		}
-		if (text == NULL)
-			break;
-		if (process(r, text) == -1) {
-			free(text);
-			return -1;
-		}
-		free(text);
-	}
+	for (i = 0; i < n && rc == 1 && !spent(r, n - i); i++)
+		rc = take_one(r);
 	if (n > 0)
 		flux_info("populate: %zu jobs done, %zu failed", r->done, r->failed);
-	return 0;
+	return rc == -1 ? -1 : 0;
 }
 
 int
 job_populate(const struct flux_conf *c, int dryrun)
 {
-	struct run	r = { c, NULL, NULL, NULL, dryrun, 0, 0,
-	    flux_clock_ms(CLOCK_MONOTONIC) + c->populate_seconds * 1000 };
+	struct run	r = { c, batch_node(), NULL, NULL, NULL, dryrun, 0, 0,
+	    flux_clock_ms(CLOCK_MONOTONIC) + c->populate_seconds * 1000, NULL,
+	    NULL, 0 };
 	char		err[FLUX_ERRLEN];
 	int		rc = -1;
 
@@ -697,6 +775,7 @@ job_populate(const struct flux_conf *c, int dryrun)
 		flux_err("populate: %s", err);
 	else {
 		flux_fetch_set_deadline(r.local, r.deadline);
+		flux_fetch_set_tick(r.remote, fetch_tick, &r);
 		if (c->populate_hosts.n > 0)
 			flux_fetch_no_redirects(r.remote);
 		rc = dryrun ? run_dry(&r) : run_queue(&r);

@@ -89,9 +89,15 @@ enqueue(struct flux_env *env, struct flux_popjob *job, struct flux_resp *resp)
 		flux_resp_error(resp, 500, "internal error");
 		return;
 	}
-	if ((s = flux_env_store(env)) != NULL)
-		rc = flux_popjob_push_bounded(s, text, job->owner,
-		    env->conf.populate_max_per_key, err);
+	if ((s = flux_env_store(env)) != NULL &&
+	    (rc = flux_popjob_push_bounded(s, text, job->owner,
+	    env->conf.populate_max_per_key, err)) == -1) {
+		/* A stale connection, or a master a fail-over has demoted. */
+		flux_warn("%s", err);
+		if ((s = flux_env_store_retry(env)) != NULL)
+			rc = flux_popjob_push_bounded(s, text, job->owner,
+			    env->conf.populate_max_per_key, err);
+	}
 	if (rc == -1) {
 		if (s != NULL)
 			flux_err("%s", err);

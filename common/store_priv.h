@@ -13,6 +13,7 @@
 
 #include <hiredis.h>
 
+#include "conf.h"
 #include "metric.h"
 
 /* The prefix of the de-duplication records, flux.last.<metric> (SPEC 5). */
@@ -42,7 +43,9 @@ struct store_claim {
 };
 
 struct flux_store {
+	const struct flux_conf	*conf;		/* how to connect again */
 	redisContext		*ctx;
+	int			 lost;		/* master demoted: connect again */
 	struct store_claim	 claim;
 };
 

@@ -50,6 +50,24 @@ conf_error() {
 	grep -q "bad value: 'FLUX_LOG_LEVEL'" "$STACK_DIR/cgi.err"
 }
 
+@test "sentinels are host:port, the master has a name, a lease is 2 s or more" {
+	conf_error "REDIS_SENTINELS = 127.0.0.1:26379, sentinel-b"
+	grep -q "flux.conf:8: a sentinel is host:port: 'REDIS_SENTINELS'" "$STACK_DIR/cgi.err"
+	conf_error "REDIS_SENTINELS = ::1:26379"
+	grep -q "flux.conf:8: a sentinel is host:port: 'REDIS_SENTINELS'" "$STACK_DIR/cgi.err"
+	conf_error "REDIS_SENTINELS = 127.0.0.1:0"
+	grep -q "flux.conf:8: a sentinel is host:port: 'REDIS_SENTINELS'" "$STACK_DIR/cgi.err"
+	conf_error "REDIS_SENTINEL_MASTER = "
+	grep -q "flux.conf:8: the master's name must not be empty: 'REDIS_SENTINEL_MASTER'" "$STACK_DIR/cgi.err"
+	conf_error "FLUX_BATCH_LEASE_SECONDS = 1"
+	grep -q "flux.conf:8: bad value: 'FLUX_BATCH_LEASE_SECONDS'" "$STACK_DIR/cgi.err"
+	p=$(flux_free_port)
+	write_conf "REDIS_SENTINELS = [::1]:$p, localhost:$p" "REDIS_SENTINEL_WAIT_MS = 0"
+	get "status=true"
+	expect 503 "$(err_body 503 'redis unavailable')"
+	grep -q "warn: no redis master 'mymaster' from the sentinels within 0 ms: cannot connect to redis sentinel 'localhost:$p': Connection refused" "$STACK_DIR/cgi.err"
+}
+
 @test "a setting given twice is refused" {
 	conf_error "FLUX_MAX_AGE = 10" "FLUX_MAX_AGE = 20"
 	grep -q "flux.conf:9: setting given twice: 'FLUX_MAX_AGE'" "$STACK_DIR/cgi.err"

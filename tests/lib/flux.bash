@@ -154,10 +154,16 @@ populate_post() {
 	cgi populate_metric POST "" "$f" "$@"
 }
 
-# queued [LIST]: the jobs in the populate queue (or LIST: processing), one
-# per line, oldest first.
+# queued: the jobs in the populate queue, one per line, oldest first.
 queued() {
-	redis-cli -s "$REDIS_SOCK" lrange "flux.populate_metric.${1:-queue}" 0 -1 | tac
+	redis-cli -s "$REDIS_SOCK" lrange flux.populate_metric.queue 0 -1 | tac
+}
+
+# running: the populate jobs leased to a run ("<node> <token> <job>" in
+# the sorted set flux.populate_metric.running), without node and token.
+running() {
+	redis-cli -s "$REDIS_SOCK" zrange flux.populate_metric.running 0 -1 |
+	    sed 's/^[0-9a-f]* [0-9a-f]* //'
 }
 
 # flux_batch ARGS...: run flux-batch with the suite's config; sets
