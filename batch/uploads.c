@@ -11,6 +11,14 @@
  * rename(), so a directory we see is whole. A run that crashed leaves its
  * upload in place with status "processing"; the next run takes it again,
  * and flux.last keeps it from sending twice what was delivered.
+ *
+ * Each upload is leased in Redis (flux.upload.lease.<upload_id_key>, see
+ * store.h) while a run processes it, and the lease is renewed as it goes,
+ * so when DATA_UPLOADS_PATH is storage several nodes share, one node
+ * processes each upload and the others leave it alone: a run that died
+ * leaves its uploads to this node's next run at once (it holds the node's
+ * lock), to another node's once the lease has run out. Without Redis no
+ * upload is taken.
  */
 #include <sys/stat.h>
 
@@ -33,6 +41,9 @@
 #include "status.h"
 #include "uploads.h"
 #include "util.h"
+
+/* An upload's lease: flux.upload.lease.<upload_id_key>. */
+#define LEASE_PREFIX "flux.upload.lease."
 
 /* CGI temporary directories older than this were left by a crash. */
 #define STALE_TMP_SECONDS 86400
@@ -64,6 +75,31 @@ up_fail(struct up_upload *u, const char *fmt, ...)
 	u->failures++;
 	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(u->status, "error")))
 		flux_status_set(u->status, "error", msg);
+}
+
+/*
+ * Renew the upload's lease when it is due (cheap to call often): -1 once
+ * it is lost, when this run stalled past it and another node took the
+ * upload; then this run stops, and leaves its status and files alone. A
+ * renewal Redis refused (a fail-over under way) is tried again next time.
+ */
+int
+up_keep(struct up_upload *u)
+{
+	char	err[FLUX_ERRLEN];
+	int	rc;
+
+	if (u->lease == NULL || u->lost)
+		return u->lost ? -1 : 0;
+	if ((rc = flux_store_lease_keep(u->job->store, u->lease, err)) == -1)
+		flux_warn("upload %s: lease not renewed: %s", u->id_key, err);
+	else if (rc == 1) {
+		u->lost = 1;
+		flux_warn("upload %s: its lease ran out and another run took it; "
+		    "leaving it to that run", u->id_key);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- scan -- */
@@ -356,7 +392,7 @@ run_archive(struct up_upload *u, const char *path, const char *name)
 	    flux_upload_format_name(u->info.format));
 	for (i = 0; i < skipped.n; i++)
 		flux_status_set_in(u->status, "files", skipped.v[i], skip);
-	for (i = 0; i < csv.n; i++)
+	for (i = 0; i < csv.n && up_keep(u) == 0; i++)
 		if (flux_fs_join(file, sizeof(file), u->work, csv.v[i]) == 0)
 			up_file(u, file, csv.v[i]);
 	for (i = 0; i < csv.n; i++)
@@ -526,13 +562,51 @@ already_done(const struct up_upload *u)
 	return done && !u->job->dryrun;
 }
 
-/* One upload, start to end; 0 when it completed. */
+/* One upload, start to end, its lease held; 0 when it completed. */
+static int
+run_upload(struct up_upload *u)
+{
+	char	data[FLUX_UPLOAD_NAME_MAX + 1], when[32];
+	int	rc = -1;
+
+	if (already_done(u)) {
+		flux_err("upload %s: already processed but still in place; move it "
+		    "away by hand", u->id_key);
+		return -1;
+	}
+	if ((u->status = flux_status_new(u->ns, u->id_key, NULL)) == NULL)
+		return -1;
+	flux_upload_iso_time(flux_now(), when);
+	flux_status_set(u->status, "status", "processing");
+	flux_status_set(u->status, "started_at", when);
+	if (check(u, data, sizeof(data)) == 0) {
+		flux_status_set_in(u->status, "files", data, "processing");
+		save(u);
+		run_data(u, data);
+	}
+	if (up_keep(u) == -1)
+		rc = 0;		/* the upload is another run's now */
+	else
+		rc = finish(u);
+	flux_upload_info_free(&u->info);
+	cJSON_Delete(u->status);
+	return rc;
+}
+
+/*
+ * Lease the upload (not in a dry run, which changes nothing) and run it:
+ * 0 when it completed, or is another node's, or is gone (another node
+ * has just finished it).
+ */
 static int
 process(struct up_job *j, const struct pending *p)
 {
 	struct up_upload	u = { .job = j };
-	char			data[FLUX_UPLOAD_NAME_MAX + 1], when[32];
-	int			rc = -1;
+	struct flux_store_lease	lease;
+	struct flux_buf		key = { 0 };
+	char			err[FLUX_ERRLEN];
+	struct stat		st;
+	int			rc = -1, taken;
 
 	snprintf(u.ns, sizeof(u.ns), "%s", p->ns);
 	snprintf(u.id, sizeof(u.id), "%s", p->id);
@@ -540,24 +614,32 @@ process(struct up_job *j, const struct pending *p)
 	if (flux_upload_dir(j->conf, p->ns, p->id, u.dir) == -1 ||
 	    flux_fs_join(u.nsdir, sizeof(u.nsdir), j->conf->uploads_path, p->ns) == -1)
 		return -1;
-	if (already_done(&u)) {
-		flux_err("upload %s: already processed but still in place; move it "
-		    "away by hand", u.id_key);
+	if (j->dryrun)
+		return run_upload(&u);
+	if (flux_buf_printf(&key, LEASE_PREFIX "%s", u.id_key) == -1) {
+		flux_err("upload %s: out of memory", u.id_key);
 		return -1;
 	}
-	if ((u.status = flux_status_new(u.ns, u.id_key, NULL)) == NULL)
-		return -1;
-	flux_upload_iso_time(flux_now(), when);
-	flux_status_set(u.status, "status", "processing");
-	flux_status_set(u.status, "started_at", when);
-	if (check(&u, data, sizeof(data)) == 0) {
-		flux_status_set_in(u.status, "files", data, "processing");
-		save(&u);
-		run_data(&u, data);
+	taken = flux_store_lease_take(j->store, key.ptr, j->node,
+	    j->conf->batch_lease_seconds * 1000, &lease, err);
+	flux_buf_free(&key);
+	if (taken == -1)
+		flux_err("upload %s: %s", u.id_key, err);
+	else if (taken == 1) {
+		flux_info("upload %s: leased to another node; left to it", u.id_key);
+		rc = 0;
+	} else if (lstat(u.dir, &st) == -1 && errno == ENOENT)
+		rc = 0;		/* done by another node since the scan */
+	else {
+		u.lease = &lease;
+		rc = run_upload(&u);
 	}
-	rc = finish(&u);
-	flux_upload_info_free(&u.info);
-	cJSON_Delete(u.status);
+	if (taken == 0 && !u.lost && flux_store_lease_release(j->store, &lease,
+	    err) == -1)
+		flux_warn("upload %s: lease not ended (it runs out by itself): %s",
+		    u.id_key, err);
+	if (taken == 0)
+		flux_store_lease_free(&lease);
 	return rc;
 }
 
@@ -569,7 +651,8 @@ process(struct up_job *j, const struct pending *p)
 int
 job_uploads(const struct flux_conf *c, int dryrun)
 {
-	struct up_job		j = { c, NULL, dryrun, flux_now(), isatty(2), 0 };
+	struct up_job		j = { c, NULL, dryrun, flux_now(), isatty(2), 0,
+	    batch_node() };
 	struct pending_list	l = { 0 };
 	char			err[FLUX_ERRLEN];
 	size_t			i;
@@ -586,10 +669,15 @@ job_uploads(const struct flux_conf *c, int dryrun)
 	if (l.n > 0 && (!c->process_uploads || !c->batch_processing))
 		flux_info("uploads: %zu pending, not processed: %s is false", l.n,
 		    !c->process_uploads ? "FLUX_PROCESS_UPLOADS" : "BATCH_PROCESSING");
-	else if (l.n > 0) {
-		if ((j.store = flux_store_open(c, err)) == NULL)
-			flux_warn("uploads: %s; no de-duplication, status in status.json "
-			    "only", err);
+	else if (l.n > 0 && (j.store = flux_store_open(c, err)) == NULL &&
+	    !dryrun) {
+		/* Leases keep two nodes from taking one upload: none without them. */
+		flux_err("uploads: %s; %zu uploads wait (each is leased in redis "
+		    "while it is processed)", err, l.n);
+		rc = -1;
+	} else if (l.n > 0) {
+		if (j.store == NULL)
+			flux_warn("uploads: %s; no de-duplication in this dry run", err);
 		deadline = flux_clock_ms(CLOCK_MONOTONIC) + c->uploads_seconds * 1000;
 		for (i = 0; i < l.n; i++) {
 			if (flux_clock_ms(CLOCK_MONOTONIC) >= deadline) {

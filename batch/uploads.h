@@ -25,6 +25,7 @@ struct up_job {
 	int64_t			 now;
 	int			 tty;		/* progress on stderr */
 	int			 carbon_down;	/* a delivery failed: spool the rest */
+	const char		*node;		/* this node's id (batch.h) */
 };
 
 /* One upload being processed. */
@@ -42,10 +43,13 @@ struct up_upload {
 	int			 failures;	/* files and columns that failed */
 	int			 successes;	/* columns that completed */
 	int			 dry;		/* -n, or "dryrun" in info.json */
+	struct flux_store_lease	*lease;		/* NULL: none (a dry run) */
+	int			 lost;		/* another node took the upload */
 };
 
 void	up_fail(struct up_upload *u, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	up_file(struct up_upload *u, const char *path, const char *name);
+int	up_keep(struct up_upload *u);
 
 #endif

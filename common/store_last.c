@@ -81,6 +81,9 @@ flux_store_last_get(struct flux_store *s, const char *const *metrics, size_t n,
 	for (i = 0; i < n; i++)
 		store_args_join(&a, STORE_LAST_PREFIX, metrics[i]);
 	rc = store_command_args(s, &a, REDIS_REPLY_ARRAY, &r, "MGET", err);
+	/* A read: worth sending again on a new connection (see below). */
+	if (rc == -1 && !flux_store_usable(s))
+		rc = store_command_args(s, &a, REDIS_REPLY_ARRAY, &r, "MGET", err);
 	store_args_free(&a);
 	if (rc == -1)
 		return -1;
@@ -121,6 +124,15 @@ flux_store_last_advance(struct flux_store *s, const char *const *metrics,
 	}
 	rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "flux.last update",
 	    err);
+	/*
+	 * The connection lost under it (a fail-over: the sentinels close the
+	 * old master's connections) or the master demoted: the store connects
+	 * again, and the script runs once more. It may have run already: run
+	 * twice it does what it does once.
+	 */
+	if (rc == -1 && !flux_store_usable(s))
+		rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL,
+		    "flux.last update", err);
 	store_script_free(&sc);
 	return rc;
 }

@@ -270,7 +270,8 @@ stop_fake_sentinels() {
 	_stack_wait_for "" 30 grep -qs '^/hold/fo.json' "$REMOTE_DIR/requests.log"
 	fail_over
 	rm "$REMOTE_DIR/fo.json.hold"
-	wait "$pid"
+	wait "$pid" || { cat "$STACK_DIR/batch.log" >&2; false; }
+	cat "$STACK_DIR/batch.log" >&2
 	grep -q "populate 'sentinel.failover.batch': 1 of 1 URLs fetched, 10 points, 10 bins kept, 10 sent" "$STACK_DIR/batch.log"
 	[ "$(master_last sentinel.failover.batch)" = "[$((N - 60)), $(( (N - 60) / 60 % 100 )).0]" ]
 	[ "$(cluster_master llen flux.populate_metric.queue)" = 0 ]

@@ -81,8 +81,10 @@ start_redis_node() {
   port=$(_stack_named_port "redis-$name") || return 1
   if _stack_running_pid "redis-$name" "127.0.0.1:$port" >/dev/null; then return 0; fi
   mkdir -p "$d"
+  # No delay before a replica's first copy (Redis 7 waits 5 s for more
+  # replicas by default): a fail-over before it would promote an empty one.
   args=(--port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$d"
-    --daemonize no --protected-mode no)
+    --daemonize no --protected-mode no --repl-diskless-sync-delay 0)
   if [ -n "${CLUSTER_REDIS_PASSWORD:-}" ]; then
     args+=(--requirepass "$CLUSTER_REDIS_PASSWORD" --masterauth "$CLUSTER_REDIS_PASSWORD")
   fi
@@ -102,6 +104,22 @@ start_redis_node() {
     stop_redis_node "$name"
     return 1
   fi
+  if [ -n "$master" ] && ! cluster_wait_synced "$name"; then
+    _stack_err "redis node $name did not finish its first copy of $master"
+    _stack_show_log "$d/redis.log"
+    return 1
+  fi
+}
+
+_cluster_synced() {
+  cluster_redis "$1" info replication 2>/dev/null | tr -d '\r' | grep -qx 'master_link_status:up'
+}
+
+# cluster_wait_synced NAME [TIMEOUT_S]: until the replica NAME has copied
+# its master and follows it (a master killed before that would leave an
+# empty replica to promote).
+cluster_wait_synced() {
+  _stack_wait_for "" "${2:-30}" _cluster_synced "$1"
 }
 
 # stop_redis_node NAME [SIGNAL]: TERM (and wait), or e.g. KILL: a crash.
