@@ -99,6 +99,12 @@ check-valgrind: all $(UNIT)
 	FLUX_VALGRIND=1 prove -e bats tests/metric_data.bats tests/metric_data_post.bats \
 		tests/conf.bats
 
+# Flux past one machine (tests/cluster/run.sh): two nodes behind one
+# Redis master, a replica and three sentinels, carbon-c-relay in front of
+# two carbon-caches, under load and faults; about 2 minutes.
+check-cluster: all
+	bash tests/cluster/run.sh
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(CGIDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/flux
 	$(INSTALL) -m 0755 $(CGIS) $(DESTDIR)$(CGIDIR)/
@@ -156,6 +162,6 @@ fuzz: $(FUZZ)
 bench: all
 	bash bench/run.sh
 
-.PHONY: all bench check check-valgrind install uninstall clean fuzz
+.PHONY: all bench check check-cluster check-valgrind install uninstall clean fuzz
 
 -include $(COMMON_SRC:.c=.d) $(CGIS:=.d) $(BATCH_SRC:.c=.d) $(UNIT:=.d)

@@ -399,6 +399,15 @@ flux_store_confirm(struct flux_store *s, char err[])
 	store_args_i64(&sc.args, DONE_LEASES * (long long)s->claim.lease);
 	rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "claim confirm",
 	    err);
+	/*
+	 * The connection lost under it, or the master demoted (a fail-over):
+	 * once more on a new connection, as the claim may have reached the
+	 * promoted replica, and requests waiting on it there would otherwise
+	 * wait out its lease. Run twice, it does what it does once.
+	 */
+	if (rc == -1 && !flux_store_usable(s))
+		rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "claim confirm",
+		    err);
 	store_script_free(&sc);
 	return rc;
 }

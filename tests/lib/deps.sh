@@ -11,7 +11,8 @@ FLUX_DEB_PACKAGES="
   libhiredis-dev libcjson-dev libcsv-dev zlib1g-dev
   libcurl4-openssl-dev libarchive-dev libfcgi-dev libyajl-dev libexpat1-dev time
   bats apache2 libapache2-mod-fcgid spawn-fcgi
-  redis-server graphite-carbon python3-whisper graphite-web prometheus
+  redis-server redis-sentinel graphite-carbon python3-whisper graphite-web prometheus
+  carbon-c-relay
   curl wrk valgrind procps iproute2 jq
   zip python3-openpyxl python3-xlwt
 "
@@ -35,6 +36,38 @@ SUDO=()
 if [ "$EUID" -ne 0 ]; then
   SUDO=(sudo)
 fi
+
+# Installed with their services kept from starting: redis-sentinel's would
+# take port 26379 and carbon-c-relay's port 2003 on every interface, and
+# the tests run their own sentinels and relays on private ports. They are
+# installed on their own, under an invoke-rc.d policy that refuses every
+# start (unless the machine has a policy already: a container's does the
+# same). The services stay enabled for the next boot.
+NO_START="redis-sentinel carbon-c-relay"
+first=() quiet=()
+for pkg in "${missing[@]}"; do
+  case " $NO_START " in
+    *" $pkg "*) quiet+=("$pkg") ;;
+    *) first+=("$pkg") ;;
+  esac
+done
 "${SUDO[@]}" apt-get update
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y --no-install-recommends "${missing[@]}"
+if [ ${#first[@]} -gt 0 ]; then
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${first[@]}"
+fi
+if [ ${#quiet[@]} -gt 0 ]; then
+  policy=/usr/sbin/policy-rc.d
+  made=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# tests/lib/deps.sh: no service starts while it installs\nexit 101\n' |
+      "${SUDO[@]}" tee "$policy" >/dev/null
+    "${SUDO[@]}" chmod 755 "$policy"
+    made=1
+  fi
+  rc=0
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${quiet[@]}" || rc=$?
+  if [ "$made" = 1 ]; then "${SUDO[@]}" rm -f "$policy"; fi
+  exit "$rc"
+fi
