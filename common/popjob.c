@@ -421,7 +421,8 @@ flux_popjob_free(struct flux_popjob *j)
 /*
  * Queue a job of owner (a tag naming the key that asked) unless that key
  * has bound jobs waiting or running already: 0 queued, 1 refused, -1 with
- * err when Redis failed.
+ * err when Redis failed; 2 queued, but on the master only (behind
+ * sentinels: err says why).
  */
 int
 flux_popjob_push_bounded(struct flux_store *s, const char *job,

@@ -738,20 +738,32 @@ int_command(struct flux_store *s, long long *n, const char *what, char err[],
 /*
  * Queue a job (its text) durably unless bound jobs holding the text mark
  * (what makes the jobs of one owner) wait or run already: 0 queued, 1
- * refused, -1 with err when Redis failed.
+ * refused, -1 with err when Redis failed. Behind sentinels the job must
+ * also reach a replica (WAIT, up to REDIS_TIMEOUT_MS), as replication is
+ * asynchronous and a fail-over would forget it: 2 when none has it yet.
  */
 int
 flux_store_queue_push_bounded(struct flux_store *s,
     const struct flux_store_queue *q, const char *job, const char *mark,
     int64_t bound, char err[])
 {
-	long long	n = 0;
+	long long	n = 0, replicas = 0;
 
 	if (int_command(s, &n, "LPUSH", err, "EVAL %s 2 %s %s %s %s %lld",
 	    push_bounded_lua, q->waiting, q->running, job, mark,
 	    (long long)bound) == -1)
 		return -1;
-	return n < 0 ? 1 : 0;
+	if (n < 0)
+		return 1;
+	if (s->conf->redis_sentinels.n == 0)
+		return 0;
+	if (int_command(s, &replicas, "WAIT", err, "WAIT 1 %lld",
+	    (long long)s->conf->redis_timeout_ms) == -1)
+		return 2;
+	if (replicas < 1)
+		snprintf(err, FLUX_ERRLEN, "no replica has it after %lld ms",
+		    (long long)s->conf->redis_timeout_ms);
+	return replicas < 1 ? 2 : 0;
 }
 
 /*

@@ -57,6 +57,9 @@ sentinel_conf() {
 # master_last METRIC: the flux.last record on the master of now.
 master_last() { cluster_master get "flux.last.$1"; }
 
+# master_queue_len: jobs in the populate queue on the master of now.
+master_queue_len() { cluster_master llen flux.populate_metric.queue; }
+
 # point METRIC TS VALUE: GET metric_data, which must answer 204.
 point() {
 	get "metric=$1&timestamp=$2&value=$3&key=$KEY"
@@ -252,6 +255,28 @@ stop_fake_sentinels() {
 	cluster_master set flux.upload_status.ns.1_abc '{"status": "pending"}' >/dev/null
 	cgi upload_status GET "upload_id_key=ns.1_abc"
 	expect 200 '{"upload": {"status": "pending"}}'
+}
+
+@test "a populate job is queued once a replica has it too, else the log says so" {
+	job='{"remote_host_type": "graphite", "remote_target": "remote.w",
+	    "metric": "sentinel.wait", "namespace_prefix": null, "key": "'$KEY'",
+	    "token": "None", "user": "None", "password": "None",
+	    "fetch_resolution_urls": ["http://127.0.0.1:1/render?target=x"]}'
+	populate_post "$job"
+	expect 204
+	no_line "master only" "$STACK_DIR/cgi.err"
+	replica=one
+	[ "$(cluster_master_node)" = one ] && replica=two
+	[ "$(cluster_redis "$replica" llen flux.populate_metric.queue)" = 1 ]
+	# No replica: queued all the same, and said so.
+	master=$(cluster_master_node)
+	stop_redis_node "$replica"
+	sentinel_conf "REDIS_TIMEOUT_MS = 300"
+	populate_post "$job"
+	expect 204
+	grep -q "warn: populate job for 'sentinel.wait' queued on the redis master only: no replica has it after 300 ms; a fail-over now would lose it" "$STACK_DIR/cgi.err"
+	[ "$(master_queue_len)" = 2 ]
+	start_redis_node "$replica" "$master"
 }
 
 @test "flux-batch populate rides out a fail-over in the middle of a job" {
