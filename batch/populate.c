@@ -574,9 +574,11 @@ end_job(struct run *r, enum flux_queue_next how, const char *next)
 		return 0;
 	if ((rc = flux_popjob_end(r->store, r->lease, how, next, err)) == -1)
 		flux_err("populate: %s", err);
-	else if (rc == 1)
+	else if (rc == 1) {
+		r->lost = 1;
 		flux_warn("populate '%s': the job's lease ran out and another run "
 		    "took it; leaving it to that run", r->metric ? r->metric : "?");
+	}
 	return rc == -1 ? -1 : 0;
 }
 

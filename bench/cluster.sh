@@ -91,11 +91,20 @@ for n in a b; do
 	    'FLUX_CARBON_PROTOCOL = plaintext' 'FLUX_CARBON_PORT = $RELAY_PORT')"
 done
 
-# post URL PREFIX: a wrk run (PROCS connections) in the background,
-# its output in $B/wrk.PREFIX.
+# post URL PREFIX: a wrk run (PROCS connections) in the background, its
+# pid added to WRK, its output in $B/wrk.PREFIX.
+WRK=()
 post() {
 	FLUX_BENCH_PREFIX=$2 wrk -t"$PROCS" -c"$PROCS" -d"${DUR}s" --timeout 30s \
 	    --latency -s bench/post.lua "$1" > "$B/wrk.$2" 2>&1 &
+	WRK+=($!)
+}
+
+# wait_wrk: the wrk runs begun (not the servers, children of this shell too).
+wait_wrk() {
+	local p
+	for p in "${WRK[@]}"; do wait "$p"; done
+	WRK=()
 }
 
 # points PREFIX: points answered 2xx by the wrk run PREFIX.
@@ -117,13 +126,10 @@ pct() {
 # found PREFIX SENT DIR...: points of PREFIX in whisper under the DIRs;
 # every one answered 2xx must be there.
 found() {
-	local prefix=$1 sent=$2 n=0 d c
+	local prefix=$1 sent=$2 dirs="" d n
 	shift 2
-	for d in "$@"; do
-		c=$("$PY" bench/wspcount.py "$d/${prefix//.//}" $((T0 - 60)) "$NOW" \
-		    $((sent - n)) 30)
-		n=$((n + c))
-	done
+	for d in "$@"; do dirs+="${dirs:+:}$d/${prefix//.//}"; done
+	n=$("$PY" bench/wspcount.py "$dirs" $((T0 - 60)) "$NOW" "$sent" 60)
 	if [ "$n" -lt "$sent" ]; then
 		failed "$prefix: $sent points answered 2xx, $n in whisper"
 	fi
@@ -141,14 +147,14 @@ note "POST $BATCH points/request, $ROUNDS rounds of ${DUR}s, $PROCS connections 
 one_rates="" two_rates="" sent_one=0 found_one=0 sent_two=0 found_two=0
 for r in $(seq "$ROUNDS"); do
 	post "$URL_ONE" "bench.one$r"
-	wait
+	wait_wrk
 	s=$(points "bench.one$r")
 	one_rates+="$((s / DUR)) "
 	sent_one=$((sent_one + s))
 	found_one=$((found_one + $(found "bench.one$r" "$s" "$WHISPER_DIR")))
 	post "$URL_a" "bench.twoa$r"
 	post "$URL_b" "bench.twob$r"
-	wait
+	wait_wrk
 	sa=$(points "bench.twoa$r")
 	sb=$(points "bench.twob$r")
 	two_rates+="$(((sa + sb) / DUR)) "
@@ -161,15 +167,46 @@ done
 one=$(tr ' ' '\n' <<<"$one_rates" | grep . | mean)
 two=$(tr ' ' '\n' <<<"$two_rates" | grep . | mean)
 
+# What a plain CGI pays to find the master through the sentinels: one GET
+# (metric_data run as Apache runs it, nothing sent to carbon) through the
+# Unix socket, then through the sentinels, alternating, CGI_RUNS times.
+CGI_RUNS=${FLUX_BENCH_CGI_RUNS:-200}
+note "plain-CGI GET, $CGI_RUNS runs each: Redis on its socket, then through the sentinels"
+for c in sock sent; do
+	if [ "$c" = sock ]; then r="REDIS_SOCKET_PATH = $REDIS_SOCK"
+	else r="REDIS_SENTINELS = $REDIS_SENTINELS"; fi
+	printf 'FLUX_SELF_API_KEY = %s\n%s\nFLUX_SEND_TO_CARBON = false\nFLUX_LOG_LEVEL = warn\nFLUX_SPOOL_PATH = %s\n' \
+	    "$KEY" "$r" "$B/one/spool" > "$B/cgi-$c.conf"
+done
+cgi_get() {  # cgi_get CONF METRIC: one metric_data GET as Apache runs it
+	env -i FLUX_CONF="$1" REQUEST_METHOD=GET GATEWAY_INTERFACE=CGI/1.1 \
+	    QUERY_STRING="metric=$2&value=1&timestamp=$NOW&key=$KEY" \
+	    "$CGIDIR/metric_data" </dev/null 2>>"$B/cgi.err" | head -c 12 |
+	    grep -q '^Status: 204' || failed "a plain-CGI GET ($1) did not answer 204"
+}
+us_sock=0 us_sent=0
+for ((i = 0; i < CGI_RUNS; i++)); do
+	for c in sock sent; do
+		t=${EPOCHREALTIME/./}
+		cgi_get "$B/cgi-$c.conf" "bench.cgi.$c.m$i"
+		t=$(( ${EPOCHREALTIME/./} - t ))
+		eval "us_$c=\$((us_$c + t))"
+	done
+done
+
 echo
 echo "Flux cluster bench ($(date -u +%FT%TZ), $(nproc) cores, $ROUNDS rounds of ${DUR}s)"
 printf '%-50s %12s\n' "two nodes via sentinels + relay / one node (points/s)" \
-    "$(awk -v a="$two" -v b="$one" 'BEGIN { printf "%.3f", b > 0 ? a / b : 0 }')"
+    "$(awk -v a="$two" -v b="$one" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')"
 printf '%-50s %12s   p50/p90/p99 ms %s/%s/%s\n' "    one node, pickle to carbon-cache" "$one" \
     "$(pct "bench.one$ROUNDS" 50)" "$(pct "bench.one$ROUNDS" 90)" "$(pct "bench.one$ROUNDS" 99)"
 printf '%-50s %12s   p50/p90/p99 ms %s/%s/%s (node a)\n' "    two nodes, plaintext to carbon-c-relay" "$two" \
     "$(pct "bench.twoa$ROUNDS" 50)" "$(pct "bench.twoa$ROUNDS" 90)" "$(pct "bench.twoa$ROUNDS" 99)"
 printf '%-50s %27s\n' "    rounds: one / two points/s" "$one_rates/ $two_rates"
+printf '%-50s %12s\n' "plain-CGI GET via the sentinels / via the socket" \
+    "$(awk -v a="$us_sent" -v b="$us_sock" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')"
+printf '%-50s %12s\n' "    via the socket, us per request" "$((us_sock / CGI_RUNS))"
+printf '%-50s %12s\n' "    via the sentinels (3), us per request" "$((us_sent / CGI_RUNS))"
 printf '%-50s %12s\n' "points answered 2xx / found in whisper:" ""
 printf '%-50s %12s\n' "    one node" "$sent_one / $found_one"
 printf '%-50s %12s\n' "    two nodes" "$sent_two / $found_two"
