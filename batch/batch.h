@@ -19,6 +19,12 @@
 
 const char *batch_node(void);
 
+struct flux_store;
+struct flux_store_lease;
+
+int	batch_lease_keep(struct flux_store *s, struct flux_store_lease *l,
+	    int *lost, const char *what);
+
 int	job_populate(const struct flux_conf *c, int dryrun);
 int	job_uploads(const struct flux_conf *c, int dryrun);
 

@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "log.h"
 #include "spool.h"
+#include "store.h"
 #include "util.h"
 
 #define FLUX_VERSION "0.1.0"
@@ -79,6 +80,33 @@ const char *
 batch_node(void)
 {
 	return node_id;
+}
+
+/*
+ * Renew a job's or an upload's lease l when it is due (cheap to call
+ * often): -1 once it is lost (*lost set), when this run stalled past it
+ * and another node took the work; then this run stops working on it. A
+ * renewal Redis refused (a fail-over under way) is tried again at the
+ * next call. what names the work in messages ("upload <id>").
+ */
+int
+batch_lease_keep(struct flux_store *s, struct flux_store_lease *l, int *lost,
+    const char *what)
+{
+	char	err[FLUX_ERRLEN];
+	int	rc;
+
+	if (l == NULL || *lost)
+		return *lost ? -1 : 0;
+	if ((rc = flux_store_lease_keep(s, l, err)) == -1)
+		flux_warn("%s: lease not renewed: %s", what, err);
+	else if (rc == 1) {
+		*lost = 1;
+		flux_warn("%s: its lease ran out and another run took it; leaving "
+		    "it to that run", what);
+		return -1;
+	}
+	return 0;
 }
 
 /*

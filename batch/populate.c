@@ -127,29 +127,14 @@ remote_total_ms(void)
 	return FLUX_FETCH_TOTAL_MS;
 }
 
-/*
- * Renew the running job's lease when it is due. -1 once it is lost: its
- * run stalled past the lease and another node has taken the job, so this
- * run stops working on it. A renewal Redis refused (a fail-over under
- * way) is tried again at the next call.
- */
+/* Renew the running job's lease when due; -1 once it is lost (batch.h). */
 static int
 keep_lease(struct run *r)
 {
-	char	err[FLUX_ERRLEN];
-	int	rc;
+	char	what[FLUX_ERRLEN];
 
-	if (r->lease == NULL || r->lost)
-		return r->lost ? -1 : 0;
-	if ((rc = flux_store_lease_keep(r->store, r->lease, err)) == -1)
-		flux_warn("populate '%s': lease not renewed: %s", r->metric, err);
-	else if (rc == 1) {
-		r->lost = 1;
-		flux_warn("populate '%s': the job's lease ran out and another run "
-		    "took it; leaving it to that run", r->metric);
-		return -1;
-	}
-	return 0;
+	snprintf(what, sizeof(what), "populate '%s'", r->metric ? r->metric : "?");
+	return batch_lease_keep(r->store, r->lease, &r->lost, what);
 }
 
 /* keep_lease as flux_fetch's tick, while answers come in. */
@@ -576,8 +561,8 @@ end_job(struct run *r, enum flux_queue_next how, const char *next)
 		flux_err("populate: %s", err);
 	else if (rc == 1) {
 		r->lost = 1;
-		flux_warn("populate '%s': the job's lease ran out and another run "
-		    "took it; leaving it to that run", r->metric ? r->metric : "?");
+		flux_warn("populate '%s': its lease ran out and another run took it; "
+		    "leaving it to that run", r->metric ? r->metric : "?");
 	}
 	return rc == -1 ? -1 : 0;
 }

@@ -78,28 +78,16 @@ up_fail(struct up_upload *u, const char *fmt, ...)
 }
 
 /*
- * Renew the upload's lease when it is due (cheap to call often): -1 once
- * it is lost, when this run stalled past it and another node took the
- * upload; then this run stops, and leaves its status and files alone. A
- * renewal Redis refused (a fail-over under way) is tried again next time.
+ * Renew the upload's lease when due; -1 once it is lost (batch.h): then
+ * this run leaves the upload's status and files alone.
  */
 int
 up_keep(struct up_upload *u)
 {
-	char	err[FLUX_ERRLEN];
-	int	rc;
+	char	what[FLUX_ERRLEN];
 
-	if (u->lease == NULL || u->lost)
-		return u->lost ? -1 : 0;
-	if ((rc = flux_store_lease_keep(u->job->store, u->lease, err)) == -1)
-		flux_warn("upload %s: lease not renewed: %s", u->id_key, err);
-	else if (rc == 1) {
-		u->lost = 1;
-		flux_warn("upload %s: its lease ran out and another run took it; "
-		    "leaving it to that run", u->id_key);
-		return -1;
-	}
-	return 0;
+	snprintf(what, sizeof(what), "upload %s", u->id_key);
+	return batch_lease_keep(u->job->store, u->lease, &u->lost, what);
 }
 
 /* ---------------------------------------------------------------- scan -- */

@@ -410,7 +410,7 @@ asked() {
 	redis-cli -s "$REDIS_SOCK" zadd flux.populate_metric.running $(( $(redis_ms) + 600000 )) \
 	    "00000000000000dd 00000000000000ee ${entry#* * }" >/dev/null
 	wait "$a"
-	grep -q "warn: populate 'target.lost.cpu': the job's lease ran out and another run took it; leaving it to that run" "$BATS_TEST_TMPDIR/a.log"
+	grep -q "warn: populate 'target.lost.cpu': its lease ran out and another run took it; leaving it to that run" "$BATS_TEST_TMPDIR/a.log"
 	if grep -q "target.lost.cpu': .* sent" "$BATS_TEST_TMPDIR/a.log"; then false; fi
 	[ -z "$(queued)" ]
 	[ "$(redis-cli -s "$REDIS_SOCK" zrange flux.populate_metric.running 0 -1 | cut -c1-16)" = 00000000000000dd ]

@@ -56,8 +56,16 @@ cluster_port() {
 
 # ------------------------------------------------------------ redis nodes --
 
+# _cluster_cli PORT PASSWORD ARGS...: redis-cli to 127.0.0.1:PORT, with
+# PASSWORD when it is not empty.
+_cluster_cli() {
+  local port=$1 pw=$2
+  shift 2
+  redis-cli -h 127.0.0.1 -p "$port" ${pw:+--no-auth-warning -a "$pw"} "$@"
+}
+
 _cluster_redis_pong() {
-  [ "$(redis-cli -h 127.0.0.1 -p "$1" ${CLUSTER_REDIS_PASSWORD:+--no-auth-warning -a "$CLUSTER_REDIS_PASSWORD"} ping 2>/dev/null)" = PONG ]
+  [ "$(_cluster_cli "$1" "${CLUSTER_REDIS_PASSWORD:-}" ping 2>/dev/null)" = PONG ]
 }
 
 # cluster_redis NAME ARGS...: redis-cli to the node NAME (with the password).
@@ -65,8 +73,7 @@ cluster_redis() {
   local port
   port=$(cluster_port . "redis-$1") || return 1
   shift
-  redis-cli -h 127.0.0.1 -p "$port" \
-    ${CLUSTER_REDIS_PASSWORD:+--no-auth-warning -a "$CLUSTER_REDIS_PASSWORD"} "$@"
+  _cluster_cli "$port" "${CLUSTER_REDIS_PASSWORD:-}" "$@"
 }
 
 # start_redis_node NAME [MASTER]: redis-server on a TCP port of loopback,
@@ -145,8 +152,7 @@ cluster_redis_role() { cluster_redis "$1" role 2>/dev/null | head -n 1; }
 # --------------------------------------------------------------- sentinel --
 
 _cluster_sentinel_knows() {
-  [ -n "$(redis-cli -h 127.0.0.1 -p "$1" \
-    ${CLUSTER_SENTINEL_PASSWORD:+--no-auth-warning -a "$CLUSTER_SENTINEL_PASSWORD"} \
+  [ -n "$(_cluster_cli "$1" "${CLUSTER_SENTINEL_PASSWORD:-}" \
     sentinel get-master-addr-by-name "$CLUSTER_MASTER_NAME" 2>/dev/null)" ]
 }
 
@@ -155,8 +161,7 @@ cluster_sentinel() {
   local port
   port=$(cluster_port . "sentinel-$1") || return 1
   shift
-  redis-cli -h 127.0.0.1 -p "$port" \
-    ${CLUSTER_SENTINEL_PASSWORD:+--no-auth-warning -a "$CLUSTER_SENTINEL_PASSWORD"} "$@"
+  _cluster_cli "$port" "${CLUSTER_SENTINEL_PASSWORD:-}" "$@"
 }
 
 # start_sentinels N MASTER: N redis-sentinel processes watching the node
@@ -235,9 +240,8 @@ cluster_master_node() {
 _cluster_promoted() {
   local port
   port=$(cluster_master_port) && [ -n "$port" ] && [ "$port" != "$1" ] &&
-    [ "$(redis-cli -h 127.0.0.1 -p "$port" \
-      ${CLUSTER_REDIS_PASSWORD:+--no-auth-warning -a "$CLUSTER_REDIS_PASSWORD"} \
-      role 2>/dev/null | head -n 1)" = master ]
+    [ "$(_cluster_cli "$port" "${CLUSTER_REDIS_PASSWORD:-}" role 2>/dev/null |
+      head -n 1)" = master ]
 }
 
 # cluster_wait_failover OLD_PORT [TIMEOUT_S]: until the sentinels name a
@@ -250,8 +254,7 @@ cluster_wait_failover() {
 cluster_master() {
   local port
   port=$(cluster_master_port) || return 1
-  redis-cli -h 127.0.0.1 -p "$port" \
-    ${CLUSTER_REDIS_PASSWORD:+--no-auth-warning -a "$CLUSTER_REDIS_PASSWORD"} "$@"
+  _cluster_cli "$port" "${CLUSTER_REDIS_PASSWORD:-}" "$@"
 }
 
 # ---------------------------------------------------------- carbon-c-relay --
