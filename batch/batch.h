@@ -27,5 +27,6 @@ int	batch_lease_keep(struct flux_store *s, struct flux_store_lease *l,
 
 int	job_populate(const struct flux_conf *c, int dryrun);
 int	job_uploads(const struct flux_conf *c, int dryrun);
+int	job_check(const struct flux_conf *c, int dryrun);
 
 #endif

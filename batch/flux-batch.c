@@ -1,9 +1,9 @@
 /*
- * flux-batch - the cron-run side of Flux (SPEC section 8). With no command
+ * flux-batch - the cron-run side of Flux (flux-batch(8)). With no command
  * it runs every job; "flush" replays the spool of points that carbon did
  * not take when they arrived; "populate" runs the queued populate_metric
- * jobs (populate.c); "uploads" processes uploaded reports. Runs never
- * overlap: cron wraps it in
+ * jobs (populate.c); "uploads" processes uploaded reports; "check" looks
+ * the configuration over (check.c). Runs never overlap: cron wraps it in
  * flock -n, and it takes its own lock as well.
  */
 #include <sys/file.h>
@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include "batch.h"
 #include "conf.h"
+#include "fs.h"
 #include "log.h"
 #include "spool.h"
 #include "store.h"
@@ -30,27 +32,81 @@ enum { EXIT_OK = 0, EXIT_JOB = 1, EXIT_USAGE = 2 };
 
 static int	job_flush(const struct flux_conf *, int);
 
-/* The jobs, in the order a plain run does them. */
+/* The jobs, in the order a plain run does them; "check" only on demand. */
 static const struct job {
 	const char	*name;
 	int		(*run)(const struct flux_conf *, int dryrun);
+	int		 in_plain_run;
+	const char	*what;
 } jobs[] = {
-	{ "flush", job_flush },
-	{ "populate", job_populate },
-	{ "uploads", job_uploads },
+	{ "flush", job_flush, 1, "replay the points spooled while carbon was "
+	    "unavailable" },
+	{ "populate", job_populate, 1, "run the queued populate_metric jobs" },
+	{ "uploads", job_uploads, 1, "process uploaded reports" },
+	{ "check", job_check, 0, "check the configuration, directories, Redis "
+	    "and carbon" },
 };
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
+
+static const struct option longopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+usage_line(FILE *f)
+{
+	size_t	i;
+
+	fprintf(f, "usage: flux-batch [-hnV] [-c conf] [");
+	for (i = 0; i < NJOBS; i++)
+		fprintf(f, "%s%s", i ? " | " : "", jobs[i].name);
+	fprintf(f, "]\n");
+}
 
 static void
 usage(void)
 {
+	usage_line(stderr);
+	exit(EXIT_USAGE);
+}
+
+/* --help: on stdout, and a success, as every GNU-style tool does. */
+static void
+help(void)
+{
 	size_t	i;
 
-	fprintf(stderr, "usage: flux-batch [-hnv] [-c conf] [");
+	usage_line(stdout);
+	printf("\nWith no command: flush, populate and uploads in turn. "
+	    "Commands:\n");
 	for (i = 0; i < NJOBS; i++)
-		fprintf(stderr, "%s%s", i ? " | " : "", jobs[i].name);
-	fprintf(stderr, "]\n");
-	exit(EXIT_USAGE);
+		printf("  %-9s %s\n", jobs[i].name, jobs[i].what);
+	printf("\nOptions:\n"
+	    "  -c, --config FILE  the configuration (default: $FLUX_CONF, else "
+	    "%s)\n"
+	    "  -n, --dry-run      say what would be done, change nothing\n"
+	    "  -h, --help         this help\n"
+	    "  -V, --version      the version (also -v)\n"
+	    "\nExit status: 0 done, 1 a job failed (check: a problem found), "
+	    "2 usage or configuration error.\nSee flux-batch(8) and "
+	    "flux.conf(5).\n", FLUX_CONF_DEFAULT);
+	exit(EXIT_OK);
+}
+
+/*
+ * True when flux.conf sets a key. With none, no request can have been
+ * accepted and no upload can be taken: there is nothing to do, and cron's
+ * entry, installed before anyone configured Flux, must stay quiet.
+ */
+static int
+configured(const struct flux_conf *c)
+{
+	return (c->self_api_key != NULL && *c->self_api_key != '\0') ||
+	    c->api_keys.n > 0 || c->uploads_keys.n > 0;
 }
 
 static int
@@ -120,11 +176,9 @@ read_node_id(int fd, const char *path, char err[])
 	char	buf[2 * BATCH_NODE_BYTES + 2];
 	ssize_t	n;
 
-	if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot read lock file '%s': %s", path,
+	if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) == -1)
+		return flux_errf(err, "cannot read lock file '%s': %s", path,
 		    strerror(errno));
-		return -1;
-	}
 	buf[n] = '\0';
 	if (n >= 2 * BATCH_NODE_BYTES &&
 	    strspn(buf, "0123456789abcdef") == 2 * BATCH_NODE_BYTES) {
@@ -136,46 +190,52 @@ read_node_id(int fd, const char *path, char err[])
 	snprintf(buf, sizeof(buf), "%s\n", node_id);
 	if (ftruncate(fd, 0) == -1 ||
 	    pwrite(fd, buf, strlen(buf), 0) != (ssize_t)strlen(buf) ||
-	    fsync(fd) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot write lock file '%s': %s", path,
+	    fsync(fd) == -1)
+		return flux_errf(err, "cannot write lock file '%s': %s", path,
 		    strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 
+/* take_lock() found the lock held by another run: not a failure. */
+#define LOCK_BUSY (-2)
+
 /*
- * Hold an exclusive lock for the life of the process; -1 when it is taken.
- * The lock file is never reached through a symbolic link (one planted in
- * the spool would make us create the file it names), and must be a
- * regular file. It holds the node's id.
+ * Hold an exclusive lock for the life of the process: the descriptor,
+ * LOCK_BUSY when another run holds it, or -1. The lock file is never
+ * reached through a symbolic link (one planted in the spool would make us
+ * create the file it names), and must be a regular file. It holds the
+ * node's id.
  */
 static int
 take_lock(const struct flux_conf *c)
 {
 	struct stat	st;
 	char		path[FLUX_PATH_MAX], err[FLUX_ERRLEN];
-	int		fd;
+	int		fd, busy;
 
-	snprintf(path, sizeof(path), "%s/.flux-batch.lock", c->spool_path);
+	if (flux_fs_join(path, sizeof(path), c->spool_path, ".flux-batch.lock") == -1) {
+		flux_err("cannot open lock file '%s/.flux-batch.lock': path too long",
+		    c->spool_path);
+		return -1;
+	}
 	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
 	    0640)) == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		flux_err("cannot open lock file '%s': %s", path, fd == -1 ?
 		    strerror(errno) : "not a regular file");
 		if (fd != -1)
 			close(fd);
-		errno = EINVAL;
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		/* Decided before logging and close(), which may change errno. */
+		busy = errno == EWOULDBLOCK;
 		flux_info("another flux-batch holds '%s'; nothing to do", path);
 		close(fd);
-		return -1;
+		return busy ? LOCK_BUSY : -1;
 	}
 	if (read_node_id(fd, path, err) == -1) {
 		flux_err("%s", err);
 		close(fd);
-		errno = EINVAL;
 		return -1;
 	}
 	return fd;
@@ -206,17 +266,40 @@ root_check(const struct flux_conf *c, char *msg, size_t len)
 	return 0;
 }
 
+/* Run the job cmd names, or every plain job; the exit status. */
+static int
+run_jobs(const struct flux_conf *c, const char *cmd, int dryrun)
+{
+	char	hold[FLUX_PATH_MAX];
+	size_t	i;
+	int	lock, rc = EXIT_OK;
+
+	if ((lock = take_lock(c)) < 0)
+		return lock == LOCK_BUSY ? EXIT_OK : EXIT_JOB;
+	if (flux_spool_held(c, hold, sizeof(hold)))
+		/* Every job sends to carbon: none runs while delivery is held. */
+		flux_info("delivery held by %s; no job run", hold);
+	else
+		for (i = 0; i < NJOBS; i++)
+			if ((cmd == NULL ? jobs[i].in_plain_run :
+			    strcmp(cmd, jobs[i].name) == 0) &&
+			    jobs[i].run(c, dryrun) == -1)
+				rc = EXIT_JOB;
+	close(lock);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct flux_conf	 conf;
 	const char		*path = NULL, *cmd;
-	char			 err[FLUX_ERRLEN], hold[FLUX_PATH_MAX];
-	int			 ch, dryrun = 0, rc = EXIT_OK, lock;
+	char			 err[FLUX_ERRLEN];
+	int			 ch, dryrun = 0, rc;
 	size_t			 i = 0;
 
 	flux_log_init("flux-batch");
-	while ((ch = getopt(argc, argv, "c:hnv")) != -1)
+	while ((ch = getopt_long(argc, argv, "c:hnVv", longopts, NULL)) != -1)
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -224,6 +307,10 @@ main(int argc, char *argv[])
 		case 'n':
 			dryrun = 1;
 			break;
+		case 'h':
+			help();
+			break;
+		case 'V':
 		case 'v':
 			printf("flux-batch %s\n", FLUX_VERSION);
 			return EXIT_OK;
@@ -239,27 +326,28 @@ main(int argc, char *argv[])
 	if (i == NJOBS)
 		usage();
 	if (flux_conf_load(path ? path : flux_conf_path(), &conf, err) == -1) {
+		/* For check, a configuration that does not load is its finding. */
+		if (cmd != NULL && strcmp(cmd, "check") == 0) {
+			printf("error: %s\n1 problem found\n", err);
+			return EXIT_JOB;
+		}
 		fprintf(stderr, "flux-batch: %s\n", err);
 		return EXIT_USAGE;
 	}
 	flux_log_set_level((enum flux_level)conf.log_level);
-	if (root_check(&conf, err, sizeof(err)) == -1) {
+	if (cmd != NULL && strcmp(cmd, "check") == 0)
+		rc = job_check(&conf, dryrun) == -1 ? EXIT_JOB : EXIT_OK;
+	else if (!configured(&conf)) {
+		/* Said only to a person: cron mails whatever is written. */
+		if (isatty(STDERR_FILENO))
+			flux_info("no key is set in '%s': nothing to do", conf.path);
+		rc = EXIT_OK;
+	} else if (root_check(&conf, err, sizeof(err)) == -1) {
+		/* A job, not check: check only reads, and says what it finds. */
 		fprintf(stderr, "flux-batch: %s\n", err);
-		flux_conf_free(&conf);
-		return EXIT_USAGE;
-	}
-	if ((lock = take_lock(&conf)) == -1)
-		rc = (errno == EWOULDBLOCK) ? EXIT_OK : EXIT_JOB;
-	else if (flux_spool_held(&conf, hold, sizeof(hold)))
-		/* Every job sends to carbon: none runs while delivery is held. */
-		flux_info("delivery held by %s; no job run", hold);
-	else
-		for (i = 0; i < NJOBS; i++)
-			if ((cmd == NULL || strcmp(cmd, jobs[i].name) == 0) &&
-			    jobs[i].run(&conf, dryrun) == -1)
-				rc = EXIT_JOB;
-	if (lock != -1)
-		close(lock);
+		rc = EXIT_USAGE;
+	} else
+		rc = run_jobs(&conf, cmd, dryrun);
 	flux_conf_free(&conf);
 	return rc;
 }

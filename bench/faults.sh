@@ -33,8 +33,8 @@ start_redis
 start_carbon
 make -s install DESTDIR="$B/inst" PREFIX=/usr SYSCONFDIR=/etc >/dev/null
 write_conf
-start_apache "$B/inst/usr/lib/cgi-bin/flux" "$FLUX_CONF" "${FAULTS_MODE:-cgid}"
-BATCH="$B/inst/usr/bin/flux-batch"
+start_apache "$B/inst/usr/lib/flux/cgi-bin" "$FLUX_CONF" "${FAULTS_MODE:-cgid}"
+BATCH="$B/inst/usr/sbin/flux-batch"
 NOW=$(date +%s)
 T0=$(( (NOW - 2400) / 60 * 60 ))	# STEPS <= 40 stay within FLUX_MAX_AGE
 rc=0
@@ -173,7 +173,7 @@ write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT"
 STEP_DEADLINE=75
 load cgi_kill
 sleep 1
-pkill -KILL -f "$B/inst/usr/lib/cgi-bin/flux/metric_data_post" || true
+pkill -KILL -f "$B/inst/usr/lib/flux/cgi-bin/metric_data_post" || true
 echo "killed in-flight requests; the retries wait out the claims' 30 s lease"
 stop_capture
 write_conf

@@ -36,7 +36,7 @@ note() { echo "bench: $*" >&2; }
 FAILED=0
 failed() { echo "bench: FAILED: $*" >&2; FAILED=1; }
 
-bash tests/lib/deps.sh || die "missing packages"
+bash tests/tools/deps.sh || die "missing packages"
 make -s -j2 all || die "build failed"
 B=$(mktemp -d /tmp/flux-bench.XXXXXX)
 if [ "${FLUX_BENCH_KEEP:-0}" = 1 ]; then
@@ -48,7 +48,7 @@ stack_init "$B" || die "stack_init failed"
 start_redis && start_carbon || die "redis/carbon did not start"
 make -s install DESTDIR="$B/inst" PREFIX=/usr SYSCONFDIR=/etc >/dev/null ||
 	die "make install failed"
-CGIDIR="$B/inst/usr/lib/cgi-bin/flux"
+CGIDIR="$B/inst/usr/lib/flux/cgi-bin"
 # Timestamps start almost three days back and move a minute at a time
 # (distinct minutes, see get.lua): they must stay inside whisper's window
 # and not pass NOW (checked by verify).

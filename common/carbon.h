@@ -11,5 +11,6 @@
 
 int	flux_carbon_deliver(const struct flux_conf *c,
 	    const struct flux_points *p, char err[]);
+int	flux_carbon_probe(const struct flux_conf *c, char err[]);
 
 #endif

@@ -21,6 +21,11 @@
 
 /* A configuration line longer than this is refused rather than split. */
 #define CONF_LINE_MAX 65536
+/*
+ * Why a line was refused, without the file and line: a name, at most 256
+ * bytes of value and what was expected fit with room to spare.
+ */
+#define WHY_LEN 1024
 
 enum conf_type {
 	T_STR,		/* any text, may be empty */
@@ -57,6 +62,9 @@ static const struct setting settings[] = {
 	S("FLUX_CARBON_PICKLE_PORT", T_INT, carbon_pickle_port, "2004", 1, 65535),
 	S("FLUX_CARBON_PROTOCOL", T_PROTO, carbon_protocol, "pickle", 0, 0),
 	S("FLUX_CARBON_TIMEOUT_MS", T_INT, carbon_timeout_ms, "2000", 1, 600000),
+	/* Not Skyline's: where flux-batch reads how far back carbon keeps points. */
+	S("FLUX_CARBON_STORAGE_SCHEMAS", T_STR, carbon_storage_schemas,
+	    "/etc/carbon/storage-schemas.conf", 0, 0),
 	S("FLUX_SPOOL_PATH", T_STR, spool_path, "/var/spool/flux", 0, 0),
 	S("REDIS_SOCKET_PATH", T_STR, redis_socket_path, NULL, 0, 0),
 	S("REDIS_HOST", T_STR, redis_host, "127.0.0.1", 0, 0),
@@ -72,7 +80,8 @@ static const struct setting settings[] = {
 	S("REDIS_SENTINEL_MASTER", T_STR, redis_sentinel_master, "mymaster", 0, 0),
 	S("REDIS_SENTINEL_PASSWORD", T_STR, redis_sentinel_password, NULL, 0, 0),
 	S("REDIS_SENTINEL_WAIT_MS", T_INT, redis_sentinel_wait_ms, "5000", 0, 600000),
-	S("GRAPHITE_HOST", T_STR, graphite_host, "127.0.0.1", 0, 0),
+	/* Empty: no local Graphite, so populate never asks our own Apache. */
+	S("GRAPHITE_HOST", T_STR, graphite_host, "", 0, 0),
 	S("GRAPHITE_PROTOCOL", T_STR, graphite_protocol, "http", 0, 0),
 	S("GRAPHITE_PORT", T_INT, graphite_port, "80", 1, 65535),
 	S("GRAPHITE_RENDER_URI", T_STR, graphite_render_uri, "render", 0, 0),
@@ -137,18 +146,6 @@ trim(char *s)
 }
 
 static void
-list_free(struct flux_list *l)
-{
-	size_t	i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static void
 map_free(struct flux_map *m)
 {
 	size_t	i;
@@ -167,21 +164,14 @@ static int
 parse_list(char *val, struct flux_list *out)
 {
 	char	*item, *save = NULL;
-	char   **v;
 
 	if (*trim(val) == '\0')
 		return 0;
 	for (item = strtok_r(val, ",", &save); item != NULL;
 	    item = strtok_r(NULL, ",", &save)) {
 		item = trim(item);
-		if (*item == '\0')
+		if (*item == '\0' || flux_list_add(out, item) == -1)
 			return -1;
-		if ((v = realloc(out->v, (out->n + 1) * sizeof(*v))) == NULL)
-			return -1;
-		out->v = v;
-		if ((out->v[out->n] = strdup(item)) == NULL)
-			return -1;
-		out->n++;
 	}
 	return 0;
 }
@@ -214,7 +204,7 @@ parse_map(char *val, int last, struct flux_map *out)
 	}
 	rc = 0;
 done:
-	list_free(&items);
+	flux_list_free(&items);
 	return rc;
 }
 
@@ -246,7 +236,7 @@ set_value(struct flux_conf *c, const struct setting *s, const char *text)
 			rc = -1;
 		break;
 	case T_LIST:
-		list_free(FIELD(c, s, struct flux_list));
+		flux_list_free(FIELD(c, s, struct flux_list));
 		rc = parse_list(copy, FIELD(c, s, struct flux_list));
 		break;
 	case T_MAP_FIRST:
@@ -363,33 +353,93 @@ find_setting(const char *name)
 	return NULL;
 }
 
+/* Settings whose values are keys or passwords: never echoed in errors. */
+static int
+secret(const struct setting *s)
+{
+	return s->off == offsetof(struct flux_conf, self_api_key) ||
+	    s->off == offsetof(struct flux_conf, api_keys) ||
+	    s->off == offsetof(struct flux_conf, uploads_keys) ||
+	    s->off == offsetof(struct flux_conf, redis_password);
+}
+
+/* What a value of each type must look like, for "bad value" messages. */
+static const char *const type_expects[] = {
+	[T_STR] = "any text",
+	[T_INT] = "an integer",		/* with its bounds: see expected() */
+	[T_BOOL] = "true or false",
+	[T_LIST] = "a comma-separated list without empty items",
+	[T_MAP_FIRST] = "comma-separated name:value entries, each name not empty",
+	[T_MAP_LAST] = "comma-separated name:value entries, each name not empty",
+	[T_PROTO] = "pickle or plaintext",
+	[T_LEVEL] = "error, warn, info or debug",
+};
+
+static void
+expected(const struct setting *s, char *buf, size_t len)
+{
+	if (s->type == T_INT)
+		snprintf(buf, len, "%s from %lld to %lld", type_expects[T_INT],
+		    (long long)s->min, (long long)s->max);
+	else
+		snprintf(buf, len, "%s", type_expects[s->type]);
+}
+
+/*
+ * The reason a value was refused, naming the setting and, unless it holds
+ * keys, the value as written: "bad value '70000' for 'FLUX_CARBON_PORT':
+ * expected an integer from 1 to 65535".
+ */
+static void
+bad_value(const struct setting *s, const char *val, char why[WHY_LEN])
+{
+	char	want[128];
+
+	expected(s, want, sizeof(want));
+	if (secret(s))
+		snprintf(why, WHY_LEN, "bad value for '%s' (not shown: it holds "
+		    "keys): expected %s", s->name, want);
+	else
+		snprintf(why, WHY_LEN, "bad value '%.256s%s' for '%s': expected %s",
+		    val, strlen(val) > 256 ? "..." : "", s->name, want);
+}
+
+/* One "NAME = value" line into c; -1 with why (the name included). */
 static int
 parse_line(struct flux_conf *c, char *line, unsigned char *seen,
-    const char **why)
+    char why[WHY_LEN])
 {
 	const struct setting	*s;
-	char			*eq, *name;
+	const char		*bad;
+	char			*eq, *name, *val;
 
 	if ((eq = strchr(line, '=')) == NULL) {
-		*why = "expected NAME = value";
+		/* Only the first word: the rest may be a key. */
+		snprintf(why, WHY_LEN, "expected NAME = value: '%.*s'",
+		    (int)strcspn(line, " \t"), line);
 		return -1;
 	}
 	*eq = '\0';
 	name = trim(line);
+	val = trim(eq + 1);
 	if ((s = find_setting(name)) == NULL) {
-		*why = "unknown setting";
+		snprintf(why, WHY_LEN, "unknown setting: '%.256s' (see flux.conf(5))",
+		    name);
 		return -1;
 	}
 	if (seen[s - settings]++) {
-		*why = "setting given twice";
+		snprintf(why, WHY_LEN, "setting given twice: '%s'", s->name);
 		return -1;
 	}
-	if (set_value(c, s, trim(eq + 1)) == -1) {
-		*why = "bad value";
+	if (set_value(c, s, val) == -1) {
+		bad_value(s, val, why);
 		return -1;
 	}
-	*why = check_setting(c, s);
-	return *why ? -1 : 0;
+	if ((bad = check_setting(c, s)) != NULL) {
+		snprintf(why, WHY_LEN, "%s: '%s'", bad, s->name);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -409,38 +459,36 @@ static int
 read_lines(FILE *f, const char *path, struct flux_conf *c, char err[])
 {
 	unsigned char	 seen[NSETTINGS] = { 0 };
-	char		*line = NULL, *p, *name;
+	char		*line = NULL, *p, why[WHY_LEN];
 	size_t		 cap = 0;
 	ssize_t		 n;
 	unsigned	 lineno = 0;
-	const char	*why;
 	int		 rc = -1;
 
 	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
 		if (n > CONF_LINE_MAX) {
-			snprintf(err, FLUX_ERRLEN, "%s:%u: line too long", path, lineno);
+			flux_errf(err, "%s:%u: line too long", path, lineno);
 			goto done;
 		}
 		/* The line is read as a C string: a NUL would cut it short. */
 		if (memchr(line, '\0', (size_t)n) != NULL) {
-			snprintf(err, FLUX_ERRLEN, "%s:%u: NUL byte in line", path, lineno);
+			flux_errf(err, "%s:%u: NUL byte in line", path, lineno);
 			goto done;
 		}
 		p = trim(line);
 		if (*p == '\0' || *p == '#')
 			continue;
-		name = strndup(p, strcspn(p, " \t="));
-		if (parse_line(c, p, seen, &why) == -1) {
-			snprintf(err, FLUX_ERRLEN, "%s:%u: %s: '%s'", path, lineno,
-			    why, name ? name : "");
-			free(name);
+		if (parse_line(c, p, seen, why) == -1) {
+			/* A path too long to show whole still leaves the reason. */
+			if (snprintf(err, FLUX_ERRLEN, "%s:%u: %s", path, lineno, why) >=
+			    FLUX_ERRLEN)
+				flux_errf(err, "line %u: %s", lineno, why);
 			goto done;
 		}
-		free(name);
 	}
 	if (ferror(f)) {
-		snprintf(err, FLUX_ERRLEN, "cannot read '%s': %s", path, strerror(errno));
+		flux_errf(err, "cannot read '%s': %s", path, strerror(errno));
 		goto done;
 	}
 	rc = 0;
@@ -461,17 +509,17 @@ flux_conf_load(const char *path, struct flux_conf *conf, char err[])
 	int		 rc;
 
 	if (apply_defaults(conf) == -1) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		flux_conf_free(conf);
 		return -1;
 	}
 	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "cannot open '%s': %s", path, strerror(errno));
+		flux_errf(err, "cannot open '%s': %s", path, strerror(errno));
 		flux_conf_free(conf);
 		return -1;
 	}
 	if (fstat(fileno(f), &st) == -1 || (st.st_mode & S_IWOTH)) {
-		snprintf(err, FLUX_ERRLEN, "refusing '%s': the file is world-writable",
+		flux_errf(err, "refusing '%s': the file is world-writable",
 		    path);
 		fclose(f);
 		flux_conf_free(conf);
@@ -480,7 +528,7 @@ flux_conf_load(const char *path, struct flux_conf *conf, char err[])
 	rc = read_lines(f, path, conf, err);
 	fclose(f);
 	if (rc == 0 && (conf->path = strdup(path)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		rc = -1;
 	}
 	if (rc == -1) {
@@ -506,7 +554,7 @@ flux_conf_free(struct flux_conf *c)
 			free(*FIELD(c, &settings[i], char *));
 			break;
 		case T_LIST:
-			list_free(FIELD(c, &settings[i], struct flux_list));
+			flux_list_free(FIELD(c, &settings[i], struct flux_list));
 			break;
 		case T_MAP_FIRST:
 		case T_MAP_LAST:
@@ -517,6 +565,21 @@ flux_conf_free(struct flux_conf *c)
 		}
 	free(c->path);
 	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * The i-th setting of the table: its name and its default as written in
+ * flux.conf (NULL when it has none). -1 past the last one. For the test
+ * that keeps flux.conf(5) and flux.conf.example in step with the table.
+ */
+int
+flux_conf_setting(size_t i, const char **name, const char **def)
+{
+	if (i >= NSETTINGS)
+		return -1;
+	*name = settings[i].name;
+	*def = settings[i].def;
+	return 0;
 }
 
 /* The file to load: $FLUX_CONF, else the default. */

@@ -11,6 +11,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "util.h"
+
 #define FLUX_CONF_DEFAULT "/etc/flux/flux.conf"
 
 /* An API key is exactly this many ASCII alphanumerics (Skyline's rule). */
@@ -30,11 +32,6 @@ struct flux_pair {
 struct flux_map {
 	struct flux_pair	*v;
 	size_t			 n;
-};
-
-struct flux_list {
-	char	**v;
-	size_t	  n;
 };
 
 struct flux_conf {
@@ -58,6 +55,7 @@ struct flux_conf {
 	int64_t			 carbon_pickle_port;
 	enum flux_proto		 carbon_protocol;
 	int64_t			 carbon_timeout_ms;
+	char			*carbon_storage_schemas;	/* "" unknown */
 	char			*spool_path;
 	char			*redis_socket_path;
 	char			*redis_host;
@@ -99,6 +97,7 @@ int	flux_conf_load(const char *path, struct flux_conf *conf,
 	    char err[]);
 void	flux_conf_free(struct flux_conf *conf);
 const char *flux_conf_path(void);
+int	flux_conf_setting(size_t i, const char **name, const char **def);
 int	flux_conf_changed(const struct flux_conf *conf);
 int	flux_conf_hostport(const char *item, char *host, size_t len, int *port);
 

@@ -47,7 +47,7 @@ dial(const char *host, int port, const char *path, int64_t ms,
 	ctx = path != NULL ? redisConnectUnixWithTimeout(path, tv) :
 	    redisConnectWithTimeout(host, port, tv);
 	if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK) {
-		snprintf(err, FLUX_ERRLEN, "cannot connect to %s: %s", what,
+		flux_errf(err, "cannot connect to %s: %s", what,
 		    ctx ? ctx->errstr : "out of memory");
 		if (ctx)
 			redisFree(ctx);
@@ -73,7 +73,7 @@ ask(redisContext *ctx, int want, const char *what, char err[],
 	va_end(ap);
 	if (r != NULL && (r->type == want || r->type == REDIS_REPLY_NIL))
 		return r;
-	snprintf(err, FLUX_ERRLEN, "%s failed: %s", what, r == NULL ? ctx->errstr :
+	flux_errf(err, "%s failed: %s", what, r == NULL ? ctx->errstr :
 	    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 	if (r != NULL)
 		freeReplyObject(r);
@@ -113,7 +113,7 @@ ask_sentinel(const struct flux_conf *c, const char *item, char *host,
 
 	snprintf(what, sizeof(what), "redis sentinel '%s'", item);
 	if (flux_conf_hostport(item, shost, sizeof(shost), &sport) == -1) {
-		snprintf(err, FLUX_ERRLEN, "%s: not host:port", what);
+		flux_errf(err, "%s: not host:port", what);
 		return -1;
 	}
 	if ((ctx = dial(shost, sport, NULL, c->redis_timeout_ms, what, err)) == NULL)
@@ -122,13 +122,13 @@ ask_sentinel(const struct flux_conf *c, const char *item, char *host,
 	    (r = ask(ctx, REDIS_REPLY_ARRAY, what, err,
 	    "SENTINEL get-master-addr-by-name %s", c->redis_sentinel_master)) != NULL) {
 		if (r->type == REDIS_REPLY_NIL)
-			snprintf(err, FLUX_ERRLEN, "%s knows no master '%s'", what,
+			flux_errf(err, "%s knows no master '%s'", what,
 			    c->redis_sentinel_master);
 		else if (r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
 		    r->element[1]->type != REDIS_REPLY_STRING ||
 		    strlen(r->element[0]->str) >= HOST_MAX ||
 		    flux_parse_i64(r->element[1]->str, 1, 65535, &p) == -1)
-			snprintf(err, FLUX_ERRLEN, "%s failed: unexpected reply", what);
+			flux_errf(err, "%s failed: unexpected reply", what);
 		else {
 			memcpy(host, r->element[0]->str, strlen(r->element[0]->str) + 1);
 			*port = (int)p;
@@ -167,7 +167,7 @@ via_sentinel(const struct flux_conf *c, const char *item, char err[])
 			freeReplyObject(r);
 			return ctx;
 		}
-		snprintf(err, FLUX_ERRLEN, "%s, named master '%s' by %s, is not a "
+		flux_errf(err, "%s, named master '%s' by %s, is not a "
 		    "master (role %s)", what, c->redis_sentinel_master, item,
 		    r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
 		    r->element[0]->type == REDIS_REPLY_STRING ? r->element[0]->str :
@@ -210,7 +210,7 @@ connect_sentinels(const struct flux_conf *c, char err[])
 			break;
 		flux_sleep_ms(left < SENTINEL_PAUSE_MS ? left : SENTINEL_PAUSE_MS);
 	}
-	snprintf(err, FLUX_ERRLEN, "no redis master '%s' from the sentinels within "
+	flux_errf(err, "no redis master '%s' from the sentinels within "
 	    "%lld ms: %.4096s", c->redis_sentinel_master,
 	    (long long)c->redis_sentinel_wait_ms, last);
 	return NULL;
@@ -249,7 +249,7 @@ flux_store_open(const struct flux_conf *c, char err[])
 	struct flux_store	*s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		return NULL;
 	}
 	s->conf = c;
@@ -306,7 +306,7 @@ void
 store_reply_error(const struct flux_store *s, const redisReply *r,
     const char *what, char err[])
 {
-	snprintf(err, FLUX_ERRLEN, "redis %s failed: %s", what, r ?
+	flux_errf(err, "redis %s failed: %s", what, r ?
 	    (r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply") :
 	    s->ctx->errstr);
 }
@@ -369,10 +369,8 @@ int
 store_command_args(struct flux_store *s, const struct store_args *a, int want,
     redisReply **reply, const char *what, char err[])
 {
-	if (a->failed) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
-	}
+	if (a->failed)
+		return flux_errf(err, "out of memory");
 	if (ready(s, err) == -1) {
 		if (reply != NULL)
 			*reply = NULL;
@@ -414,7 +412,7 @@ flux_store_get(struct flux_store *s, const char *key, char err[])
 	    key) == -1)
 		return NULL;
 	if (r->type == REDIS_REPLY_STRING && (out = strdup(r->str)) == NULL)
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 	freeReplyObject(r);
 	return out;
 }
@@ -761,7 +759,7 @@ flux_store_queue_push_bounded(struct flux_store *s,
 	    (long long)s->conf->redis_timeout_ms) == -1)
 		return 2;
 	if (replicas < 1)
-		snprintf(err, FLUX_ERRLEN, "no replica has it after %lld ms",
+		flux_errf(err, "no replica has it after %lld ms",
 		    (long long)s->conf->redis_timeout_ms);
 	return replicas < 1 ? 2 : 0;
 }
@@ -803,7 +801,7 @@ lease_init(struct flux_store_lease *l, const char *key, const char *node,
 	if ((l->key = strdup(key)) == NULL ||
 	    (l->head = malloc(strlen(node) + sizeof(token) + 2)) == NULL) {
 		flux_store_lease_free(l);
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		return -1;
 	}
 	snprintf(l->head, strlen(node) + sizeof(token) + 2, "%s %s", node, token);
@@ -854,7 +852,7 @@ flux_store_queue_take(struct flux_store *s, const struct flux_store_queue *q,
 		store_reply_error(s, r, "take", err);
 	else if (r->elements == 2 && ((*job = strdup(r->element[1]->str)) == NULL ||
 	    (l->entry = lease_entry(l, *job)) == NULL))
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 	else {
 		if (lapsed != NULL)
 			*lapsed = r->element[0]->integer;
@@ -890,7 +888,7 @@ flux_store_queue_end(struct flux_store *s, const struct flux_store_queue *q,
 	int		 rc;
 
 	if (how == FLUX_QUEUE_UPDATE && (entry = lease_entry(l, next)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		return -1;
 	}
 	rc = int_command(s, &n, "job update", err, "EVAL %s 2 %s %s %s %s %s %lld",
@@ -985,7 +983,7 @@ flux_store_queue_list(struct flux_store *s, const struct flux_store_queue *q,
 {
 	redisReply	*r;
 	size_t		 i;
-	int		 rc;
+	int		 rc = 0;
 
 	jobs->v = NULL;
 	jobs->n = 0;
@@ -993,15 +991,14 @@ flux_store_queue_list(struct flux_store *s, const struct flux_store_queue *q,
 	    "LRANGE %s 0 -1", q->waiting) == -1)
 		return -1;
 	/* LRANGE lists from the head; the oldest job is at the tail. */
-	rc = (jobs->v = calloc(r->elements + 1, sizeof(*jobs->v))) ? 0 : -1;
-	for (i = r->elements; rc == 0 && i-- > 0; jobs->n++)
+	for (i = r->elements; rc == 0 && i-- > 0; )
 		if (r->element[i]->type != REDIS_REPLY_STRING ||
-		    (jobs->v[jobs->n] = strdup(r->element[i]->str)) == NULL)
+		    flux_list_add(jobs, r->element[i]->str) == -1)
 			rc = -1;
 	if (rc == -1)
-		snprintf(err, FLUX_ERRLEN, "cannot read the %s", q->name);
+		flux_errf(err, "cannot read the %s", q->name);
 	freeReplyObject(r);
 	if (rc == -1)
-		flux_pylist_free(jobs);
+		flux_list_free(jobs);
 	return rc;
 }

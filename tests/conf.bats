@@ -1,9 +1,14 @@
 #!/usr/bin/env bats
+bats_require_minimum_version 1.5.0
 # flux.conf (SPEC section 2): strict parsing, errors naming file and line;
 # a CGI answers a plain 500 and logs the detail, flux-batch exits non-zero.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start conf
 }
 
@@ -33,21 +38,37 @@ conf_error() {
 }
 
 @test "an unknown setting names the file and line" {
-	conf_error "FLUX_NO_SUCH = 1"
-	grep -q "error: $STACK_DIR/flux.conf:8: unknown setting: 'FLUX_NO_SUCH'" "$STACK_DIR/cgi.err"
+	bad_value "FLUX_NO_SUCH = 1" "unknown setting: 'FLUX_NO_SUCH' (see flux.conf(5))"
 }
 
-@test "a bad boolean, integer or protocol is refused" {
-	conf_error "FLUX_CHECK_LAST_TIMESTAMP = yes"
-	grep -q "flux.conf:8: bad value: 'FLUX_CHECK_LAST_TIMESTAMP'" "$STACK_DIR/cgi.err"
-	conf_error "FLUX_MAX_AGE = 36o0"
-	grep -q "bad value: 'FLUX_MAX_AGE'" "$STACK_DIR/cgi.err"
-	conf_error "FLUX_CARBON_PORT = 70000"
-	grep -q "bad value: 'FLUX_CARBON_PORT'" "$STACK_DIR/cgi.err"
-	conf_error "FLUX_CARBON_PROTOCOL = udp"
-	grep -q "bad value: 'FLUX_CARBON_PROTOCOL'" "$STACK_DIR/cgi.err"
-	conf_error "FLUX_LOG_LEVEL = loud"
-	grep -q "bad value: 'FLUX_LOG_LEVEL'" "$STACK_DIR/cgi.err"
+# bad_value LINE MESSAGE [LINENO]: the config line (by default the 8th, after
+# the 7 of write_conf) is refused with exactly this reason.
+bad_value() {
+	conf_error "$1"
+	grep -qF "error: $STACK_DIR/flux.conf:${3:-8}: $2" "$STACK_DIR/cgi.err" ||
+		{ cat "$STACK_DIR/cgi.err"; false; }
+}
+
+@test "a bad value is shown with what the setting expects" {
+	bad_value "FLUX_CHECK_LAST_TIMESTAMP = yes" \
+		"bad value 'yes' for 'FLUX_CHECK_LAST_TIMESTAMP': expected true or false"
+	bad_value "FLUX_MAX_AGE = 36o0" \
+		"bad value '36o0' for 'FLUX_MAX_AGE': expected an integer from 1 to 2147483647"
+	bad_value "REDIS_PORT = 70000" \
+		"bad value '70000' for 'REDIS_PORT': expected an integer from 1 to 65535"
+	bad_value "FLUX_CARBON_PROTOCOL = udp" \
+		"bad value 'udp' for 'FLUX_CARBON_PROTOCOL': expected pickle or plaintext"
+	bad_value "FLUX_LOG_LEVEL = loud" \
+		"bad value 'loud' for 'FLUX_LOG_LEVEL': expected error, warn, info or debug"
+	bad_value "BATCH_PROCESSING_NAMESPACES = a, ,b" \
+		"bad value 'a, ,b' for 'BATCH_PROCESSING_NAMESPACES': expected a comma-separated list without empty items"
+}
+
+@test "a bad value of a setting that holds keys is not shown" {
+	bad_value "FLUX_UPLOADS_KEYS = ns.one:s3cretkey, :s3cretkey2" \
+		"bad value for 'FLUX_UPLOADS_KEYS' (not shown: it holds keys): expected comma-separated name:value entries, each name not empty"
+	run grep -c s3cret "$STACK_DIR/cgi.err"
+	[ "$output" = 0 ]
 }
 
 @test "sentinels are host:port, the master has a name, a lease is 2 s or more" {
@@ -73,9 +94,10 @@ conf_error() {
 	grep -q "flux.conf:9: setting given twice: 'FLUX_MAX_AGE'" "$STACK_DIR/cgi.err"
 }
 
-@test "a line without = is refused" {
-	conf_error "FLUX_MAX_AGE 10"
-	grep -q "flux.conf:8: expected NAME = value" "$STACK_DIR/cgi.err"
+@test "a line without = is refused, naming only its first word" {
+	bad_value "REDIS_PASSWORD s3cret" "expected NAME = value: 'REDIS_PASSWORD'"
+	run grep -c s3cret "$STACK_DIR/cgi.err"
+	[ "$output" = 0 ]
 }
 
 @test "Skyline's placeholder key is refused" {
@@ -109,9 +131,12 @@ conf_error() {
 	grep -q "error: $FLUX_CONF:[0-9]*: NUL byte in line" "$STACK_DIR/cgi.err"
 }
 
-@test "a map entry without a colon is refused" {
-	conf_error "FLUX_API_KEYS = $PKEY"
-	grep -q "bad value: 'FLUX_API_KEYS'" "$STACK_DIR/cgi.err"
+@test "a map entry without a colon is refused, the key not shown" {
+	# It replaces write_conf's FLUX_API_KEYS line: the 7th line.
+	bad_value "FLUX_API_KEYS = $PKEY" \
+		"bad value for 'FLUX_API_KEYS' (not shown: it holds keys): expected comma-separated name:value entries, each name not empty" 7
+	run grep -c "$PKEY" "$STACK_DIR/cgi.err"
+	[ "$output" = 0 ]
 }
 
 @test "comments, blank lines and spaces around values are allowed" {
@@ -143,11 +168,71 @@ conf_error() {
 	[[ "$output" == *"other.conf:8: unknown setting"* ]]
 }
 
-@test "flux-batch usage: unknown command exits 2, -v prints the version" {
-	run "$FLUX_TOP/batch/flux-batch" nonsense
+@test "flux-batch usage: an unknown command or option exits 2 with the usage on stderr" {
+	run --separate-stderr "$FLUX_TOP/batch/flux-batch" nonsense
 	[ "$status" = 2 ]
-	[[ "$output" == "usage: flux-batch"* ]]
-	run "$FLUX_TOP/batch/flux-batch" -v
+	[ "$output" = "" ]
+	[[ "$stderr" == "usage: flux-batch [-hnV] [-c conf] [flush | populate | uploads | check]" ]]
+	run --separate-stderr "$FLUX_TOP/batch/flux-batch" --bogus
+	[ "$status" = 2 ]
+	[[ "$stderr" == *"unrecognized option '--bogus'"*"usage: flux-batch"* ]]
+}
+
+@test "flux-batch -h and --help: the commands and options on stdout, exit 0" {
+	for opt in -h --help; do
+		run --separate-stderr "$FLUX_TOP/batch/flux-batch" $opt
+		[ "$status" = 0 ]
+		[ "$stderr" = "" ]
+		[ "${lines[0]}" = "usage: flux-batch [-hnV] [-c conf] [flush | populate | uploads | check]" ]
+		[[ "$output" == *"  check     check the configuration, directories, Redis and carbon"* ]]
+		[[ "$output" == *"  -c, --config FILE "* ]]
+		[[ "$output" == *"See flux-batch(8) and flux.conf(5)."* ]]
+	done
+}
+
+@test "flux-batch -V, --version and -v print the version" {
+	for opt in -V --version -v; do
+		run "$FLUX_TOP/batch/flux-batch" $opt
+		[ "$status" = 0 ]
+		[[ "$output" =~ ^flux-batch\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	done
+}
+
+# no_key_conf: a configuration with no key, whose spool and Redis do not
+# exist: any job would fail loudly if it ran.
+no_key_conf() {
+	cat > "$STACK_DIR/nokey.conf" <<-EOF
+	FLUX_SPOOL_PATH = $STACK_DIR/no-spool
+	REDIS_SOCKET_PATH = $STACK_DIR/no-redis.sock
+	EOF
+}
+
+@test "with no key set, flux-batch does nothing, says nothing and exits 0 (cron before Flux is configured)" {
+	no_key_conf
+	for cmd in "" flush populate uploads; do
+		run --separate-stderr "$FLUX_TOP/batch/flux-batch" -c "$STACK_DIR/nokey.conf" $cmd
+		[ "$status" = 0 ]
+		[ "$output" = "" ]
+		[ "$stderr" = "" ]
+	done
+	[ ! -e "$STACK_DIR/no-spool" ]
+}
+
+@test "with no key set, flux-batch says why on a terminal" {
+	no_key_conf
+	run script -qec "$FLUX_TOP/batch/flux-batch -c $STACK_DIR/nokey.conf" /dev/null
 	[ "$status" = 0 ]
-	[[ "$output" == "flux-batch "[0-9]* ]]
+	[[ "$output" == *"info: no key is set in '$STACK_DIR/nokey.conf': nothing to do"* ]]
+}
+
+@test "a key in FLUX_API_KEYS or FLUX_UPLOADS_KEYS alone is enough to run the jobs" {
+	no_key_conf
+	echo "FLUX_API_KEYS = $PKEY:" >> "$STACK_DIR/nokey.conf"
+	run --separate-stderr "$FLUX_TOP/batch/flux-batch" -c "$STACK_DIR/nokey.conf" flush
+	[ "$status" = 1 ]
+	[[ "$stderr" == *"cannot open lock file '$STACK_DIR/no-spool/.flux-batch.lock'"* ]]
+	sed -i '$d' "$STACK_DIR/nokey.conf"
+	echo "FLUX_UPLOADS_KEYS = ns:k" >> "$STACK_DIR/nokey.conf"
+	run --separate-stderr "$FLUX_TOP/batch/flux-batch" -c "$STACK_DIR/nokey.conf" flush
+	[ "$status" = 1 ]
 }

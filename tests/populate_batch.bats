@@ -2,11 +2,15 @@
 # flux-batch populate (SPEC 7): queued populate_metric jobs fetched from a
 # real graphite-web (the "remote" history is written through the stack's
 # carbon-cache under remote.*), a real Prometheus, and a fake remote with
-# hostile answers (tests/lib/remote.py); delivered to the real carbon and
+# hostile answers (tests/tools/remote.py); delivered to the real carbon and
 # read back from whisper.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/upload.bash
+source "$BATS_TEST_DIRNAME/lib/upload.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start popbat redis carbon graphite_web prometheus fake_remote
 	export STACK_DIR REDIS_SOCK CARBON_PORT CARBON_PICKLE_PORT WHISPER_DIR \
 	    GRAPHITE_WEB_PORT PROMETHEUS_PORT REMOTE_PORT REMOTE_DIR REMOTE_URL
@@ -22,13 +26,11 @@ setup_file() {
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT"
+	write_conf "GRAPHITE_HOST = 127.0.0.1" "GRAPHITE_PORT = $GRAPHITE_WEB_PORT"
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 	rm -f "$STACK_DIR"/spool/*.spool "$REMOTE_DIR/requests.log"
 	unset FLUX_NOW FLUX_FETCH_TIMEOUT_MS
@@ -194,6 +196,21 @@ failed_once() {
 	[ "$(grep -c 'target=target.unknown.cpu&format=json&from=' "$log")" = 6 ]
 	[ "$(grep -o 'target=target.unknown.cpu&format=json&from=[^ ]*' "$log" | cut -d= -f4 | tr '\n' ' ')" = \
 	    "-50mins -6hours -24hours -7days -30days -90days " ]
+}
+
+@test "with GRAPHITE_HOST unset, no local Graphite is asked: every point is taken, the log says why" {
+	# The port of the suite's graphite-web, the host left unset: a lookup
+	# would show in its log.
+	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT"
+	job target.nolocal.cpu graphite "$HIST_URL"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"info: populate 'target.nolocal.cpu': no local graphite to ask for the last timestamp (GRAPHITE_HOST is not set); taking every point fetched"* ]]
+	[[ "$batch_log" == *"populate 'target.nolocal.cpu': no last timestamp, new metric"* ]]
+	[[ "$batch_log" == *"180 bins kept, 180 sent"* ]]
+	[[ "$batch_log" != *"local graphite lookup failed"* ]]
+	run grep -c 'target=target.nolocal.cpu' "$STACK_DIR/graphite-web/runserver.log"
+	[ "$output" = 0 ]
 }
 
 @test "a metric the local Graphite knows, without flux.last, is filled after its newest point" {
@@ -429,7 +446,7 @@ asked() {
 }
 
 @test "a Prometheus remote: query_range, and Vista's instant query over a range" {
-	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "VISTA_DO_NOT_SUBMIT_CURRENT_MINUTE = false"
+	write_conf "GRAPHITE_HOST = 127.0.0.1" "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "VISTA_DO_NOT_SUBMIT_CURRENT_MINUTE = false"
 	P="http://127.0.0.1:$PROMETHEUS_PORT"
 	for _ in $(seq 100); do
 		n=$(curl -s "$P/api/v1/query?query=up%5B1m%5D" | jq '.data.result[0].values | length')
@@ -493,7 +510,7 @@ asked() {
 }
 
 @test "without the current-minute rule, points up to now + FLUX_MAX_FUTURE are taken" {
-	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "VISTA_DO_NOT_SUBMIT_CURRENT_MINUTE = false" \
+	write_conf "GRAPHITE_HOST = 127.0.0.1" "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "VISTA_DO_NOT_SUBMIT_CURRENT_MINUTE = false" \
 	    "FLUX_MAX_FUTURE = 10"
 	N=$(( $(date +%s) / 60 * 60 ))
 	export FLUX_NOW=$((N + 30))
@@ -689,12 +706,12 @@ asked() {
 }
 
 @test "a hanging remote gets FLUX_BATCH_POPULATE_SECONDS; the job is queued again and the uploads still run" {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	mkdir -p "$STACK_DIR/uploads"
 	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "FLUX_BATCH_POPULATE_SECONDS = 3" \
 	    "FLUX_PROCESS_UPLOADS = true" "BATCH_PROCESSING = true" \
 	    "BATCH_PROCESSING_NAMESPACES = temp_monitoring" \
-	    "DATA_UPLOADS_PATH = $STACK_DIR/uploads" "FLUX_UPLOADS_KEYS = $UPNS:$UPKEY"
+	    "DATA_UPLOADS_PATH = $STACK_DIR/uploads" "FLUX_UPLOADS_KEYS = $UPNS:$UPKEY" \
+	    "FLUX_CARBON_STORAGE_SCHEMAS ="
 	gfile hang.json "$((HIST_END - 60)):1"
 	touch "$REMOTE_DIR/hang.json.hold"
 	redis-cli -s "$REDIS_SOCK" set flux.last.target.hang1 "[$((HIST_END - 600)), 1.0]" >/dev/null
@@ -724,7 +741,7 @@ asked() {
 @test "when carbon is down the points are spooled and flux-batch flush delivers them" {
 	N=$(( $(date +%s) / 60 * 60 ))
 	gfile spool.json "$((N - 180)):1" "$((N - 120)):2" "$((N - 60)):3"
-	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT"
+	write_conf "GRAPHITE_HOST = 127.0.0.1" "GRAPHITE_PORT = $GRAPHITE_WEB_PORT"
 	sed -i "s/^FLUX_CARBON_PICKLE_PORT = .*/FLUX_CARBON_PICKLE_PORT = $(flux_free_port)/" "$FLUX_CONF"
 	job target.spool graphite "$REMOTE_URL/file/spool.json"
 	flux_batch populate
@@ -732,7 +749,7 @@ asked() {
 	[[ "$batch_log" == *"3 bins kept, 0 sent, 3 spooled"* ]]
 	[ "$(spool_count)" = 1 ]
 	[ "$(last target.spool)" = "[$((N - 60)), 3.0]" ]
-	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT"
+	write_conf "GRAPHITE_HOST = 127.0.0.1" "GRAPHITE_PORT = $GRAPHITE_WEB_PORT"
 	flux_batch flush
 	ok_run
 	wait_count target.spool $((N - 240)) "$N" 3
@@ -770,7 +787,7 @@ asked() {
 }
 
 @test "Redis unreachable: flux-batch populate fails with a clear message" {
-	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "REDIS_TIMEOUT_MS = 200"
+	write_conf "GRAPHITE_HOST = 127.0.0.1" "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "REDIS_TIMEOUT_MS = 200"
 	sed -i "s|^REDIS_SOCKET_PATH = .*|REDIS_SOCKET_PATH = $STACK_DIR/nothing.sock|" "$FLUX_CONF"
 	flux_batch populate
 	[ "$batch_status" = 1 ]

@@ -5,9 +5,14 @@
 # when the relay has closed cleanly after reading the last line, as with
 # carbon-cache. The relay hashes the names over the caches (fnv1a_ch).
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+# shellcheck source=lib/cluster.bash
+source "$BATS_TEST_DIRNAME/lib/cluster.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	source "$BATS_TEST_DIRNAME/lib/cluster.bash"
 	suite_start relay redis
 	cluster_sub cache-a start_carbon
 	cluster_sub cache-b start_carbon
@@ -16,15 +21,11 @@ setup_file() {
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	source "$BATS_TEST_DIRNAME/lib/cluster.bash"
 	cluster_stop
 	rm -rf "$STACK_DIR"
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	source "$BATS_TEST_DIRNAME/lib/cluster.bash"
 	write_conf "FLUX_CARBON_PROTOCOL = plaintext" "FLUX_CARBON_PORT = $RELAY_PORT"
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 	rm -f "$STACK_DIR"/spool/*.spool "$STACK_DIR/spool/hold"

@@ -5,9 +5,14 @@
 # ROLE, and asks again after a connection error or READONLY, in plain
 # CGIs, in resident FastCGI responders and in flux-batch.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+# shellcheck source=lib/cluster.bash
+source "$BATS_TEST_DIRNAME/lib/cluster.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	source "$BATS_TEST_DIRNAME/lib/cluster.bash"
 	export CLUSTER_REDIS_PASSWORD=masterpw CLUSTER_SENTINEL_PASSWORD=sentinelpw
 	suite_start sentinel carbon fake_remote
 	start_redis_node one
@@ -18,15 +23,11 @@ setup_file() {
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	source "$BATS_TEST_DIRNAME/lib/cluster.bash"
 	cluster_stop
 	rm -rf "$STACK_DIR"
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
-	source "$BATS_TEST_DIRNAME/lib/cluster.bash"
 	sentinel_conf
 	cluster_master flushall >/dev/null
 	TS=$(minute_ts 2)
@@ -85,7 +86,7 @@ no_line() {
 	fi
 }
 
-# fake_sentinel HOST PORT: a sentinel (tests/lib/fake_sentinel.py) that
+# fake_sentinel HOST PORT: a sentinel (tests/tools/fake_sentinel.py) that
 # names HOST:PORT as the master, whatever that is, or what
 # $STACK_DIR/fake-sentinel.answer says later; prints its port.
 fake_sentinel() {
@@ -93,7 +94,7 @@ fake_sentinel() {
 	port=$(flux_free_port)
 	ready="$STACK_DIR/fake-sentinel-$port.ready"
 	echo "$1 $2" > "$STACK_DIR/fake-sentinel.answer"
-	/usr/bin/python3 "$FLUX_TOP/tests/lib/fake_sentinel.py" "$port" \
+	/usr/bin/python3 "$FLUX_TOP/tests/tools/fake_sentinel.py" "$port" \
 	    "$STACK_DIR/fake-sentinel.answer" "$ready" \
 	    </dev/null >>"$STACK_DIR/fake-sentinel.log" 2>&1 3>&- &
 	_stack_save_pid "fake-sentinel-$port" "$!"

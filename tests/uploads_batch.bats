@@ -5,8 +5,12 @@
 # the other tests read the exact points from a capture listener.
 bats_require_minimum_version 1.5.0
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/upload.bash
+source "$BATS_TEST_DIRNAME/lib/upload.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	suite_start bat
 	# The reports are from 2020: carbon's default 60s:7d would drop them
 	# silently. 15-minute points for 10 years are 4 MB per metric.
@@ -19,12 +23,10 @@ setup_file() {
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	STACK_WHISPER_STEP=900
 	rm -rf "$STACK_DIR/uploads" "$STACK_DIR/saved" "$STACK_DIR/spool"
 	upload_conf
@@ -257,13 +259,13 @@ example_points() {
 	[ "$(captured | wc -l)" = 8 ]
 }
 
-@test "uploads stay pending while FLUX_PROCESS_UPLOADS is false, and the log says why" {
+@test "uploads stay pending while FLUX_PROCESS_UPLOADS is false: a warning and exit 1" {
 	upload_conf FLUX_PROCESS_UPLOADS=false
 	upload_form
 	id=$(upload_id)
 	run --separate-stderr batch uploads
-	[ "$status" -eq 0 ]
-	[[ $stderr == *"uploads: 1 pending, not processed: FLUX_PROCESS_UPLOADS is false"* ]]
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"warn: uploads: 1 pending, not processed: FLUX_PROCESS_UPLOADS is false"* ]]
 	[ -d "$(upload_dir "$id")" ]
 	[ "$(status_of "$id" .status)" = pending ]
 }
@@ -272,8 +274,8 @@ example_points() {
 	upload_conf BATCH_PROCESSING=false
 	drop_example later
 	run --separate-stderr batch uploads
-	[ "$status" -eq 0 ]
-	[[ $stderr == *"uploads: 1 pending, not processed: BATCH_PROCESSING is false"* ]]
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"warn: uploads: 1 pending, not processed: BATCH_PROCESSING is false"* ]]
 	[ -d "$STACK_DIR/uploads/$UPNS/later" ]
 }
 
@@ -587,6 +589,55 @@ example_points() {
 	[ "$(status_of "$UPNS.future" '.columns["roof ('"$UPCSV"')"]')" = "complete - 1 points submitted, 3 in the future dropped" ]
 }
 
+# retention_rules: carbon's rules as the suite's storage-schemas.conf:
+# the warehouse namespace keeps a day of 15-minute points.
+retention_rules() {
+	printf '%s\n' '[warehouse]' 'pattern = ^temp_monitoring\.warehouse\.' \
+		'retentions = 15m:1d' '[default]' 'pattern = .*' 'retentions = 1h:10y' \
+		> "$STACK_DIR/schemas.conf"
+	sed -i "s|^FLUX_CARBON_STORAGE_SCHEMAS = .*|FLUX_CARBON_STORAGE_SCHEMAS = $STACK_DIR/schemas.conf|" \
+		"$FLUX_CONF"
+}
+
+@test "points older than carbon keeps are not sent: their column fails, naming the rule" {
+	use_capture
+	retention_rules
+	# A day and 1000 s after 11:00: 11:00 and 11:15 are past the day.
+	export FLUX_NOW=$((T0 + 86400 + 1000))
+	drop_example old
+	run --separate-stderr batch uploads
+	[ "$status" -eq 1 ]
+	why="2 points older than carbon keeps, not sent (retentions 15m:1d of [warehouse] in '$STACK_DIR/schemas.conf': nothing before 2020-05-16T11:16:40Z)"
+	outcome old failed "$UPCSV: column roof: $why"
+	[ "$(status_of "$UPNS.old" '.columns["floor ('"$UPCSV"')"]')" = "failed - $why; 2 points submitted" ]
+	[ "$(status_of "$UPNS.old" .points_submitted)" = 4 ]
+	[ "$(captured | sort)" = "$(example_points | tail -n 4 | sort)" ]
+}
+
+@test "an upload wholly older than carbon keeps fails and sends nothing" {
+	use_capture
+	retention_rules
+	drop_example ancient
+	run --separate-stderr batch uploads
+	[ "$status" -eq 1 ]
+	outcome ancient failed "$UPCSV: column roof: 4 points older than carbon keeps, not sent (retentions 15m:1d of [warehouse] in '$STACK_DIR/schemas.conf': nothing before 2023-11-13T22:13:20Z)"
+	[ "$(status_of "$UPNS.ancient" .points_submitted)" = 0 ]
+	[ "$(captured)" = "" ]
+}
+
+@test "carbon's rules that cannot be read: a warning, and the retention is not checked" {
+	use_capture
+	printf '[a]\npattern = .*\nretentions = 1y:10years\n' > "$STACK_DIR/schemas.conf"
+	sed -i "s|^FLUX_CARBON_STORAGE_SCHEMAS = .*|FLUX_CARBON_STORAGE_SCHEMAS = $STACK_DIR/schemas.conf|" \
+		"$FLUX_CONF"
+	drop_example unread
+	run --separate-stderr batch uploads
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"warn: uploads: carbon's retention not checked: '$STACK_DIR/schemas.conf' [a]: invalid retention '1y:10years'"* ]]
+	outcome unread complete
+	[ "$(captured | wc -l)" = 8 ]
+}
+
 @test "points are spooled when carbon is down, and the upload is complete" {
 	sed -i "s/^FLUX_CARBON_PICKLE_PORT = .*/FLUX_CARBON_PICKLE_PORT = $(flux_free_port)/" "$FLUX_CONF"
 	drop_example spooled
@@ -864,13 +915,4 @@ day_csv() {
 	drop_example notty
 	run --separate-stderr batch uploads
 	[[ $stderr != *"rows/s"* ]]
-}
-
-@test "the cron.d file runs flux-batch every minute as www-data under flock -n" {
-	f="$FLUX_TOP/cron/flux-batch"
-	[[ $(basename "$f") =~ ^[A-Za-z0-9_-]+$ ]]
-	grep -qx 'PATH=/usr/local/bin:/usr/bin:/bin' "$f"
-	grep -q '^MAILTO=' "$f"
-	[ "$(grep -v -e '^#' -e '^$' -e '^[A-Z]*=' "$f")" = "* * * * * www-data flock -n -E 0 /run/lock/flux-batch.lock flux-batch" ]
-	[ "$(tail -c 1 "$f" | od -An -c | tr -d ' ')" = '\n' ]
 }

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 sanitize=${SANITIZE:-0} valgrind=${VALGRIND:-0} fuzz=${FUZZ:-0}
 cluster=${CLUSTER:-0}
 unset SANITIZE VALGRIND FUZZ CLUSTER
-bash tests/lib/deps.sh
+bash tests/tools/deps.sh
 if [ "$sanitize" = 1 ]; then
 	make clean >/dev/null
 	make -j2 SANITIZE=1

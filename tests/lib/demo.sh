@@ -23,7 +23,7 @@ if [ -d "$DEMO" ]; then
 fi
 
 echo "== installing missing Debian packages"
-bash tests/lib/deps.sh
+bash tests/tools/deps.sh
 echo "== building"
 make -s -j2
 echo "== installing into $DEMO/inst"
@@ -45,7 +45,7 @@ FLUX_CARBON_PORT = $CARBON_PORT
 FLUX_SPOOL_PATH = $DEMO/spool
 CONF
 chmod 644 "$DEMO/flux.conf"
-start_apache "$DEMO/inst/usr/lib/cgi-bin/flux" "$DEMO/flux.conf"
+start_apache "$DEMO/inst/usr/lib/flux/cgi-bin" "$DEMO/flux.conf"
 URL=http://127.0.0.1:$APACHE_PORT/flux
 
 T=$(( $(date +%s) / 60 * 60 - 60 ))

@@ -26,6 +26,9 @@ upload_conf() {
 		[DATA_UPLOADS_PATH]="$STACK_DIR/uploads"
 		[FLUX_SAVE_UPLOADS_PATH]="$STACK_DIR/saved"
 		[FLUX_UPLOADS_KEYS]="$UPNS:$UPKEY, other.ns:0ther-key"
+		# The stack's carbon's retention (no file: not checked), never the
+		# machine's /etc/carbon.
+		[FLUX_CARBON_STORAGE_SCHEMAS]="$STACK_DIR/carbon/conf/storage-schemas.conf"
 	)
 	local a k
 	for a in "$@"; do
