@@ -46,7 +46,7 @@ trap 'cluster_stop >/dev/null 2>&1; rm -rf "$B"' EXIT
 stack_init "$B" || die "stack_init failed"
 make -s install DESTDIR="$B/inst" PREFIX=/usr SYSCONFDIR=/etc >/dev/null ||
 	die "make install failed"
-CGIDIR="$B/inst/usr/lib/cgi-bin/flux"
+CGIDIR="$B/inst/usr/lib/flux/cgi-bin"
 NOW=$(( $(date +%s) / 60 * 60 ))
 T0=$(( NOW - 3 * 86400 + 1800 ))
 export FLUX_BENCH_KEY=$KEY FLUX_BENCH_T0=$T0 FLUX_BENCH_BATCH=$BATCH

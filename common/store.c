@@ -737,7 +737,8 @@ int_command(struct flux_store *s, long long *n, const char *what, char err[],
  * Queue a job (its text) durably unless bound jobs holding the text mark
  * (what makes the jobs of one owner) wait or run already: 0 queued, 1
  * refused, -1 with err when Redis failed. Behind sentinels the job must
- * also reach a replica (WAIT, up to REDIS_TIMEOUT_MS), as replication is
+ * also reach a replica (WAIT, up to half of REDIS_TIMEOUT_MS, so that its
+ * answer comes before the connection's own timeout), as replication is
  * asynchronous and a fail-over would forget it: 2 when none has it yet.
  */
 int
@@ -746,6 +747,7 @@ flux_store_queue_push_bounded(struct flux_store *s,
     int64_t bound, char err[])
 {
 	long long	n = 0, replicas = 0;
+	int64_t		wait_ms = s->conf->redis_timeout_ms / 2;
 
 	if (int_command(s, &n, "LPUSH", err, "EVAL %s 2 %s %s %s %s %lld",
 	    push_bounded_lua, q->waiting, q->running, job, mark,
@@ -755,12 +757,13 @@ flux_store_queue_push_bounded(struct flux_store *s,
 		return 1;
 	if (s->conf->redis_sentinels.n == 0)
 		return 0;
+	if (wait_ms < 1)
+		wait_ms = 1;	/* WAIT 0 would wait for ever */
 	if (int_command(s, &replicas, "WAIT", err, "WAIT 1 %lld",
-	    (long long)s->conf->redis_timeout_ms) == -1)
+	    (long long)wait_ms) == -1)
 		return 2;
 	if (replicas < 1)
-		flux_errf(err, "no replica has it after %lld ms",
-		    (long long)s->conf->redis_timeout_ms);
+		flux_errf(err, "no replica has it after %lld ms", (long long)wait_ms);
 	return replicas < 1 ? 2 : 0;
 }
 

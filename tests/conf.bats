@@ -72,16 +72,14 @@ bad_value() {
 }
 
 @test "sentinels are host:port, the master has a name, a lease is 2 s or more" {
-	conf_error "REDIS_SENTINELS = 127.0.0.1:26379, sentinel-b"
-	grep -q "flux.conf:8: a sentinel is host:port: 'REDIS_SENTINELS'" "$STACK_DIR/cgi.err"
-	conf_error "REDIS_SENTINELS = ::1:26379"
-	grep -q "flux.conf:8: a sentinel is host:port: 'REDIS_SENTINELS'" "$STACK_DIR/cgi.err"
-	conf_error "REDIS_SENTINELS = 127.0.0.1:0"
-	grep -q "flux.conf:8: a sentinel is host:port: 'REDIS_SENTINELS'" "$STACK_DIR/cgi.err"
-	conf_error "REDIS_SENTINEL_MASTER = "
-	grep -q "flux.conf:8: the master's name must not be empty: 'REDIS_SENTINEL_MASTER'" "$STACK_DIR/cgi.err"
-	conf_error "FLUX_BATCH_LEASE_SECONDS = 1"
-	grep -q "flux.conf:8: bad value: 'FLUX_BATCH_LEASE_SECONDS'" "$STACK_DIR/cgi.err"
+	bad_value "REDIS_SENTINELS = 127.0.0.1:26379, sentinel-b" \
+		"a sentinel is host:port: 'REDIS_SENTINELS'"
+	bad_value "REDIS_SENTINELS = ::1:26379" "a sentinel is host:port: 'REDIS_SENTINELS'"
+	bad_value "REDIS_SENTINELS = 127.0.0.1:0" "a sentinel is host:port: 'REDIS_SENTINELS'"
+	bad_value "REDIS_SENTINEL_MASTER = " \
+		"the master's name must not be empty: 'REDIS_SENTINEL_MASTER'"
+	bad_value "FLUX_BATCH_LEASE_SECONDS = 1" \
+		"bad value '1' for 'FLUX_BATCH_LEASE_SECONDS': expected an integer from 2 to 86400"
 	p=$(flux_free_port)
 	write_conf "REDIS_SENTINELS = [::1]:$p, localhost:$p" "REDIS_SENTINEL_WAIT_MS = 0"
 	get "status=true"

@@ -70,9 +70,8 @@ WHISPERS="$B/cache-a/carbon/storage/whisper:$B/cache-b/carbon/storage/whisper"
 
 echo "== installing Flux, starting node a (mod_fcgid) and node b (mod_cgid)"
 make -s install DESTDIR="$B/inst" PREFIX=/usr SYSCONFDIR=/etc >/dev/null
-CGIDIR=$B/inst/usr/lib/cgi-bin/flux
-BATCH=$B/inst/usr/bin/flux-batch
-NOPORT=$(flux_free_port)	# no local Graphite: populate takes every point
+CGIDIR=$B/inst/usr/lib/flux/cgi-bin
+BATCH=$B/inst/usr/sbin/flux-batch
 
 # node_conf N: node N's flux.conf, spool and upload directories.
 node_conf() {
@@ -96,7 +95,6 @@ node_conf() {
 	FLUX_UPLOADS_KEYS = cluster.up:$UPKEY
 	DATA_UPLOADS_PATH = $d/uploads
 	FLUX_BATCH_LEASE_SECONDS = $LEASE
-	GRAPHITE_PORT = $NOPORT
 	EOF
 	chmod 644 "$d/flux.conf"
 }
