@@ -111,16 +111,7 @@ rc=0
 # ----------------------------------------------------------------- load --
 
 # body PHASE CLIENT STEP: one client's request at one step.
-body() {
-	local m sep="" ts=$((T0 + 60 * $3)) v=$(( $2 * 1000 + $3 ))
-	printf '{"key": "%s", "metrics": [' "$KEY"
-	for ((m = 0; m < METRICS; m++)); do
-		printf '%s{"metric": "cluster.%s.m%d", "timestamp": %d, "value": %d}' \
-		    "$sep" "$1" "$m" "$ts" "$v"
-		sep=", "
-	done
-	printf ']}'
-}
+body() { load_body "cluster.$1" "$2" "$3" "$METRICS" "$T0"; }
 
 # client PHASE N: every step in order, each retried (on the other node)
 # until a 204. A line per attempt: "client step metrics ts value code
@@ -146,22 +137,13 @@ client() {
 	done
 }
 
-# load PHASE: start the clients (pids in LOAD_PIDS).
+# load PHASE: start the clients; finish: wait for them.
 load() {
-	local c
 	mkdir -p "$B/load/$1"
 	: > "$B/extra-$1"
-	LOAD_PIDS=()
-	for ((c = 1; c <= CLIENTS; c++)); do
-		client "$1" "$c" &
-		LOAD_PIDS+=($!)
-	done
+	load_start "$CLIENTS" client "$1"
 }
-
-finish() {
-	local p
-	for p in "${LOAD_PIDS[@]}"; do wait "$p"; done
-}
+finish() { load_wait; }
 
 # hold / unhold: the delivery hold of INSTALL, on both nodes.
 hold() { touch "$B/node-a/spool/hold" "$B/node-b/spool/hold"; }
