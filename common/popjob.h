@@ -71,7 +71,6 @@ int	flux_popjob_end(struct flux_store *s, struct flux_store_lease *l,
 	    enum flux_queue_next how, const char *next, char err[]);
 int	flux_popjob_list(struct flux_store *s, struct flux_list *jobs,
 	    char err[]);
-void	flux_popjob_list_free(struct flux_list *jobs);
 int	flux_popjob_mark_known(struct flux_store *s, const char *remote_target,
 	    char err[]);
 
