@@ -34,7 +34,6 @@
 # Exit 1 when any point was lost or wrong, or delivered twice unexplained.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-TOP=$PWD
 CLIENTS=${CLUSTER_CLIENTS:-4}
 STEPS=${CLUSTER_STEPS:-30}
 METRICS=${CLUSTER_METRICS:-5}
