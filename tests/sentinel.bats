@@ -74,7 +74,10 @@ fail_over() {
 	local old_port old
 	old_port=$(cluster_master_port)
 	old=$(cluster_master_node)
-	cluster_sentinel 1 sentinel failover mymaster >/dev/null
+	# A replica (re)started by an earlier test is a candidate only once the
+	# sentinels have seen it up and in sync (they poll every few seconds):
+	# until then FAILOVER answers NOGOODSLAVE, so ask until one says OK.
+	_stack_wait_for "" 30 eval '[ "$(cluster_sentinel 1 sentinel failover mymaster 2>&1)" = OK ]'
 	cluster_wait_failover "$old_port" 30
 	_stack_wait_for "" 30 eval "[ \"\$(cluster_redis_role $old)\" = slave ]"
 }
