@@ -597,8 +597,8 @@ run_upload(struct up_upload *u)
 
 /*
  * Lease the upload (not in a dry run, which changes nothing) and run it:
- * 0 when it completed, or is another node's, or is gone (another node
- * has just finished it).
+ * 0 when it completed or is gone (another node has just finished it), 1
+ * when another node holds its lease, -1 when it failed.
  */
 static int
 process(struct up_job *j, const struct pending *p)
@@ -630,7 +630,7 @@ process(struct up_job *j, const struct pending *p)
 		flux_err("upload %s: %s", u.id_key, err);
 	else if (taken == 1) {
 		flux_info("upload %s: leased to another node; left to it", u.id_key);
-		rc = 0;
+		rc = 1;
 	} else if (lstat(u.dir, &st) == -1 && errno == ENOENT)
 		rc = 0;		/* done by another node since the scan */
 	else {
@@ -647,6 +647,35 @@ process(struct up_job *j, const struct pending *p)
 }
 
 /*
+ * Whether namespaces a and b may hold the same metrics: the same, or one
+ * under the other ("a.b" under "a").
+ */
+static int
+ns_overlap(const char *a, const char *b)
+{
+	size_t	la = strlen(a), lb = strlen(b), n = la < lb ? la : lb;
+
+	return strncmp(a, b, n) == 0 && (la == lb || (la < lb ? b : a)[n] == '.');
+}
+
+/*
+ * Whether upload i must wait for one before it that another node holds
+ * (held[k] set). flux.last drops a point not newer than the last one, so
+ * a later upload of the same metrics must not overtake an earlier one:
+ * uploads of one namespace run in the order they came, on whichever node.
+ */
+static int
+behind_held(const struct pending_list *l, const char *held, size_t i)
+{
+	size_t	k;
+
+	for (k = 0; k < i; k++)
+		if (held[k] && ns_overlap(l->v[k].ns, l->v[i].ns))
+			return 1;
+	return 0;
+}
+
+/*
  * The job: every pending upload, oldest first, when FLUX_PROCESS_UPLOADS
  * and BATCH_PROCESSING allow it; else they stay pending, the log says why
  * and the job fails. Returns 0 when every upload taken completed.
@@ -660,9 +689,10 @@ job_uploads(const struct flux_conf *c, int dryrun)
 	struct pending_list	l = { 0 };
 	char			err[FLUX_ERRLEN];
 	size_t			i;
-	int			rc = 0;
+	int			rc = 0, r;
 	int64_t			deadline;
 	struct stat		st;
+	char			*held;
 
 	/* Uploads off and no upload directory: nothing waits, nothing to say. */
 	if ((!c->process_uploads || !c->batch_processing) &&
@@ -687,6 +717,7 @@ job_uploads(const struct flux_conf *c, int dryrun)
 		if ((j.retention = flux_retention_load(c->carbon_storage_schemas,
 		    err)) == NULL && err[0] != '\0')
 			flux_warn("uploads: carbon's retention not checked: %s", err);
+		held = xcalloc(l.n, 1);
 		deadline = flux_clock_ms(CLOCK_MONOTONIC) + c->uploads_seconds * 1000;
 		for (i = 0; i < l.n; i++) {
 			if (flux_clock_ms(CLOCK_MONOTONIC) >= deadline) {
@@ -695,9 +726,16 @@ job_uploads(const struct flux_conf *c, int dryrun)
 				    (long long)c->uploads_seconds, l.n - i);
 				break;
 			}
-			if (process(&j, &l.v[i]) == -1)
+			if (behind_held(&l, held, i)) {
+				held[i] = 1;
+				flux_info("upload %s.%s: waits for an earlier upload of its "
+				    "namespace that another node holds", l.v[i].ns, l.v[i].id);
+			} else if ((r = process(&j, &l.v[i])) == 1)
+				held[i] = 1;
+			else if (r == -1)
 				rc = -1;
 		}
+		free(held);
 		flux_retention_free(j.retention);
 		flux_store_close(j.store);
 	}

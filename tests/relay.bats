@@ -58,11 +58,13 @@ post_many() {
 	expect 204
 }
 
-# all_landed PREFIX N TS: each metric is in exactly one cache, with its value.
+# all_landed PREFIX N TS: each metric is in exactly one cache, with its
+# value. The wait is long: a cache just restarted is reached once the
+# relay's next reconnection attempt comes, later on a busy machine.
 all_landed() {
 	local i c
 	for ((i = 0; i < $2; i++)); do
-		_stack_wait_for "" 15 eval "[ -n \"\$(where $1.$i)\" ]" ||
+		_stack_wait_for "" 60 eval "[ -n \"\$(where $1.$i)\" ]" ||
 			{ echo "$1.$i is in no cache" >&2; return 1; }
 		c=$(where "$1.$i")
 		[ "$(echo "$c" | wc -l)" = 1 ] || { echo "$1.$i is in $c" >&2; return 1; }

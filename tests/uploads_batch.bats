@@ -848,6 +848,27 @@ day_csv() {
 	[ "$(captured | wc -l)" = 8 ]
 }
 
+@test "an upload of a namespace whose earlier upload another node holds waits for it" {
+	use_capture
+	day_csv 1 | drop_csv first
+	day_csv 2 | drop_csv second
+	touch -d '1 hour ago' "$STACK_DIR/uploads/$UPNS/first"
+	redis-cli -s "$REDIS_SOCK" set "$(lease_of first)" "00000000000000aa 00000000000000bb" px 600000 >/dev/null
+	run --separate-stderr batch uploads
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"info: upload $UPNS.first: leased to another node; left to it"* ]]
+	[[ $stderr == *"info: upload $UPNS.second: waits for an earlier upload of its namespace that another node holds"* ]]
+	[ -d "$STACK_DIR/uploads/$UPNS/second" ]
+	[ -z "$(status_of "$UPNS.second")" ]
+	[ "$(captured | wc -l)" = 0 ]
+	# The lease gone (its run ended), both run in order: every point lands.
+	redis-cli -s "$REDIS_SOCK" del "$(lease_of first)" >/dev/null
+	run --separate-stderr batch uploads
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"first: complete, 8 points submitted"*"second: complete, 8 points submitted"* ]]
+	[ "$(captured | wc -l)" = 16 ]
+}
+
 @test "an upload leased by this node's own run that died is taken back at once, and its lease ended" {
 	use_capture
 	batch flush
@@ -873,7 +894,8 @@ day_csv() {
 	wait "$b"
 	cat "$BATS_TEST_TMPDIR/a.log" "$BATS_TEST_TMPDIR/b.log" > "$BATS_TEST_TMPDIR/both.log"
 	for d in 1 2 3 4 5 6; do
-		[ "$(grep -c "upload $UPNS.shared$d: complete, 8 points submitted" "$BATS_TEST_TMPDIR/both.log")" = 1 ]
+		[ "$(grep -c "upload $UPNS.shared$d: complete, 8 points submitted" "$BATS_TEST_TMPDIR/both.log")" = 1 ] ||
+			{ cat "$BATS_TEST_TMPDIR/both.log" >&2; false; }
 		outcome "shared$d" complete
 	done
 	# Every point once: 6 uploads of 2 columns by 4 rows.
