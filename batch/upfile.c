@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "carbon.h"
+#include "batch.h"
 #include "fs.h"
 #include "log.h"
 #include "report.h"
@@ -248,6 +249,9 @@ pass1(struct file *f, const char *path)
 	} else if (rc == 0)
 		rc = pass1_done(f, r);
 	progress(f, "rows", 1);
+	if (!f->u->job->dryrun)
+		flux_stats_add(&batch_stats, FLUX_STAT_UPLOADS_ROWS,
+		    (int64_t)f->count);
 	flux_report_free(r);
 	return rc;
 }

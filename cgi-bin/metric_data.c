@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cgi.h"
+#include "health.h"
 #include "ingest.h"
 #include "log.h"
 #include "metric.h"
@@ -69,6 +70,7 @@ build_point(struct flux_env *env, struct flux_req *req, const char *vals[],
 
 	if (vals[P_METRIC] == NULL)
 		return flux_resp_error(resp, 400, "no metric parameter passed"), -1;
+	flux_resp_metric(resp, vals[P_METRIC]);
 	if ((name = flux_metric_build(vals[P_METRIC], prefix, &reason, &bad)) == NULL) {
 		flux_resp_error(resp, 400, "invalid metric - %s - %s",
 		    bad ? bad : vals[P_METRIC], reason);

@@ -150,7 +150,7 @@ bad_value() {
 	run --separate-stderr "$FLUX_TOP/batch/flux-batch" nonsense
 	[ "$status" = 2 ]
 	[ "$output" = "" ]
-	[[ "$stderr" == "usage: flux-batch [-hnV] [-c conf] [flush | populate | uploads | check]" ]]
+	[[ "$stderr" == "usage: flux-batch [-hnV] [-c conf] [flush | populate | uploads | check | status]" ]]
 	run --separate-stderr "$FLUX_TOP/batch/flux-batch" --bogus
 	[ "$status" = 2 ]
 	[[ "$stderr" == *"unrecognized option '--bogus'"*"usage: flux-batch"* ]]
@@ -161,7 +161,7 @@ bad_value() {
 		run --separate-stderr "$FLUX_TOP/batch/flux-batch" $opt
 		[ "$status" = 0 ]
 		[ "$stderr" = "" ]
-		[ "${lines[0]}" = "usage: flux-batch [-hnV] [-c conf] [flush | populate | uploads | check]" ]
+		[ "${lines[0]}" = "usage: flux-batch [-hnV] [-c conf] [flush | populate | uploads | check | status]" ]
 		[[ "$output" == *"  check     check the configuration, directories, Redis and carbon"* ]]
 		[[ "$output" == *"  -c, --config FILE "* ]]
 		[[ "$output" == *"See flux-batch(8) and flux.conf(5)."* ]]
