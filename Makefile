@@ -63,7 +63,8 @@ COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 	common/json.c common/stats.c common/store_stats.c common/health.c
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
 CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/populate_metric \
-	cgi-bin/upload_data cgi-bin/upload_status
+	cgi-bin/upload_data cgi-bin/upload_status cgi-bin/status_page \
+	cgi-bin/upload_page
 BATCH = batch/flux-batch
 # The jobs flux-batch links besides its main().
 BATCH_SRC = batch/flux-batch.c batch/populate.c batch/uploads.c batch/upfile.c \

@@ -412,6 +412,7 @@ flux_spool_backlog(const struct flux_conf *c, long long *files,
 {
 	DIR		*d;
 	struct dirent	*e;
+	struct stat	 st;
 	int64_t		 t;
 	long long	 lines;
 	size_t		 len, slen = strlen(SPOOL_SUFFIX);
@@ -429,7 +430,9 @@ flux_spool_backlog(const struct flux_conf *c, long long *files,
 	while ((e = readdir(d)) != NULL) {
 		len = strlen(e->d_name);
 		if (e->d_name[0] == '.' || len <= slen ||
-		    strcmp(e->d_name + len - slen, SPOOL_SUFFIX) != 0)
+		    strcmp(e->d_name + len - slen, SPOOL_SUFFIX) != 0 ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode))
 			continue;
 		(*files)++;
 		/* Names start with 12 digits of seconds (spool_name). */

@@ -97,5 +97,5 @@ code_of() { curl -s -o "$STACK_DIR/out" -w '%{http_code}' "$@"; }
 
 @test "the status check works through Apache" {
 	[ "$(code_of "http://$HOST/flux/metric_data?status=true")" = 200 ]
-	[ "$(cat "$STACK_DIR/out")" = '{"status": "ok"}' ]
+	[ "$(jq -r .status "$STACK_DIR/out")" = ok ]
 }
