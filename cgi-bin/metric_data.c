@@ -70,7 +70,6 @@ build_point(struct flux_env *env, struct flux_req *req, const char *vals[],
 
 	if (vals[P_METRIC] == NULL)
 		return flux_resp_error(resp, 400, "no metric parameter passed"), -1;
-	flux_resp_metric(resp, vals[P_METRIC]);
 	if ((name = flux_metric_build(vals[P_METRIC], prefix, &reason, &bad)) == NULL) {
 		flux_resp_error(resp, 400, "invalid metric - %s - %s",
 		    bad ? bad : vals[P_METRIC], reason);
@@ -112,6 +111,8 @@ handle(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
 	}
 	if (sort_params(&q, vals, resp) == -1)
 		goto done;
+	/* What a refusal's log line names: never the key. */
+	flux_resp_metric(resp, vals[P_METRIC]);
 	if (vals[P_STATUS] && strcmp(vals[P_STATUS], "true") == 0) {
 		flux_resp_health(env, req->now, resp);
 		goto done;

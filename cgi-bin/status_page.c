@@ -316,6 +316,20 @@ charts(struct flux_buf *b, const struct page *pg)
 	chart(b, "delivered", "Points delivered", one, blue, 1);
 }
 
+/* An age for a person: "42 s", "17 min", "5 h", "3 d". */
+static void
+age(char *out, size_t len, int64_t secs)
+{
+	if (secs < 120)
+		snprintf(out, len, "%lld s", (long long)secs);
+	else if (secs < 7200)
+		snprintf(out, len, "%lld min", (long long)(secs / 60));
+	else if (secs < 172800)
+		snprintf(out, len, "%lld h", (long long)(secs / 3600));
+	else
+		snprintf(out, len, "%lld d", (long long)(secs / 86400));
+}
+
 /* One row of the health table; why, when shown, is escaped. */
 static void
 row(struct flux_buf *b, const char *id, const char *part, int good,
@@ -336,7 +350,7 @@ static void
 health_table(struct flux_buf *b, const struct page *pg)
 {
 	const struct flux_health	*h = &pg->health;
-	char				 t[256];
+	char				 t[256], a[32];
 	int				 d = pg->detail;
 
 	flux_buf_adds(b, "<table class=\"health\">\n");
@@ -347,22 +361,22 @@ health_table(struct flux_buf *b, const struct page *pg)
 	    d && h->carbon == FLUX_CARBON_UNREACHABLE ? h->carbon_err : NULL);
 	if (h->delivery_at == 0)
 		snprintf(t, sizeof(t), "none in the last hour");
-	else
-		snprintf(t, sizeof(t), "%s %lld s ago", h->delivery_ok ? "ok" :
-		    "failed", (long long)(pg->now - h->delivery_at));
+	else {
+		age(a, sizeof(a), pg->now - h->delivery_at);
+		snprintf(t, sizeof(t), "%s %s ago", h->delivery_ok ? "ok" : "failed", a);
+	}
 	row(b, "last_delivery", "Last delivery", h->delivery_at == 0 ||
 	    h->delivery_ok, t, d ? h->delivery_why : NULL);
 	row(b, "hold", "Hold", !h->held, h->held ? "delivery held" : "none", NULL);
 	if (h->spool_files < 0)
 		snprintf(t, sizeof(t), "cannot be read");
 	else
-		snprintf(t, sizeof(t), "%s, %lld files waiting%s", h->spool_writable ?
-		    "writable" : "not writable", h->spool_files,
-		    h->spool_files > 0 ? "" : "");
+		snprintf(t, sizeof(t), "%s, %lld files waiting", h->spool_writable ?
+		    "writable" : "not writable", h->spool_files);
 	row(b, "spool", "Spool", h->spool_writable && h->spool_files >= 0, t,
 	    d ? h->spool_err : NULL);
 	if (h->spool_oldest > 0) {
-		snprintf(t, sizeof(t), "%lld s", (long long)(pg->now - h->spool_oldest));
+		age(t, sizeof(t), pg->now - h->spool_oldest);
 		row(b, "spool_oldest", "Oldest spooled", 1, t, NULL);
 	}
 	if (h->queued < 0)
@@ -446,7 +460,7 @@ uploads_html(struct flux_buf *b, const struct page *pg)
     "font-size:.75em;color:#777}\n" \
     ".legend span{white-space:nowrap;margin-right:.6em}.legend i{display:" \
     "inline-block;width:.8em;height:.8em;margin-right:.2em}\n" \
-    ".uploads td{word-break:break-all;font-size:.9em}\n" \
+    ".uploads td{overflow-wrap:anywhere;font-size:.9em}\n" \
     "form{margin-top:1.5em}input{font-size:1em;max-width:100%%}\n" \
     "</style></head><body>\n"
 

@@ -45,7 +45,8 @@ cron_command() { grep -v -e '^#' -e '^$' -e '^[A-Z]*=' "$1" | cut -d' ' -f7-; }
 @test "make install: every file in its place, with its mode" {
 	mk install
 	[ "$status" = 0 ]
-	for p in metric_data metric_data_post populate_metric upload_data upload_status; do
+	for p in metric_data metric_data_post populate_metric upload_data upload_status \
+	    status_page upload_page; do
 		[ "$(stat -c %a "$D/usr/lib/flux/cgi-bin/$p")" = 755 ]
 	done
 	[ "$(stat -c %a "$D/usr/sbin/flux-batch")" = 755 ]

@@ -121,6 +121,8 @@ async function uploadPage(url, shot, fields, seconds) {
       }
       return r;
     });
+    out.scroll_width = await page.evaluate(() => document.documentElement.scrollWidth);
+    out.client_width = await page.evaluate(() => document.documentElement.clientWidth);
     await page.screenshot({ path: shot, fullPage: true });
     return out;
   });

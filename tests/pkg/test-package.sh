@@ -58,6 +58,7 @@ for d in /var/spool/flux /var/lib/flux/data_uploads /var/lib/flux/processed_uplo
 	is "$d" "$(stat -c '%U:%G %a' "$d")" "www-data:www-data 750"
 done
 for f in /usr/sbin/flux-batch /usr/lib/flux/cgi-bin/metric_data \
+    /usr/lib/flux/cgi-bin/status_page /usr/lib/flux/cgi-bin/upload_page \
     /usr/share/man/man5/flux.conf.5.gz /usr/share/man/man7/flux.7.gz \
     /usr/share/man/man8/flux-batch.8.gz /etc/apache2/conf-enabled/flux.conf \
     /etc/apache2/mods-enabled/cgid.load; do
