@@ -11,7 +11,9 @@
 #
 #   usage: bash bench/dedup.sh [BASE_REV] [REQUESTS] [ROUNDS]
 #   prints, per build: wall ms per request and Redis us per request, for a
-#   GET of one point and a POST of 450 points, and the ratios new / base.
+#   GET of one point, a POST of 450 points and a GET refused for its key
+#   (no de-dup: since the self-metrics it sends its counts after the
+#   answer, without waiting), and the ratios new / base.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
@@ -28,6 +30,9 @@ make -s -j2 -C "$B/base" all >/dev/null
 stack_init "$B/stack"
 start_redis
 write_conf "FLUX_SEND_TO_CARBON = false" "FLUX_LOG_LEVEL = warn"
+# The older build must read the file too: settings it does not know, only
+# flux-batch's, go.
+sed -i -e '/^FLUX_SELF_METRICS /d' -e '/^FLUX_BATCH_LOG /d' "$FLUX_CONF"
 NOW=$(date +%s)
 
 # Bodies: request i posts metrics bench.m0..m449 at NOW - 3000 + i, so
@@ -51,9 +56,10 @@ run() {
 	redis-cli -s "$REDIS_SOCK" slowlog reset >/dev/null
 	t0=$(date +%s%N)
 	for ((i = 0; i < N; i++)); do
-		if [ "$kind" = get ]; then
+		if [ "$kind" = get ] || [ "$kind" = refused ]; then
+			key=$KEY; [ "$kind" = refused ] && key=abcdefghij0123456789ABCDEFGHIJ99
 			env -i FLUX_CONF="$FLUX_CONF" REQUEST_METHOD=GET \
-			    QUERY_STRING="metric=bench.$pfx&value=$i&timestamp=$((NOW - 3000 + i))&key=$KEY" \
+			    QUERY_STRING="metric=bench.$pfx&value=$i&timestamp=$((NOW - 3000 + i))&key=$key" \
 			    "$dir/cgi-bin/metric_data" >/dev/null </dev/null
 		else
 			env -i FLUX_CONF="$FLUX_CONF" REQUEST_METHOD=POST \
@@ -69,13 +75,14 @@ import json, sys
 mine = {"hello", "slowlog", "config", "flushall", "exists", "info", "ping"}
 print(sum(e[2] for e in json.load(sys.stdin) if e[3][0].lower() not in mine))')
 	# Every request must have taken its points: the last one's record.
-	[ "$(redis-cli -s "$REDIS_SOCK" exists "flux.last.bench.$pfx" "flux.last.bench.m0")" != 0 ] ||
+	[ "$kind" = refused ] ||
+		[ "$(redis-cli -s "$REDIS_SOCK" exists "flux.last.bench.$pfx" "flux.last.bench.m0")" != 0 ] ||
 		{ echo "dedup.sh: nothing was recorded" >&2; exit 1; }
 	awk -v w=$((t1 - t0)) -v u="$us" -v n="$N" 'BEGIN { printf "%.3f %.1f\n", w / n / 1e6, u / n }'
 }
 
 declare -A wall redis
-for kind in get post; do
+for kind in get post refused; do
 	for b in base new; do wall[$kind.$b]=0; redis[$kind.$b]=0; done
 	for ((r = 0; r < ROUNDS; r++)); do
 		for b in base new; do
@@ -87,14 +94,15 @@ for kind in get post; do
 	done
 done
 
-printf '%-6s %-5s %12s %14s\n' request build "wall ms/req" "redis us/req"
-for kind in get post; do
+printf '%-7s %-5s %12s %14s\n' request build "wall ms/req" "redis us/req"
+for kind in get post refused; do
 	for b in base new; do
 		awk -v k="$kind" -v b="$b" -v w="${wall[$kind.$b]}" -v u="${redis[$kind.$b]}" -v r="$ROUNDS" \
-		    'BEGIN { printf "%-6s %-5s %12.3f %14.1f\n", k, b, w / r, u / r }'
+		    'BEGIN { printf "%-7s %-5s %12.3f %14.1f\n", k, b, w / r, u / r }'
 	done
 	awk -v k="$kind" -v wb="${wall[$kind.base]}" -v wn="${wall[$kind.new]}" \
 	    -v ub="${redis[$kind.base]}" -v un="${redis[$kind.new]}" \
-	    'BEGIN { printf "%-6s %-5s %12.3f %14.3f   (new / base)\n", k, "ratio", wn / wb, un / ub }'
+	    'BEGIN { printf "%-7s %-5s %12.3f %14s   (new / base)\n", k, "ratio", wn / wb,
+	        ub > 0 ? sprintf("%.3f", un / ub) : "n/a" }'
 done
-echo "base $BASE, $N requests x $ROUNDS rounds per build, alternating; GET = 1 point, POST = 450 points"
+echo "base $BASE, $N requests x $ROUNDS rounds per build, alternating; GET = 1 point, POST = 450 points, refused = a GET with a wrong key"
