@@ -141,8 +141,8 @@ gather(struct page *pg)
 	pg->now = flux_now();
 	pg->start = pg->now - pg->now % 60 - 60 * (MINUTES - 1);
 	pg->uploads = cJSON_CreateArray();
-	s = flux_health_store(pg->env, err);
-	flux_health_check(&pg->env->conf, s, err, pg->now, &pg->health);
+	flux_health_env(pg->env, pg->now, &pg->health);
+	s = pg->env->store;
 	if (s != NULL && pg->health.redis_ok)
 		pg->history_ok = flux_store_history(s, pg->now, MINUTES,
 		    FLUX_STATUS_RECENT, FLUX_STATUS_PREFIX, UPLOADS, on_field,

@@ -233,20 +233,22 @@ flux_health_json(const struct flux_health *h, int64_t now, int detail)
 }
 
 /*
- * The request's Redis connection for a health check, tried twice as every
- * command is (a resident's connection may have gone stale); NULL with err.
+ * The check of a request, on its Redis connection: a resident process's
+ * connection may have gone stale since its last request, so a failure on
+ * one carried over is tried once more on a new one, as every command is.
  */
-struct flux_store *
-flux_health_store(struct flux_env *env, char err[])
+void
+flux_health_env(struct flux_env *env, int64_t now, struct flux_health *h)
 {
 	struct flux_store	*s = flux_env_store(env);
-	struct flux_store_health h;
+	const char		*why = "cannot connect to redis (see the error log)";
 
-	snprintf(err, FLUX_ERRLEN, "cannot connect to redis");
-	if (s != NULL && env->store_reused && flux_store_health(s, flux_now(),
-	    FLUX_POPJOB_QUEUE, FLUX_POPJOB_PROCESSING, &h, err) == -1)
-		s = flux_env_store_retry(env);
-	return s;
+	flux_health_check(&env->conf, s, why, now, h);
+	if (!h->redis_ok && s != NULL && env->store_reused &&
+	    (s = flux_env_store_retry(env)) != NULL)
+		flux_health_check(&env->conf, s, why, now, h);
+	else if (!h->redis_ok && s != NULL)
+		flux_env_store_retry(env);
 }
 
 /* o with "code" and "message" first, as every error of Flux. */
@@ -277,16 +279,13 @@ void
 flux_resp_health(struct flux_env *env, int64_t now, struct flux_resp *resp)
 {
 	struct flux_health	 h;
-	struct flux_store	*s;
-	char			 err[FLUX_ERRLEN];
 	cJSON			*o;
 	size_t			 i;
 	int			 down;
 
 	/* Ages are the machine's, as the times they are measured from. */
 	(void)now;
-	s = flux_health_store(env, err);
-	flux_health_check(&env->conf, s, err, flux_now(), &h);
+	flux_health_env(env, flux_now(), &h);
 	down = strcmp(h.status, "unavailable") == 0;
 	o = flux_health_json(&h, flux_now(), 0);
 	if (down)

@@ -54,7 +54,8 @@ struct flux_health {
 void	flux_health_check(const struct flux_conf *c, struct flux_store *s,
 	    const char *store_err, int64_t now, struct flux_health *h);
 cJSON	*flux_health_json(const struct flux_health *h, int64_t now, int detail);
-struct flux_store *flux_health_store(struct flux_env *env, char err[]);
+void	flux_health_env(struct flux_env *env, int64_t now,
+	    struct flux_health *h);
 void	flux_resp_health(struct flux_env *env, int64_t now,
 	    struct flux_resp *resp);
 const char *flux_health_carbon_name(enum flux_carbon_state s);
