@@ -122,7 +122,10 @@ verdict(struct flux_health *h)
 	if (!h->redis_ok)
 		reason(h, "redis unavailable: points are delivered without "
 		    "de-duplication");
-	if (h->held)
+	if (h->carbon == FLUX_CARBON_OFF)
+		reason(h, "FLUX_SEND_TO_CARBON is false: points are checked, not "
+		    "sent");
+	else if (h->held)
 		reason(h, "delivery held: points go to the spool");
 	else if (h->carbon == FLUX_CARBON_UNREACHABLE)
 		reason(h, "carbon unreachable: points go to the spool");

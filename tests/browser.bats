@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The status page and the upload page in a real browser: Debian's
-# chromium, headless, driven by playwright-core (tests/browser/pages.js),
-# through a real Apache: mod_cgid here, mod_fcgid when run from
+# chromium, headless, driven over the DevTools protocol
+# (tests/browser/pages.py), through a real Apache: mod_cgid here, mod_fcgid when run from
 # tests/fcgi/. What the pages show is checked against Redis and the
 # spool; the upload form is filled and sent with the report of Skyline's
 # documentation, its status followed to complete, its points read back
@@ -41,9 +41,9 @@ setup() {
 	HOST=$(hostname | sed 's/[^A-Za-z0-9-]/_/g')
 }
 
-# pages ARGS...: tests/browser/pages.js; its JSON answer in $out.
+# pages ARGS...: tests/browser/pages.py; its JSON answer in $out.
 pages() {
-	run --separate-stderr node "$FLUX_TOP/tests/browser/pages.js" "$@"
+	run --separate-stderr /usr/bin/python3 "$FLUX_TOP/tests/browser/pages.py" "$@"
 	echo "$output" >&2
 	echo "$stderr" >&2
 	[ "$status" = 0 ]

@@ -132,6 +132,13 @@ no_detail() {
 	[ "$(health '.status, .carbon, .last_delivery.outcome')" = '["ok","ok","ok"]' ]
 }
 
+@test "FLUX_SEND_TO_CARBON false: 200 degraded, points are not sent" {
+	write_conf "FLUX_SEND_TO_CARBON = false"
+	get "status=true"
+	expect 200
+	[ "$(health '.status, .reasons, .carbon')" = '["degraded",["FLUX_SEND_TO_CARBON is false: points are checked, not sent"],"not sending"]' ]
+}
+
 @test "the populate queue and pending uploads are counted" {
 	write_conf "WEBAPP_ACCEPT_DATA_UPLOADS = true" "DATA_UPLOADS_PATH = $STACK_DIR/uploads"
 	mkdir -p "$STACK_DIR/uploads/ns.a/1700000000_0123456789abcdef0123456789abcdef" \

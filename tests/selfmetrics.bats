@@ -220,3 +220,42 @@ counts() {
 	[ "$status" = 0 ]
 	[[ $stderr != *"points/s"* ]]
 }
+
+@test "FLUX_BATCH_LOG = syslog: each line goes to syslog(3) too, levelled, without time or name" {
+	# No syslog daemon here: a shim in front of the C library's syslog(3)
+	# writes what flux-batch hands it to a file.
+	[ -z "${ASAN_OPTIONS:-}" ] || skip "a preloaded shim cannot come before ASan's runtime"
+	cat > "$BATS_TEST_TMPDIR/shim.c" <<-'EOC'
+	#include <stdarg.h>
+	#include <stdio.h>
+	#include <stdlib.h>
+	void openlog(const char *ident, int opt, int fac)
+	{
+		FILE *f = fopen(getenv("SHIM_OUT"), "a");
+		fprintf(f, "openlog %s %d %d\n", ident, opt, fac);
+		fclose(f);
+	}
+	void syslog(int pri, const char *fmt, ...)
+	{
+		FILE *f = fopen(getenv("SHIM_OUT"), "a");
+		va_list ap;
+		fprintf(f, "%d ", pri);
+		va_start(ap, fmt);
+		vfprintf(f, fmt, ap);
+		va_end(ap);
+		fputc('\n', f);
+		fclose(f);
+	}
+	EOC
+	cc -shared -fPIC -o "$BATS_TEST_TMPDIR/shim.so" "$BATS_TEST_TMPDIR/shim.c"
+	write_conf "FLUX_BATCH_LOG = syslog"
+	printf 'self.syslog 1.0 %s\n' "$(date +%s)" > "$STACK_DIR/spool/000000000200.000000000.1.0.spool"
+	run --separate-stderr env LD_PRELOAD="$BATS_TEST_TMPDIR/shim.so" \
+	    SHIM_OUT="$BATS_TEST_TMPDIR/syslog" "$FLUX_TOP/batch/flux-batch" flush
+	[ "$status" = 0 ]
+	cat "$BATS_TEST_TMPDIR/syslog"
+	# LOG_PID (1), LOG_DAEMON (24); LOG_INFO (6).
+	[ "$(head -1 "$BATS_TEST_TMPDIR/syslog")" = "openlog flux-batch 1 24" ]
+	grep -qx '6 info: spool: replayed 1 points from 1 files' "$BATS_TEST_TMPDIR/syslog"
+	[[ $stderr == *"info: spool: replayed 1 points from 1 files"* ]]
+}

@@ -7,9 +7,6 @@
 #   deps.sh [GROUP...]          install what is missing (default: build test)
 #   deps.sh --check [GROUP...]  install nothing: name what is missing, exit 1
 #
-# The test group also needs the npm packages of tests/browser (exactly those
-# of its package-lock.json, put in tests/browser/node_modules by npm ci).
-#
 # Installing is quiet when nothing is missing (CI re-runs stay fast); it
 # uses sudo when not root. Installing apache2 or redis-server may try to
 # start their system services: harmless, the tests never use them.
@@ -42,12 +39,10 @@ test  libclang-rt-dev
 # (tests/lib/sheet.bash writes workbooks with these)
 test  python3-openpyxl
 test  python3-xlwt
-# (tests/browser.bats: the chromium of Debian, driven by playwright-core
-# from npm under the node of Debian; npm ci installs tests/browser/package-lock.json)
+# (tests/browser.bats: the chromium of Debian, driven over its DevTools
+# protocol by tests/browser/pages.py, with a font for its screenshots)
 test  chromium                chromium
 test  fonts-dejavu-core
-test  nodejs                  node
-test  npm                     npm
 test  bats                    bats
 test  perl                    prove
 test  apache2                 apache2 htpasswd
@@ -114,49 +109,21 @@ while read -r group pkg cmds; do
 	fi
 done <<<"$FLUX_DEBS"
 
-# npm_ready: tests/browser's npm packages are those its lock file names.
-here=${BASH_SOURCE[0]%/*}
-[ "$here" != "${BASH_SOURCE[0]}" ] || here=.
-browser=$here/../browser
-npm_ready() {
-	local want have
-	[ -f "$browser/node_modules/.package-lock.json" ] || return 1
-	want=$(jq -S '.packages | del(."")' "$browser/package-lock.json" 2>/dev/null) &&
-		have=$(jq -S '.packages' "$browser/node_modules/.package-lock.json" 2>/dev/null) &&
-		[ -n "$want" ] && [ "$want" = "$have" ]
-}
-npm_needed=0
-if [[ $groups == *" test "* ]] && ! npm_ready; then
-	npm_needed=1
-fi
-
-if [ ${#missing[@]} -eq 0 ] && [ "$npm_needed" = 0 ]; then
+if [ ${#missing[@]} -eq 0 ]; then
 	exit 0
 fi
 if [ "$check" = 1 ]; then
-	if [ ${#missing[@]} -gt 0 ]; then
-		echo "missing Debian packages: ${tools[*]}" >&2
-		echo "install them with: bash tests/lib/deps.sh${*:+ $*}" \
-			"(or apt-get install ${missing[*]})" >&2
-	fi
-	if [ "$npm_needed" = 1 ]; then
-		echo "missing npm packages of tests/browser (playwright-core)" >&2
-		echo "install them with: bash tests/lib/deps.sh (or npm ci --prefix tests/browser)" >&2
-	fi
+	echo "missing Debian packages: ${tools[*]}" >&2
+	echo "install them with: bash tests/lib/deps.sh${*:+ $*}" \
+		"(or apt-get install ${missing[*]})" >&2
 	exit 1
 fi
 
+echo "deps.sh: installing missing packages: ${missing[*]}"
 SUDO=()
 if [ "$EUID" -ne 0 ]; then
 	SUDO=(sudo)
 fi
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "deps.sh: installing missing packages: ${missing[*]}"
-	"${SUDO[@]}" apt-get update
-	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y --no-install-recommends "${missing[@]}"
-fi
-if [ "$npm_needed" = 1 ] || { [[ $groups == *" test "* ]] && ! npm_ready; }; then
-	echo "deps.sh: installing tests/browser's npm packages (npm ci)"
-	npm ci --prefix "$browser" --no-audit --no-fund
-fi
+"${SUDO[@]}" apt-get update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y --no-install-recommends "${missing[@]}"
