@@ -306,10 +306,14 @@ deliver(struct file *f)
 		    "false)", f->u->id_key, f->chunk.n);
 		return 0;
 	}
-	if (!*carbon_down && flux_carbon_deliver(c, &f->chunk, err) == 0)
+	if (!*carbon_down && flux_carbon_deliver(c, &f->chunk, err) == 0) {
+		flux_stats_delivery(&batch_stats, 1, NULL);
 		return 0;
-	if (!*carbon_down)
+	}
+	if (!*carbon_down) {
 		flux_warn("upload %s: %s; spooling", f->u->id_key, err);
+		flux_stats_delivery(&batch_stats, 0, err);
+	}
 	*carbon_down = 1;
 	if (flux_spool_write(c, &f->chunk, err) == 0)
 		return 0;

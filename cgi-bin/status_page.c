@@ -431,7 +431,7 @@ uploads_html(struct flux_buf *b, const struct page *pg)
 	cJSON_ArrayForEach(u, pg->uploads) {
 		flux_buf_adds(b, "<tr>");
 		for (i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-			flux_buf_printf(b, "<td class=\"%s\">", cols[i]);
+			flux_buf_printf(b, "<td class=\"u_%s\">", cols[i]);
 			esc(b, field(u, cols[i], n, sizeof(n)));
 			flux_buf_adds(b, "</td>");
 		}
