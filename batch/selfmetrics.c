@@ -207,10 +207,8 @@ gather(const struct flux_conf *c, struct flux_store *s, int64_t first,
 	for (i = 0; i < cs.n; i++)
 		free(cs.v[i].field);
 	free(cs.v);
-	if (rc == 0 && cs.oom) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		rc = -1;
-	}
+	if (rc == 0 && cs.oom)
+		rc = flux_errf(err, "out of memory");
 	return rc;
 }
 

@@ -296,8 +296,8 @@ flux_req_read(struct flux_req *r, char *buf, size_t n)
  * Under Apache the answer only reaches the client once the body is read
  * (ecosystem.md, finding 3), so every streaming request ends here.
  */
-long long
-flux_req_drain(struct flux_req *r)
+static long long
+req_drain(struct flux_req *r)
 {
 	char		buf[READ_CHUNK];
 	long long	total = 0;
@@ -495,8 +495,8 @@ flux_resp_json(struct flux_resp *resp, int status, void *o)
 	set_json_body(resp, status, o);
 }
 
-int
-flux_resp_write(const struct flux_resp *resp, const struct flux_io *io)
+static int
+resp_write(const struct flux_resp *resp, const struct flux_io *io)
 {
 	struct flux_buf	h = { 0 };
 	int		rc;
@@ -697,9 +697,9 @@ serve(struct flux_env *env, flux_handler h, const struct flux_io *io,
 	else
 		h(env, &req, &resp);
 	if (stream)
-		flux_req_drain(&req);
+		req_drain(&req);
 	account(env, &req, &resp);
-	if (flux_resp_write(&resp, io) == -1)
+	if (resp_write(&resp, io) == -1)
 		flux_warn("cannot write the response: %s", strerror(errno));
 	flush_stats(env);
 	free(req.body);

@@ -8,10 +8,9 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "carbon.h"
+#include "deliver.h"
 #include "ingest.h"
 #include "log.h"
-#include "spool.h"
 #include "stats.h"
 #include "store.h"
 
@@ -90,11 +89,12 @@ confirmed(struct flux_env *env)
 int
 flux_ingest(struct flux_env *env, struct flux_points *p, char err[])
 {
-	char	rerr[FLUX_ERRLEN], hold[FLUX_PATH_MAX];
+	struct flux_delivery	d = { &env->conf, NULL, &env->stats, 0, 0, 0 };
+	char			rerr[FLUX_ERRLEN];
+	size_t			n;
 
 	flux_ingest_dedup(env, p, 0);
-	size_t	n = flux_points_count(p, FLUX_PT_ACCEPT);
-
+	n = flux_points_count(p, FLUX_PT_ACCEPT);
 	/* The de-dup script counted the duplicates itself. */
 	flux_stats_counted(&env->stats, FLUX_STAT_DUPLICATES,
 	    (int64_t)flux_points_count(p, FLUX_PT_DUP));
@@ -105,20 +105,10 @@ flux_ingest(struct flux_env *env, struct flux_points *p, char err[])
 		flux_stats_add(&env->stats, FLUX_STAT_ACCEPTED, (int64_t)n);
 		return confirmed(env);
 	}
-	if (flux_spool_held(&env->conf, hold, sizeof(hold)))
-		flux_info("delivery held by %s; spooling %zu points", hold, n);
-	else if (flux_carbon_deliver(&env->conf, p, err) == 0) {
+	if (flux_deliver(&d, p, err) == 0) {
 		flux_stats_add(&env->stats, FLUX_STAT_ACCEPTED, (int64_t)n);
-		flux_stats_add(&env->stats, FLUX_STAT_DELIVERED, (int64_t)n);
-		flux_stats_delivery(&env->stats, 1, NULL);
-		return confirmed(env);
-	} else {
-		flux_warn("%s; spooling %zu points", err, n);
-		flux_stats_delivery(&env->stats, 0, err);
-	}
-	if (flux_spool_write(&env->conf, p, err) == 0) {
-		flux_stats_add(&env->stats, FLUX_STAT_ACCEPTED, (int64_t)n);
-		flux_stats_add(&env->stats, FLUX_STAT_SPOOLED, (int64_t)n);
+		flux_stats_add(&env->stats, FLUX_STAT_DELIVERED, (int64_t)d.sent);
+		flux_stats_add(&env->stats, FLUX_STAT_SPOOLED, (int64_t)d.spooled);
 		return confirmed(env);
 	}
 	flux_err("%s; %zu points neither delivered nor spooled", err, n);

@@ -4,8 +4,12 @@
 # the seed's curl examples exactly as written, chunked and gzip bodies,
 # and answers to oversized bodies that reach the client.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start apache redis carbon
 	make -s -C "$FLUX_TOP" install DESTDIR="$STACK_DIR/inst" PREFIX=/usr \
 		SYSCONFDIR=/etc >/dev/null
@@ -16,12 +20,10 @@ setup_file() {
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	APACHE_PORT=$(cat "$STACK_DIR/ports/apache" 2>/dev/null || echo "${FLUX_URL##*:}")
 	HOST=127.0.0.1:$APACHE_PORT
 	write_conf

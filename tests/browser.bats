@@ -11,8 +11,12 @@
 # and status_page-uploads-detail.png (the details listing the upload).
 bats_require_minimum_version 1.5.0
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/upload.bash
+source "$BATS_TEST_DIRNAME/lib/upload.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	suite_start browser
 	# The report is from 2020: carbon's default 60s:7d would drop it.
 	STACK_WHISPER_RETENTIONS=900s:10y
@@ -28,12 +32,10 @@ setup_file() {
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	STACK_WHISPER_STEP=900
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 	rm -f "$STACK_DIR/spool/"*.spool
