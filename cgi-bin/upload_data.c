@@ -218,6 +218,15 @@ on_begin(void *ctx, const struct flux_mp_part *part)
 		return 0;
 	if (!part->has_filename)
 		return fail(u, 400, "%s is not a file", field_names[f]);
+	/*
+	 * A browser sends a file input left empty as a part named "" without
+	 * content (HTML's form encoding): no file given. The optional
+	 * info_file is then absent; a data_file is missing.
+	 */
+	if (part->filename[0] == '\0') {
+		u->cur = DISCARD;
+		return 0;
+	}
 	if (authenticated(u, f) == -1)
 		return -1;
 	return open_file_part(u, f, part->filename);
