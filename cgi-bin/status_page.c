@@ -460,7 +460,8 @@ uploads_html(struct flux_buf *b, const struct page *pg)
     "font-size:.75em;color:#777}\n" \
     ".legend span{white-space:nowrap;margin-right:.6em}.legend i{display:" \
     "inline-block;width:.8em;height:.8em;margin-right:.2em}\n" \
-    ".uploads td{overflow-wrap:anywhere;font-size:.9em}\n" \
+    ".uploads td{overflow-wrap:anywhere;font-size:.9em}" \
+    ".uploads td.u_status,.uploads td.u_points_submitted{overflow-wrap:normal}\n" \
     "form{margin-top:1.5em}input{font-size:1em;max-width:100%%}\n" \
     "</style></head><body>\n"
 

@@ -7,8 +7,11 @@
 # documentation, its status followed to complete, its points read back
 # from whisper. Screenshots of each page are kept in
 # tests/artifacts/browser-cgi/ and tests/artifacts/browser-fcgi/ (or under
-# $FLUX_ARTIFACTS): status_page.png, status_page-detail.png, upload_page.png,
-# and status_page-uploads-detail.png (the details listing the upload).
+# $FLUX_ARTIFACTS): status_page.png and status_page-detail.png (the
+# public view and the key's), upload_page.png (the form and the upload's
+# status, complete), status_page-uploads.png and
+# status_page-uploads-detail.png (after the upload), upload_page-nojs.png
+# (upload_data's answer to the form sent without JavaScript).
 bats_require_minimum_version 1.5.0
 
 # Sourced once, at file level: bats runs setup_file, each test and
@@ -125,7 +128,7 @@ redis_sum() {
 	[ "$(jq -c .script_errors <<<"$out")" = '[]' ]
 	[ "$(jq '.scroll_width <= .client_width' <<<"$out")" = true ]
 	# The key and namespace come before the files, as upload_data requires.
-	[ "$(jq -c .field_order <<<"$out")" = '["key","parent_metric_namespace","timezone","format","archive","skip_rows","header_row","date_orientation","columns_to_metrics","data_file","info_file"]' ]
+	[ "$(jq -c .field_order <<<"$out")" = '["key","parent_metric_namespace","timezone","format","archive","skip_rows","header_row","date_orientation","columns_to_metrics","resample_method","ignore_submitted_timestamps","data_file","info_file"]' ]
 	[ "$(jq -r .state <<<"$out")" = complete ]
 	id=$(jq -r .message <<<"$out" | sed -n 's/^Upload \(.*\): complete$/\1/p')
 	[[ $id == "$UPNS".* ]]
@@ -138,6 +141,19 @@ redis_sum() {
 	# The status page's details list it.
 	pages status "$FLUX_URL/status_page" "$ARTIFACTS/status_page-uploads.png" "$KEY"
 	[ "$(jq -c '.detail.uploads[0][0:3]' <<<"$out")" = "[\"$id\",\"complete\",\"8\"]" ]
+}
+
+@test "the upload form without JavaScript: the browser posts it to upload_data and shows the answer" {
+	fields=$(jq -nc --arg key "$UPKEY" --arg ns "$UPNS" --arg file "$FIXTURES/$UPCSV" '{
+		key: $key, parent_metric_namespace: $ns, timezone: "GMT", skip_rows: "5",
+		columns_to_metrics: "date,roof,floor", data_file: $file}')
+	pages post "$FLUX_URL/upload_page" "$ARTIFACTS/upload_page-nojs.png" "$fields"
+	[ "$(jq -r .http_status <<<"$out")" = 200 ]
+	# The info_file input left empty is a part with no name: no file.
+	answer=$(jq -r .text <<<"$out")
+	[ "$(jq -c '[.upload, .parent_metric_namespace, ."data file"]' <<<"$answer")" = "[\"successful\",\"$UPNS\",\"$UPCSV\"]" ]
+	id=$(jq -r .upload_id_key <<<"$answer")
+	[ "$(jq -c '[.parent_metric_namespace, .timezone, .skip_rows, .resample_method, .ignore_submitted_timestamps]' "$STACK_DIR/uploads/$UPNS/${id#"$UPNS".}/info.json")" = "[\"$UPNS\",\"GMT\",\"5\",\"mean\",\"false\"]" ]
 }
 
 @test "the upload page does nothing without the namespace's key" {

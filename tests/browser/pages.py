@@ -12,6 +12,11 @@ for tests/browser.bats.
       value; data_file and info_file are paths), send it, follow the status
       the page shows until it is final (at most SECONDS, 120 by default),
       print it as JSON, and save a screenshot.
+  pages.py post URL SHOT FIELDS_JSON
+      load URL (the upload page), fill its form the same way and send it
+      as the browser does without JavaScript (form.submit() fires no
+      submit event, so the page's script stays out): print the HTTP status
+      and the text of the page the browser then shows, save a screenshot.
 
 The protocol goes over a pipe (--remote-debugging-pipe: the browser
 reads NUL-terminated JSON messages on its fd 3 and writes them on fd 4),
@@ -132,6 +137,10 @@ class Browser:
         self.send("Network.enable")
         self.events.clear()
         self.send("Page.navigate", {"url": url})
+        return self.document_status()
+
+    def document_status(self):
+        """The HTTP status of the document the page loads next."""
         status = None
         deadline = time.monotonic() + CALL_SECONDS
         while True:
@@ -229,10 +238,8 @@ def status_page(b, url, shot, key):
     return out
 
 
-def upload_page(b, url, shot, fields, seconds):
-    out = {"http_status": b.goto(url)}
-    out["field_order"] = b.js(
-        "[...document.querySelectorAll('#upload [name]')].map((e) => e.name)")
+def fill_form(b, fields):
+    """The upload form's fields set to fields (files by path)."""
     for name, value in fields.items():
         sel = '#upload [name="%s"]' % name
         kind = b.js("(() => { const e = document.querySelector(%s); "
@@ -245,6 +252,13 @@ def upload_page(b, url, shot, fields, seconds):
                  " e.dispatchEvent(new Event('input', {bubbles: true}));"
                  " e.dispatchEvent(new Event('change', {bubbles: true})); })()"
                  % (json.dumps(sel), json.dumps(value)))
+
+
+def upload_page(b, url, shot, fields, seconds):
+    out = {"http_status": b.goto(url)}
+    out["field_order"] = b.js(
+        "[...document.querySelectorAll('#upload [name]')].map((e) => e.name)")
+    fill_form(b, fields)
     b.js("document.querySelector('#submit').click()")
     b.wait_for("(() => { const m = document.querySelector('#message');"
                " return m !== null && ['complete', 'partial', 'failed',"
@@ -263,12 +277,27 @@ def upload_page(b, url, shot, fields, seconds):
     return out
 
 
+def post_form(b, url, shot, fields):
+    b.goto(url)
+    fill_form(b, fields)
+    b.events.clear()
+    # The form's own submit(), not the button named "submit" it holds.
+    b.js("HTMLFormElement.prototype.submit.call("
+         "document.getElementById('upload'))")
+    out = {"http_status": b.document_status()}
+    out["text"] = b.js("document.body.innerText")
+    b.screenshot(shot)
+    return out
+
+
 def main(argv):
     cmd = argv[1] if len(argv) > 1 else ""
     if not ((cmd == "status" and len(argv) in (4, 5)) or
-            (cmd == "upload" and len(argv) in (5, 6))):
+            (cmd == "upload" and len(argv) in (5, 6)) or
+            (cmd == "post" and len(argv) == 5)):
         sys.stderr.write("usage: pages.py status URL SHOT [KEY] | "
-                         "upload URL SHOT FIELDS_JSON [SECONDS]\n")
+                         "upload URL SHOT FIELDS_JSON [SECONDS] | "
+                         "post URL SHOT FIELDS_JSON\n")
         return 2
     b = Browser()
     try:
@@ -276,6 +305,8 @@ def main(argv):
         if cmd == "status":
             out = status_page(b, argv[2], argv[3],
                               argv[4] if len(argv) > 4 else None)
+        elif cmd == "post":
+            out = post_form(b, argv[2], argv[3], json.loads(argv[4]))
         else:
             out = upload_page(b, argv[2], argv[3], json.loads(argv[4]),
                               float(argv[5]) if len(argv) > 5 else 120)
