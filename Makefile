@@ -139,7 +139,7 @@ endif
 # The CGI suites once more, each CGI run under valgrind (errors and leaks fail).
 check-valgrind: deps-check all $(UNIT)
 	FLUX_VALGRIND=1 prove -e bats tests/metric_data.bats tests/metric_data_post.bats \
-		tests/conf.bats
+		tests/conf.bats tests/health.bats tests/pages.bats
 
 # Files made from a template with the install-time directories: the cron
 # entry and the Apache configuration. $(call subst_dirs,IN) writes stdout.
