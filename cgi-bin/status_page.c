@@ -68,12 +68,21 @@ struct page {
 	cJSON			*uploads;	/* the recent records */
 };
 
-/* Counts of the live endpoints' points; flux-batch's replays deliver too. */
+/*
+ * Counts of points: the live endpoints', and flux-batch's (back-fills
+ * and uploads deliver or spool through the same path; replays deliver).
+ */
 static int
 is_point_source(const char *source, size_t len)
 {
 	return (len == 11 && strncmp(source, "metric_data", 11) == 0) ||
 	    (len == 16 && strncmp(source, "metric_data_post", 16) == 0);
+}
+
+static int
+is_batch(const char *source, size_t len)
+{
+	return len == 5 && strncmp(source, "batch", 5) == 0;
 }
 
 static void
@@ -95,14 +104,13 @@ on_field(void *ctx, size_t m, const char *name, const char *value)
 				pg->refused[i][m] += n;
 	} else if (is_point_source(name, len) && strcmp(what, "accepted") == 0)
 		pg->accepted[m] += n;
-	else if (is_point_source(name, len) && strcmp(what, "delivered") == 0)
+	else if ((is_point_source(name, len) || is_batch(name, len)) &&
+	    strcmp(what, "delivered") == 0)
 		pg->delivered[m] += n;
-	else if (is_point_source(name, len) && strcmp(what, "spooled") == 0)
+	else if ((is_point_source(name, len) || is_batch(name, len)) &&
+	    strcmp(what, "spooled") == 0)
 		pg->spooled[m] += n;
-	else if (len == 5 && strncmp(name, "batch", 5) == 0 &&
-	    (strcmp(what, "flush.points") == 0 ||
-	    strcmp(what, "populate.points") == 0 ||
-	    strcmp(what, "uploads.points") == 0))
+	else if (is_batch(name, len) && strcmp(what, "flush.points") == 0)
 		pg->delivered[m] += n;
 }
 

@@ -33,8 +33,9 @@ struct flux_delivery {
 	/* A run's name for its log lines ("upload X", "populate 'm'"); NULL: a request. */
 	const char		*who;
 	/*
-	 * Where the outcome of each attempt at carbon is kept for the health
-	 * check (stats.h: the last delivery); NULL: nowhere.
+	 * The self-metrics the points delivered and spooled are counted in,
+	 * and the outcome of each attempt at carbon kept, for the health
+	 * check (stats.h); NULL: none.
 	 */
 	struct flux_stats	*stats;
 	int			 spool_only;	/* carbon failed, or delivery is held */

@@ -107,8 +107,6 @@ flux_ingest(struct flux_env *env, struct flux_points *p, char err[])
 	}
 	if (flux_deliver(&d, p, err) == 0) {
 		flux_stats_add(&env->stats, FLUX_STAT_ACCEPTED, (int64_t)n);
-		flux_stats_add(&env->stats, FLUX_STAT_DELIVERED, (int64_t)d.sent);
-		flux_stats_add(&env->stats, FLUX_STAT_SPOOLED, (int64_t)d.spooled);
 		return confirmed(env);
 	}
 	flux_err("%s; %zu points neither delivered nor spooled", err, n);

@@ -19,8 +19,8 @@
 enum flux_stat {
 	FLUX_STAT_REQUESTS,
 	FLUX_STAT_ACCEPTED,	/* points (jobs, uploads) accepted */
-	FLUX_STAT_DELIVERED,	/* points carbon took */
-	FLUX_STAT_SPOOLED,	/* points written to the spool */
+	FLUX_STAT_DELIVERED,	/* points carbon took (deliver.c) */
+	FLUX_STAT_SPOOLED,	/* points written to the spool (deliver.c) */
 	FLUX_STAT_DUPLICATES,	/* points discarded as duplicates */
 	FLUX_STAT_REFUSED_KEY,	/* requests refused, by reason class */
 	FLUX_STAT_REFUSED_METRIC,

@@ -8,12 +8,13 @@ bats_require_minimum_version 1.5.0
 
 # Sourced once, at file level: bats runs setup_file, each test and
 # teardown_file in processes of their own, and each needs the helpers.
-# shellcheck source=lib/flux.bash
-source "$BATS_TEST_DIRNAME/lib/flux.bash"
+# shellcheck source=lib/upload.bash
+source "$BATS_TEST_DIRNAME/lib/upload.bash"
 
 setup_file() {
-	suite_start selfmetrics redis carbon
-	export STACK_DIR REDIS_SOCK CARBON_PORT CARBON_PICKLE_PORT WHISPER_DIR
+	suite_start selfmetrics redis carbon fake_remote
+	export STACK_DIR REDIS_SOCK CARBON_PORT CARBON_PICKLE_PORT WHISPER_DIR \
+	    REMOTE_PORT REMOTE_DIR REMOTE_URL
 }
 
 teardown_file() {
@@ -112,6 +113,77 @@ counts() {
 	    listen.discarded.metric_name=1 listen.discarded.invalid_parameters=1
 	# The gauges of the run: the spool is empty now.
 	counts batch.spool.files=0 batch.spool.points=0 batch.populate.queued=0
+}
+
+# job METRIC URL: a populate job queued through populate_metric.
+job() {
+	populate_post "$(jq -nc --arg k "$KEY" --arg m "$1" --arg u "$2" '{
+	    remote_host_type: "graphite", remote_target: ("remote." + $m),
+	    metric: $m, namespace_prefix: null, key: $k, token: "None",
+	    user: "None", password: "None", fetch_resolution_urls: [$u]}')"
+	expect 204
+}
+
+# report NAME T...: a dropped-in upload NAME of the docs' columns, no
+# preamble, a row of roof 1.5 and floor 2.5 at each time T.
+report() {
+	local name=$1 t
+	shift
+	{
+		echo "Date,Roof Temperature,Floor Temperature"
+		for t in "$@"; do echo "$(date -u -d "@$t" '+%d-%m-%Y %H:%M'),1.5,2.5"; done
+	} > "$STACK_DIR/report.csv"
+	drop_in "$name" "$(info_json skip_rows=0)" "$STACK_DIR/report.csv"
+}
+
+@test "flux-batch's jobs land in whisper with exact counts: populate jobs and uploads" {
+	upload_conf FLUX_SELF_METRICS=true "FLUX_SELF_METRICS_NAMESPACE=$NS" \
+	    "FLUX_BATCH_LOG=$STACK_DIR/batch.log"
+	rm -rf "${STACK_DIR:?}/uploads/"*
+	T=$(minute_ts 5)
+	# A job whose remote answers three minutes, and one whose remote has
+	# nothing (404): that one is queued again.
+	printf '[{"target": "remote.x", "datapoints": [[1, %s], [2, %s], [3, %s]]}]' \
+	    "$T" $((T + 60)) $((T + 120)) > "$REMOTE_DIR/self.json"
+	job self.pop.ok "$REMOTE_URL/file/self.json"
+	job self.pop.missing "$REMOTE_URL/file/none.json"
+	# An upload of two rows (four points), and one with a wrong key.
+	report good "$T" $((T + 60))
+	drop_in bad "$(info_json 'key="484166bf-df66-4f7d-ad4a-000000000000"')" "$STACK_DIR/report.csv"
+	run --separate-stderr "$FLUX_TOP/batch/flux-batch"
+	# The job queued again and the failed upload fail the run.
+	[ "$status" = 1 ]
+	outcome good complete
+	outcome bad failed "invalid key"
+	[ "$(whisper_fetch_value self.pop.ok "$T")" = 1.000000 ]
+	counts populate_metric.requests=2 populate_metric.accepted=2 \
+	    batch.populate.done=1 batch.populate.failed=1 batch.populate.dropped=0 \
+	    batch.populate.points=3 batch.uploads.complete=1 batch.uploads.failed=1 \
+	    batch.uploads.partial=0 batch.uploads.rows=2 batch.uploads.points=4 \
+	    batch.delivered=7 batch.spooled=0
+	counts populate_metric_worker.datapoints_sent_to_graphite=3 \
+	    uploaded_data_worker.datapoints_sent_to_graphite=4
+	# The gauges of the run's end: the job waiting for its next attempt.
+	counts batch.populate.queued=1 batch.populate.running=0 batch.uploads.pending=0
+}
+
+@test "flux-batch's deliveries to the spool are counted too" {
+	upload_conf FLUX_SELF_METRICS=true "FLUX_SELF_METRICS_NAMESPACE=$NS" \
+	    "FLUX_BATCH_LOG=$STACK_DIR/batch.log" "FLUX_CARBON_PICKLE_PORT=$(flux_free_port)"
+	rm -rf "${STACK_DIR:?}/uploads/"*
+	T=$(minute_ts 5)
+	report spooled "$T" $((T + 60)) $((T + 120))
+	run --separate-stderr "$FLUX_TOP/batch/flux-batch" uploads
+	[ "$status" = 0 ]
+	outcome spooled complete
+	[ "$(spool_count)" = 1 ]
+	# Carbon back: the next run replays the spool and sends the counts.
+	upload_conf FLUX_SELF_METRICS=true "FLUX_SELF_METRICS_NAMESPACE=$NS" \
+	    "FLUX_BATCH_LOG=$STACK_DIR/batch.log"
+	run --separate-stderr "$FLUX_TOP/batch/flux-batch"
+	[ "$status" = 0 ]
+	counts batch.uploads.complete=1 batch.uploads.points=6 batch.delivered=0 \
+	    batch.spooled=6 batch.flush.files=1 batch.flush.points=6
 }
 
 @test "the default namespace is Skyline's shape, skyline.flux.<host>" {
