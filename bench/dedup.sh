@@ -123,6 +123,6 @@ for kind in get post refused; do
 	    -v ub="${redis[$kind.base]}" -v un="${redis[$kind.new]}" \
 	    -v p50b="${p50[base]}" -v p50n="${p50[new]}" -v p95b="${p95[base]}" -v p95n="${p95[new]}" \
 	    'BEGIN { printf "%-7s %-5s %12.3f %8.3f %8.3f %14s   (new / base)\n", k, "ratio", wn / wb,
-	        p50n / p50b, p95n / p95b, ub > 0 ? sprintf("%.3f", un / ub) : "n/a" }'
+	        p50n / p50b, p95n / p95b, (ub > 0 ? sprintf("%.3f", un / ub) : "n/a") }'
 done
 echo "base $BASE, $N requests x $ROUNDS rounds per build, alternating; GET = 1 point, POST = 450 points, refused = a GET with a wrong key"
