@@ -6,7 +6,14 @@
 #ifndef FLUX_BATCH_H
 #define FLUX_BATCH_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "conf.h"
+#include "stats.h"
+
+/* What this run did: its self-metrics (selfmetrics.c sends them). */
+extern struct flux_stats batch_stats;
 
 /*
  * This node's id: 64 random bits in hex, kept in flux-batch's lock file in
@@ -28,5 +35,10 @@ int	batch_lease_keep(struct flux_store *s, struct flux_store_lease *l,
 int	job_populate(const struct flux_conf *c, int dryrun);
 int	job_uploads(const struct flux_conf *c, int dryrun);
 int	job_check(const struct flux_conf *c, int dryrun);
+int	job_status(const struct flux_conf *c, int dryrun);
+void	batch_selfmetrics(const struct flux_conf *c, struct flux_stats *st,
+	    int send);
+void	batch_progress(const char *job, size_t done, size_t total,
+	    const char *unit, uint64_t count, int last);
 
 #endif

@@ -59,6 +59,7 @@ struct run {
 	size_t			 done;
 	size_t			 failed;
 	int64_t			 deadline;	/* monotonic ms */
+	size_t			 points;	/* delivered or spooled */
 	struct flux_store_lease	*lease;		/* the job's; NULL: none */
 	const char		*metric;	/* the job's, for messages */
 	int			 lost;		/* another node took the job */
@@ -479,7 +480,7 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 {
 	struct haul		*h;
 	char			 who[FLUX_NAME_MAX + 16];
-	struct flux_delivery	 d = { r->conf, who, 0, 0, 0 };
+	struct flux_delivery	 d = { r->conf, who, &batch_stats, 0, 0, 0 };
 	int64_t			 last = 0, after;
 	double			 t0;
 	int			 known = 0, last_try;
@@ -508,6 +509,10 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 	t0 = mono();
 	if (send_bins(r, j, &h->series, &d, why) == -1)
 		goto done;
+	r->points += d.sent + d.spooled;
+	if (!r->dryrun)
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_POINTS,
+		    (int64_t)(d.sent + d.spooled));
 	flux_info("populate '%s': %zu of %zu URLs fetched, %zu points, %zu bins "
 	    "kept, %zu sent, %zu spooled (delivery %.3f s)", j->metric,
 	    j->urls.n - h->urls_failed, j->urls.n, h->points, h->series.n, d.sent,
@@ -551,10 +556,12 @@ retry_or_drop(struct run *r, struct flux_popjob *j, const char *why)
 
 	r->failed++;
 	if (j->attempts >= FLUX_POPJOB_MAX_ATTEMPTS) {
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_DROPPED, 1);
 		flux_err("populate '%s': dropped after %lld attempts: %s", j->metric,
 		    (long long)j->attempts, why);
 		return end_job(r, FLUX_QUEUE_DONE, NULL);
 	}
+	flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_FAILED, 1);
 	flux_warn("populate '%s': attempt %lld of %d failed, queued again: %s",
 	    j->metric, (long long)j->attempts, FLUX_POPJOB_MAX_ATTEMPTS, why);
 	if (flux_popjob_set_error(j, why) == -1 ||
@@ -580,6 +587,7 @@ process(struct run *r, const char *text)
 	r->metric = NULL;
 	if (flux_popjob_decode(text, &j, why) == -1) {
 		r->failed++;
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_DROPPED, 1);
 		flux_err("populate: dropped an unreadable job: %s", why);
 		rc = end_job(r, FLUX_QUEUE_DONE, NULL);
 		goto done;
@@ -603,9 +611,11 @@ process(struct run *r, const char *text)
 		rc = 0;		/* another run has the job now */
 	else if (res == R_DONE) {
 		r->done++;
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_DONE, 1);
 		rc = end_job(r, FLUX_QUEUE_DONE, NULL);
 	} else if (res == R_PARTIAL) {
 		r->failed++;
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_FAILED, 1);
 		flux_err("populate '%s': completed without the answers that failed: "
 		    "%s", j.metric, why);
 		rc = end_job(r, FLUX_QUEUE_DONE, NULL);
@@ -710,19 +720,24 @@ run_queue(struct run *r)
 		flux_warn("populate: %lld jobs left by an interrupted run queued again",
 		    moved);
 	/* Jobs queued again go to the head: taking n from the tail runs each once. */
-	for (i = 0; i < n && rc == 1 && !spent(r, n - i); i++)
+	for (i = 0; i < n && rc == 1 && !spent(r, n - i); i++) {
+		batch_progress("populate", (size_t)i, (size_t)n, "points",
+		    (uint64_t)r->points, 0);
 		rc = take_one(r);
-	if (n > 0)
+	}
+	if (n > 0) {
+		batch_progress("populate", (size_t)i, (size_t)n, "points",
+		    (uint64_t)r->points, 1);
 		flux_info("populate: %zu jobs done, %zu failed", r->done, r->failed);
+	}
 	return rc == -1 ? -1 : 0;
 }
 
 int
 job_populate(const struct flux_conf *c, int dryrun)
 {
-	struct run	r = { c, batch_node(), NULL, NULL, NULL, dryrun, 0, 0,
-	    flux_clock_ms(CLOCK_MONOTONIC) + c->populate_seconds * 1000, NULL,
-	    NULL, 0 };
+	struct run	r = { .conf = c, .node = batch_node(), .dryrun = dryrun,
+	    .deadline = flux_clock_ms(CLOCK_MONOTONIC) + c->populate_seconds * 1000 };
 	char		err[FLUX_ERRLEN];
 	int		rc = -1;
 

@@ -10,8 +10,11 @@
 # run inside a script are not logged apart, they are in its EVAL's time.
 #
 #   usage: bash bench/dedup.sh [BASE_REV] [REQUESTS] [ROUNDS]
-#   prints, per build: wall ms per request and Redis us per request, for a
-#   GET of one point and a POST of 450 points, and the ratios new / base.
+#   prints, per build: wall ms per request (the mean, and the median and
+#   95th percentile of the requests' own times) and Redis us per request, for a
+#   GET of one point, a POST of 450 points and a GET refused for its key
+#   (no de-dup: since the self-metrics it sends its counts after the
+#   answer, without waiting), and the ratios new / base.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
@@ -28,6 +31,9 @@ make -s -j2 -C "$B/base" all >/dev/null
 stack_init "$B/stack"
 start_redis
 write_conf "FLUX_SEND_TO_CARBON = false" "FLUX_LOG_LEVEL = warn"
+# The older build must read the file too: settings it does not know, only
+# flux-batch's, go.
+sed -i -e '/^FLUX_SELF_METRICS /d' -e '/^FLUX_BATCH_LOG /d' "$FLUX_CONF"
 NOW=$(date +%s)
 
 # Bodies: request i posts metrics bench.m0..m449 at NOW - 3000 + i, so
@@ -42,18 +48,23 @@ for i in range(n):
             % (j, now - 3000 + i, i) for j in range(450))))
 EOF
 
-# run BUILD_DIR KIND PREFIX: N requests; prints "wall_ms redis_us" per request.
+# run BUILD_DIR KIND PREFIX LATFILE: N requests; prints "wall_ms redis_us"
+# per request and adds each request's own time (us) to LATFILE. The times
+# are read from $EPOCHREALTIME: no process of their own.
 run() {
-	local dir=$1 kind=$2 pfx=$3 i t0 t1 us
+	local dir=$1 kind=$2 pfx=$3 latf=$4 i t0 t1 us s e
+	local -a lat=()
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 	redis-cli -s "$REDIS_SOCK" config set slowlog-log-slower-than 0 >/dev/null
 	redis-cli -s "$REDIS_SOCK" config set slowlog-max-len $((4 * N + 100)) >/dev/null
 	redis-cli -s "$REDIS_SOCK" slowlog reset >/dev/null
 	t0=$(date +%s%N)
 	for ((i = 0; i < N; i++)); do
-		if [ "$kind" = get ]; then
+		s=$EPOCHREALTIME
+		if [ "$kind" = get ] || [ "$kind" = refused ]; then
+			key=$KEY; [ "$kind" = refused ] && key=abcdefghij0123456789ABCDEFGHIJ99
 			env -i FLUX_CONF="$FLUX_CONF" REQUEST_METHOD=GET \
-			    QUERY_STRING="metric=bench.$pfx&value=$i&timestamp=$((NOW - 3000 + i))&key=$KEY" \
+			    QUERY_STRING="metric=bench.$pfx&value=$i&timestamp=$((NOW - 3000 + i))&key=$key" \
 			    "$dir/cgi-bin/metric_data" >/dev/null </dev/null
 		else
 			env -i FLUX_CONF="$FLUX_CONF" REQUEST_METHOD=POST \
@@ -61,40 +72,57 @@ run() {
 			    CONTENT_TYPE=application/json \
 			    "$dir/cgi-bin/metric_data_post" >/dev/null <"$B/post.$i"
 		fi
+		e=$EPOCHREALTIME
+		lat+=($(( ${e/./} - ${s/./} )))
 	done
 	t1=$(date +%s%N)
+	printf '%s\n' "${lat[@]}" >> "$latf"
 	# Every logged command but redis-cli's own (this script's).
 	us=$(redis-cli -s "$REDIS_SOCK" --json slowlog get -1 | /usr/bin/python3 -c '
 import json, sys
 mine = {"hello", "slowlog", "config", "flushall", "exists", "info", "ping"}
 print(sum(e[2] for e in json.load(sys.stdin) if e[3][0].lower() not in mine))')
 	# Every request must have taken its points: the last one's record.
-	[ "$(redis-cli -s "$REDIS_SOCK" exists "flux.last.bench.$pfx" "flux.last.bench.m0")" != 0 ] ||
+	[ "$kind" = refused ] ||
+		[ "$(redis-cli -s "$REDIS_SOCK" exists "flux.last.bench.$pfx" "flux.last.bench.m0")" != 0 ] ||
 		{ echo "dedup.sh: nothing was recorded" >&2; exit 1; }
 	awk -v w=$((t1 - t0)) -v u="$us" -v n="$N" 'BEGIN { printf "%.3f %.1f\n", w / n / 1e6, u / n }'
 }
 
 declare -A wall redis
-for kind in get post; do
+for kind in get post refused; do
 	for b in base new; do wall[$kind.$b]=0; redis[$kind.$b]=0; done
 	for ((r = 0; r < ROUNDS; r++)); do
 		for b in base new; do
 			dir=$TOP; [ "$b" = base ] && dir=$B/base
-			read -r w u < <(run "$dir" "$kind" "$b$r")
+			read -r w u < <(run "$dir" "$kind" "$b$r" "$B/lat.$kind.$b")
 			wall[$kind.$b]=$(awk -v a="${wall[$kind.$b]}" -v b="$w" 'BEGIN { print a + b }')
 			redis[$kind.$b]=$(awk -v a="${redis[$kind.$b]}" -v b="$u" 'BEGIN { print a + b }')
 		done
 	done
 done
 
-printf '%-6s %-5s %12s %14s\n' request build "wall ms/req" "redis us/req"
-for kind in get post; do
+# pct FILE P: the P-th percentile of the times in FILE, in ms.
+pct() {
+	sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END {
+		i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1
+		printf "%.3f", v[i] / 1000 }'
+}
+
+printf '%-7s %-5s %12s %8s %8s %14s\n' request build "wall ms/req" p50 p95 "redis us/req"
+for kind in get post refused; do
+	declare -A p50 p95
 	for b in base new; do
+		p50[$b]=$(pct "$B/lat.$kind.$b" 50)
+		p95[$b]=$(pct "$B/lat.$kind.$b" 95)
 		awk -v k="$kind" -v b="$b" -v w="${wall[$kind.$b]}" -v u="${redis[$kind.$b]}" -v r="$ROUNDS" \
-		    'BEGIN { printf "%-6s %-5s %12.3f %14.1f\n", k, b, w / r, u / r }'
+		    -v p50="${p50[$b]}" -v p95="${p95[$b]}" \
+		    'BEGIN { printf "%-7s %-5s %12.3f %8.3f %8.3f %14.1f\n", k, b, w / r, p50, p95, u / r }'
 	done
 	awk -v k="$kind" -v wb="${wall[$kind.base]}" -v wn="${wall[$kind.new]}" \
 	    -v ub="${redis[$kind.base]}" -v un="${redis[$kind.new]}" \
-	    'BEGIN { printf "%-6s %-5s %12.3f %14.3f   (new / base)\n", k, "ratio", wn / wb, un / ub }'
+	    -v p50b="${p50[base]}" -v p50n="${p50[new]}" -v p95b="${p95[base]}" -v p95n="${p95[new]}" \
+	    'BEGIN { printf "%-7s %-5s %12.3f %8.3f %8.3f %14s   (new / base)\n", k, "ratio", wn / wb,
+	        p50n / p50b, p95n / p95b, (ub > 0 ? sprintf("%.3f", un / ub) : "n/a") }'
 done
-echo "base $BASE, $N requests x $ROUNDS rounds per build, alternating; GET = 1 point, POST = 450 points"
+echo "base $BASE, $N requests x $ROUNDS rounds per build, alternating; GET = 1 point, POST = 450 points, refused = a GET with a wrong key"

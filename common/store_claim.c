@@ -21,6 +21,7 @@
 #include "util.h"
 
 #include "lua/dedup.lua.h"
+#include "lua/stats.lua.h"
 
 /*
  * A claim's lease: how long it stands when its request neither confirms
@@ -53,6 +54,7 @@
 enum dedup_key {
 	DK_PENDING,		/* CLAIMS_PENDING */
 	DK_DONE,		/* CLAIMS_DONE */
+	DK_STATS,		/* this minute's self-metrics (store_stats.c) */
 	DK_POINTS		/* then per point: */
 };
 enum dedup_point_key {
@@ -65,6 +67,9 @@ enum dedup_arg {
 	DA_LEASE,		/* milliseconds */
 	DA_TOKEN,
 	DA_SEEN,		/* tokens seen pending, space-separated */
+	DA_STATS,		/* the request's counts so far */
+	DA_DELIVERY,		/* (no delivery yet: empty) */
+	DA_DUPLICATES,		/* the field its duplicates count in, or "" */
 	DA_POINTS		/* then per point: */
 };
 enum dedup_point_arg {
@@ -93,10 +98,13 @@ enum dedup_code {
 
 /*
  * The confirm: the claim moves from the pending set to the done set with
- * an expiry of ARGV[2] ms on Redis's clock, as dedup.lua's deadlines.
- * KEYS: the pending set, the done set; ARGV: the token, the time done lasts.
+ * an expiry of ARGV[2] ms on Redis's clock, as dedup.lua's deadlines, and
+ * the request's counts are added to its minute's (common/lua/stats.lua).
+ * KEYS: the pending set, the done set, the minute's counts; ARGV: the
+ * token, the time done lasts, the counts, the delivery outcome.
  */
-static const char confirm_lua[] =
+static const char confirm_lua[] = STATS_LUA
+    "count_stats(KEYS[3], ARGV[3], ARGV[4])\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "redis.call('ZREM', KEYS[1], ARGV[1])\n"
@@ -107,12 +115,15 @@ static const char confirm_lua[] =
  * The rollback: each flux.last key that still holds the record this
  * request wrote gets back the record it held before ("1") or is deleted
  * ("0"), newest change first; then the claim leaves the pending set, so a
- * request waiting on it takes the point. KEYS: the pending set, then the
- * flux.last keys; ARGV: the token, then per key the record written, the
- * flag and the old record.
+ * request waiting on it takes the point; and the request's counts are
+ * added to its minute's. KEYS: the pending set, then the flux.last keys,
+ * then the minute's counts; ARGV: the token, then per key the record
+ * written, the flag and the old record, then the counts and the delivery
+ * outcome.
  */
-static const char rollback_lua[] =
-    "for i = 2, #KEYS do\n"
+static const char rollback_lua[] = STATS_LUA
+    "count_stats(KEYS[#KEYS], ARGV[#ARGV - 1], ARGV[#ARGV])\n"
+    "for i = 2, #KEYS - 1 do\n"
     "  local key, a = KEYS[i], 3 * i - 4\n"
     "  if redis.pcall('GET', key) == ARGV[a] then\n"
     "    if ARGV[a + 1] == '1' then redis.call('SET', key, ARGV[a + 2])\n"
@@ -153,7 +164,7 @@ lease_ms(const struct flux_conf *c)
  * (out of memory: the script's run says so).
  */
 static void
-build_dedup(struct store_script *sc, const struct flux_store *s,
+build_dedup(struct store_script *sc, struct flux_store *s,
     const struct flux_points *p, const size_t *idx, size_t n, int apply)
 {
 	size_t	i;
@@ -166,6 +177,15 @@ build_dedup(struct store_script *sc, const struct flux_store *s,
 	store_args_i64(&sc->args, (long long)s->claim.lease);
 	store_args_copy(&sc->args, s->claim.token);
 	store_args_copy(&sc->args, "");
+	store_stats_args(s, &sc->keys, &sc->args);
+	if (apply && s->stats != NULL) {
+		char	field[128];
+
+		snprintf(field, sizeof(field), "%s.%s", s->stats->source,
+		    flux_stats_name(FLUX_STAT_DUPLICATES));
+		store_args_copy(&sc->args, field);
+	} else
+		store_args_copy(&sc->args, "");
 	for (i = 0; i < n; i++) {
 		const struct flux_point *pt = &p->v[idx[i]];
 
@@ -361,6 +381,8 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 	if (n > 0) {
 		build_dedup(&sc, s, p, idx, n, apply);
 		rc = run_dedup(s, &sc, p, idx, n, apply, err);
+		/* The run that decided counted the request; a waiting one not. */
+		store_stats_sent(s, rc == 0);
 	}
 	if (rc != 0) {
 		/* Undecided: nothing to confirm or roll back either. */
@@ -394,17 +416,21 @@ flux_store_confirm(struct flux_store *s, char err[])
 	store_args_copy(&sc.keys, CLAIMS_DONE);
 	store_args_copy(&sc.args, s->claim.token);
 	store_args_i64(&sc.args, DONE_LEASES * (long long)s->claim.lease);
+	store_stats_args(s, &sc.keys, &sc.args);
 	rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "claim confirm",
 	    err);
 	/*
 	 * The connection lost under it, or the master demoted (a fail-over):
 	 * once more on a new connection, as the claim may have reached the
 	 * promoted replica, and requests waiting on it there would otherwise
-	 * wait out its lease. Run twice, it does what it does once.
+	 * wait out its lease. Run twice, it does what it does once, but for
+	 * the self-metrics it carries: counted twice if the first run was
+	 * applied and only its reply lost.
 	 */
 	if (rc == -1 && !flux_store_usable(s))
 		rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "claim confirm",
 		    err);
+	store_stats_sent(s, rc == 0);
 	store_script_free(&sc);
 	return rc;
 }
@@ -433,9 +459,11 @@ flux_store_rollback(struct flux_store *s, char err[])
 		store_args_copy(&sc.args, cl->undo[i].had_old ? "1" : "0");
 		store_args_copy(&sc.args, cl->undo[i].oldrec);
 	}
+	store_stats_args(s, &sc.keys, &sc.args);
 	if ((rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "rollback",
 	    err)) == 0)
 		store_claim_clear(s);
+	store_stats_sent(s, rc == 0);
 	store_script_free(&sc);
 	return rc;
 }
