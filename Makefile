@@ -74,7 +74,8 @@ UNIT = tests/unit/test_unit tests/unit/pickle_rt tests/unit/lua_text \
 	tests/unit/conf_table
 # The Redis scripts kept as Lua files (common/lua/), each embedded in the
 # program as the C string NAME_lua of a generated header common/lua/NAME.lua.h.
-LUA_HEADERS = common/lua/dedup.lua.h common/lua/advance.lua.h
+LUA_HEADERS = common/lua/dedup.lua.h common/lua/advance.lua.h \
+	common/lua/rollback.lua.h common/lua/last.lua.h
 
 all: $(CGIS) $(BATCH)
 
