@@ -9,15 +9,22 @@
 # confirm, a SET or an EVAL), logged with a threshold of 0; the commands
 # run inside a script are not logged apart, they are in its EVAL's time.
 #
-#   usage: bash bench/dedup.sh [BASE_REV] [REQUESTS] [ROUNDS]
+#   usage: bash bench/dedup.sh [BASE_REV] [REQUESTS] [ROUNDS] [OTHERS]
 #   prints, per build: wall ms per request and Redis us per request, for a
 #   GET of one point and a POST of 450 points, and the ratios new / base.
+#   OTHERS (default 0): entries of other metrics put in the hash
+#   flux.last.metric_data before each run, as a site with that many metrics
+#   has. Redis keeps a hash of up to hash-max-listpack-entries fields (512
+#   in Redis 7) as one list, in which each field written is searched for:
+#   with OTHERS 0 the 450 points' own fields make such a list, a site of
+#   over 512 metrics has a hash table instead.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 BASE=${1:-c503794}
 N=${2:-200}
 ROUNDS=${3:-3}
+OTHERS=${4:-0}
 source tests/lib/flux.bash
 
 make -s -j2 all
@@ -46,6 +53,9 @@ EOF
 run() {
 	local dir=$1 kind=$2 pfx=$3 i t0 t1 us
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
+	redis-cli -s "$REDIS_SOCK" eval "for i = 1, tonumber(ARGV[1]) do
+	    redis.call('HSET', KEYS[1], 'bench.other.' .. i, ARGV[2]) end" 1 \
+	    flux.last.metric_data "$OTHERS" "{'timestamp': $((NOW - 3600)), 'value': 1.0}" >/dev/null
 	redis-cli -s "$REDIS_SOCK" config set slowlog-log-slower-than 0 >/dev/null
 	redis-cli -s "$REDIS_SOCK" config set slowlog-max-len $((4 * N + 100)) >/dev/null
 	redis-cli -s "$REDIS_SOCK" slowlog reset >/dev/null
@@ -97,4 +107,5 @@ for kind in get post; do
 	    -v ub="${redis[$kind.base]}" -v un="${redis[$kind.new]}" \
 	    'BEGIN { printf "%-6s %-5s %12.3f %14.3f   (new / base)\n", k, "ratio", wn / wb, un / ub }'
 done
-echo "base $BASE, $N requests x $ROUNDS rounds per build, alternating; GET = 1 point, POST = 450 points"
+echo "base $BASE, $N requests x $ROUNDS rounds per build, alternating; GET = 1 point, POST = 450 points;" \
+	"$OTHERS other metrics in flux.last.metric_data"

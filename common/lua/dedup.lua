@@ -91,9 +91,9 @@ end
 
 -- What the keys held: records[i] the flux.last record of point i (false
 -- when absent), lists[i] its claim list ('' when absent), entries[i] its
--- entry (false when absent). A key of another type reads as absent, and
--- the writes below replace it.
-local records, lists, entries = {}, {}, {}
+-- entry (false when absent), at the field names[i]. A key of another type
+-- reads as absent, and the writes below replace it.
+local records, lists, entries, names = {}, {}, {}, {}
 for first = FIRST_POINT_KEY, #KEYS, CHUNK do
   local held = redis.call('MGET', unpack(KEYS, first,
     math.min(first + CHUNK - 1, #KEYS)))
@@ -103,16 +103,16 @@ for first = FIRST_POINT_KEY, #KEYS, CHUNK do
     lists[i] = held[j + LIST] or ''
   end
 end
+for i = 1, npoints do
+  names[i] = field_of(key(i, LAST))
+end
 local hash_usable = true
 for first = 1, npoints, CHUNK do
-  local fields = {}
-  for i = first, math.min(first + CHUNK - 1, npoints) do
-    fields[#fields + 1] = field_of(key(i, LAST))
-  end
-  local held = entries_call('HMGET', LAST_HASH, unpack(fields))
+  local held = entries_call('HMGET', LAST_HASH, unpack(names, first,
+    math.min(first + CHUNK - 1, npoints)))
   hash_usable = hash_usable and held ~= false
-  for j = 1, #fields do
-    entries[first + j - 1] = held and held[j]
+  for j = first, math.min(first + CHUNK - 1, npoints) do
+    entries[j] = held and held[j - first + 1]
   end
 end
 
@@ -188,7 +188,7 @@ local function take(i, held, entry, list, previous)
   writes[#writes + 1] = record
   writes[#writes + 1] = key(i, LIST)
   writes[#writes + 1] = list
-  entry_writes[#entry_writes + 1] = field_of(last_key)
+  entry_writes[#entry_writes + 1] = names[i]
   entry_writes[#entry_writes + 1] = new_entry
   record_now[last_key] = record
   list_now[last_key] = list
