@@ -201,25 +201,26 @@ end
 -- take it when abandoned claims wrote the records past it, else it is a
 -- duplicate or waits for a pending claim.
 local function judge(i, ts, held, entry, list, last)
-  local entries = {}
+  -- The claims listed (not the hash's entries).
+  local claims = {}
   for t, previous, claimed in string.gmatch(list, '(%x+):([-%d]+):?(%d*)') do
     -- Entries of the older two-field format have no claimed timestamp.
-    entries[#entries + 1] = { token = t, previous = tonumber(previous) or -1,
+    claims[#claims + 1] = { token = t, previous = tonumber(previous) or -1,
       claimed = tonumber(claimed) }
   end
   -- The timestamp that counts: back past the abandoned claims that wrote
   -- it, newest first (-1: no record counts).
   local counts = last
-  for j = #entries, 1, -1 do
-    local e = entries[j]
+  for j = #claims, 1, -1 do
+    local e = claims[j]
     if e.claimed == counts and state_of(e.token) == ABANDONED then
       counts = e.previous
     end
   end
   -- Not newer than settled: a duplicate whatever the pending claims become.
   local settled = counts
-  for j = 1, #entries do
-    local e = entries[j]
+  for j = 1, #claims do
+    local e = claims[j]
     if e.previous < settled and state_of(e.token) == PENDING then
       settled = e.previous
     end
