@@ -59,10 +59,10 @@ endif
 COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 	common/query.c common/cgi.c common/store.c common/store_claim.c \
 	common/store_last.c common/pickle.c \
-	common/carbon.c common/spool.c common/ingest.c common/multipart.c \
-	common/date.c common/fs.c common/upload.c common/status.c \
-	common/pylist.c common/series.c common/fetch.c common/popjob.c \
-	common/json.c
+	common/carbon.c common/spool.c common/deliver.c common/ingest.c \
+	common/multipart.c common/date.c common/fs.c common/upload.c \
+	common/status.c common/pylist.c common/series.c common/fetch.c \
+	common/popjob.c common/json.c common/telegraf.c
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
 CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/populate_metric \
 	cgi-bin/upload_data cgi-bin/upload_status
@@ -70,7 +70,7 @@ BATCH = batch/flux-batch
 # The jobs flux-batch links besides its main().
 BATCH_SRC = batch/flux-batch.c batch/populate.c batch/uploads.c batch/upfile.c \
 	batch/report.c batch/unpack.c batch/sheet.c batch/xlsx.c batch/xls.c \
-	batch/retention.c batch/check.c
+	batch/retention.c batch/check.c batch/xalloc.c
 BATCH_OBJ = $(BATCH_SRC:.c=.o)
 UNIT = tests/unit/test_unit tests/unit/pickle_rt tests/unit/lua_text \
 	tests/unit/conf_table
@@ -107,12 +107,12 @@ $(BATCH): $(BATCH_OBJ) common/libflux.a
 	$(CC) $(LDFLAGS) -o $@ $(BATCH_OBJ) common/libflux.a $(LIBS)
 
 # The test suite starts its own redis-server, carbon-cache and Apache on
-# private ports (tests/lib/deps.sh installs the packages). Under SANITIZE=1
+# private ports (tests/tools/deps.sh installs the packages). Under SANITIZE=1
 # every sanitizer report goes to a file and any report fails the check.
 SANLOG = /tmp/flux-sanitizer-logs
 # Before anything: a missing tool stops here, naming its package.
 deps-check:
-	@bash tests/lib/deps.sh --check
+	@bash tests/tools/deps.sh --check
 
 check: deps-check all $(UNIT)
 ifeq ($(SANITIZE),1)

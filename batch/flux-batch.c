@@ -19,6 +19,7 @@
 
 #include "batch.h"
 #include "conf.h"
+#include "fs.h"
 #include "log.h"
 #include "spool.h"
 #include "util.h"
@@ -127,33 +128,41 @@ job_flush(const struct flux_conf *c, int dryrun)
 	return rc;
 }
 
+/* take_lock() found the lock held by another run: not a failure. */
+#define LOCK_BUSY (-2)
+
 /*
- * Hold an exclusive lock for the life of the process; -1 when it is taken.
- * The lock file is never reached through a symbolic link (one planted in
- * the spool would make us create the file it names), and must be a
- * regular file.
+ * Hold an exclusive lock for the life of the process: the descriptor,
+ * LOCK_BUSY when another run holds it, or -1. The lock file is never
+ * reached through a symbolic link (one planted in the spool would make us
+ * create the file it names), and must be a regular file.
  */
 static int
 take_lock(const struct flux_conf *c)
 {
 	struct stat	st;
 	char		path[FLUX_PATH_MAX];
-	int		fd;
+	int		fd, busy;
 
-	snprintf(path, sizeof(path), "%s/.flux-batch.lock", c->spool_path);
+	if (flux_fs_join(path, sizeof(path), c->spool_path, ".flux-batch.lock") == -1) {
+		flux_err("cannot open lock file '%s/.flux-batch.lock': path too long",
+		    c->spool_path);
+		return -1;
+	}
 	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
 	    0640)) == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		flux_err("cannot open lock file '%s': %s", path, fd == -1 ?
 		    strerror(errno) : "not a regular file");
 		if (fd != -1)
 			close(fd);
-		errno = EINVAL;
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		/* Decided before logging and close(), which may change errno. */
+		busy = errno == EWOULDBLOCK;
 		flux_info("another flux-batch holds '%s'; nothing to do", path);
 		close(fd);
-		return -1;
+		return busy ? LOCK_BUSY : -1;
 	}
 	return fd;
 }
@@ -191,8 +200,8 @@ run_jobs(const struct flux_conf *c, const char *cmd, int dryrun)
 	size_t	i;
 	int	lock, rc = EXIT_OK;
 
-	if ((lock = take_lock(c)) == -1)
-		return (errno == EWOULDBLOCK) ? EXIT_OK : EXIT_JOB;
+	if ((lock = take_lock(c)) < 0)
+		return lock == LOCK_BUSY ? EXIT_OK : EXIT_JOB;
 	if (flux_spool_held(c, hold, sizeof(hold)))
 		/* Every job sends to carbon: none runs while delivery is held. */
 		flux_info("delivery held by %s; no job run", hold);

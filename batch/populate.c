@@ -26,22 +26,18 @@
 #include <time.h>
 
 #include "batch.h"
-#include "carbon.h"
+#include "deliver.h"
 #include "fetch.h"
 #include "log.h"
 #include "metric.h"
 #include "popjob.h"
 #include "series.h"
-#include "spool.h"
 #include "store.h"
 #include "util.h"
+#include "xalloc.h"
 
-/* Points are resampled to carbon's usual step, one minute (SPEC 7). */
-#define BIN_STEP 60
 /* Skyline gave the local render API 10 s to answer (5 s to connect). */
 #define LOCAL_TOTAL_MS 10000
-/* Points per delivery: bounds memory (~90 bytes a point) and spool files. */
-#define DELIVER_CHUNK 50000
 
 /* Where the local Graphite is asked for the newest point, in turn (SPEC 7). */
 static const char *const local_windows[] = {
@@ -180,12 +176,12 @@ local_last(struct run *r, const char *metric, int64_t *last)
 	}
 	for (i = 0; rc != 1 && i < sizeof(local_windows) / sizeof(local_windows[0]); i++) {
 		if ((url = local_url(r->conf, metric, local_windows[i])) == NULL) {
-			snprintf(first, sizeof(first), "out of memory");
+			flux_errf(first, "out of memory");
 			break;
 		}
 		rc = local_window(r, url, last, err);
 		if (rc == -1 && first[0] == '\0')
-			snprintf(first, sizeof(first), "%s", err);
+			flux_errf(first, "%s", err);
 		free(url);
 	}
 	if (rc != 1 && first[0] != '\0')
@@ -244,7 +240,7 @@ url_failed(const struct flux_popjob *j, struct haul *h, int cut,
 	flux_err("populate '%s': %s", j->metric, err);
 	h->cut |= cut;
 	if (h->urls_failed++ == 0)
-		snprintf(h->why, sizeof(h->why), "%s", err);
+		flux_errf(h->why, "%s", err);
 }
 
 /* An answer the parser refused: say whose, of what type and size. */
@@ -255,7 +251,7 @@ bad_answer(const struct flux_popjob *j, struct flux_fetch_req *q,
 	char	err[FLUX_ERRLEN], shown[512];
 
 	flux_fetch_redact(q->url, shown, sizeof(shown));
-	snprintf(err, sizeof(err), "bad answer from '%s' (%.100s, %zu bytes): "
+	flux_errf(err, "bad answer from '%s' (%.100s, %zu bytes): "
 	    "%.1024s", shown, *q->ctype ? q->ctype : "no content type", q->bytes,
 	    why);
 	url_failed(j, h, 0, err);
@@ -323,12 +319,12 @@ fetch_all(struct run *r, const struct flux_popjob *j, int64_t after,
 	char			 err[FLUX_ERRLEN], shown[512];
 	size_t			 i, n = 0;
 
-	q = calloc(j->urls.n, sizeof(*q));
-	a = calloc(j->urls.n, sizeof(*a));
-	for (i = 0; q != NULL && a != NULL && i < j->urls.n; i++) {
+	q = xcalloc(j->urls.n, sizeof(*q));
+	a = xcalloc(j->urls.n, sizeof(*a));
+	for (i = 0; i < j->urls.n; i++) {
 		if (!flux_fetch_host_allowed(&r->conf->populate_hosts, j->urls.v[i])) {
 			flux_fetch_redact(j->urls.v[i], shown, sizeof(shown));
-			snprintf(err, sizeof(err), "'%s' not fetched: its host is not in "
+			flux_errf(err, "'%s' not fetched: its host is not in "
 			    "FLUX_POPULATE_ALLOWED_HOSTS", shown);
 			url_failed(j, h, 0, err);
 			continue;
@@ -341,12 +337,12 @@ fetch_all(struct run *r, const struct flux_popjob *j, int64_t after,
 			break;
 		n++;
 	}
-	if (q == NULL || a == NULL || i < j->urls.n)
+	if (i < j->urls.n)
 		url_failed(j, h, 0, "out of memory");
 	else if (flux_fetch_many(r->remote, q, n, (size_t)r->conf->populate_parallel,
 	    r->deadline, err) == -1)
 		url_failed(j, h, 0, err);
-	for (i = 0; a != NULL && i < n; i++) {
+	for (i = 0; i < n; i++) {
 		flux_series_parser_free(a[i].parser);
 		flux_bins_free(&a[i].bins);
 	}
@@ -372,87 +368,49 @@ select_bins(struct run *r, struct haul *h, int64_t after)
 	int64_t	now = flux_now(), before = INT64_MAX;
 
 	if (r->conf->vista_no_current_minute)
-		before = now - now % BIN_STEP;
+		before = now - now % FLUX_BIN_SECONDS;
 	return flux_bins_select(&h->bins, after, before, &h->series);
 }
 
-/* Points [from, to) of s as accepted flux points of metric. */
+/*
+ * Every bin of s to carbon (or the spool), in chunks whose points borrow
+ * the metric's name.
+ */
 static int
-chunk_points(const char *metric, const struct flux_series *s, size_t from,
-    size_t to, struct flux_points *p)
+deliver(const char *metric, const struct flux_series *s,
+    struct flux_delivery *d, char why[])
 {
-	char	*name;
-	size_t	 i;
+	struct flux_points	c = { 0 };
+	char			err[FLUX_ERRLEN];
+	size_t			i;
 
-	for (i = from; i < to; i++) {
-		if ((name = strdup(metric)) == NULL ||
-		    flux_points_add(p, name, s->v[i].ts, s->v[i].value, 1) == -1)
-			return -1;
-		p->v[p->n - 1].state = FLUX_PT_ACCEPT;
-	}
-	return 0;
-}
-
-/* Counts of one job's delivery. */
-struct tally {
-	size_t	sent;
-	size_t	spooled;
-	int	carbon_down;	/* carbon failed once: spool the rest directly */
-};
-
-/* Deliver one chunk, or spool it when carbon does not take it. */
-static int
-deliver_chunk(struct run *r, const char *metric, struct flux_points *p,
-    struct tally *t, char why[])
-{
-	char	err[FLUX_ERRLEN];
-
-	if (!t->carbon_down && flux_carbon_deliver(r->conf, p, err) == 0) {
-		t->sent += p->n;
-		return 0;
-	}
-	if (!t->carbon_down)
-		flux_warn("populate '%s': %s; spooling", metric, err);
-	t->carbon_down = 1;
-	if (flux_spool_write(r->conf, p, err) == -1) {
-		snprintf(why, FLUX_ERRLEN, "%.4096s; %zu points neither delivered "
-		    "nor spooled", err, p->n);
-		return -1;
-	}
-	t->spooled += p->n;
-	return 0;
-}
-
-/* Every bin of s to carbon (or the spool), in chunks. */
-static int
-deliver(struct run *r, const char *metric, const struct flux_series *s,
-    struct tally *t, char why[])
-{
-	struct flux_points	p = { 0 };
-	size_t			i, end;
-	int			rc = 0;
-
-	if (!r->conf->send_to_carbon) {
+	if (!d->conf->send_to_carbon) {
 		flux_info("populate '%s': FLUX_SEND_TO_CARBON is false: %zu points "
 		    "not sent", metric, s->n);
 		return 0;
 	}
-	for (i = 0; rc == 0 && i < s->n; i = end) {
-		end = (s->n - i > DELIVER_CHUNK) ? i + DELIVER_CHUNK : s->n;
-		if (chunk_points(metric, s, i, end, &p) == -1) {
-			snprintf(why, FLUX_ERRLEN, "out of memory");
-			rc = -1;
-		} else
-			rc = deliver_chunk(r, metric, &p, t, why);
-		flux_points_free(&p);
+	c.cap = s->n < FLUX_DELIVER_CHUNK ? s->n : FLUX_DELIVER_CHUNK;
+	c.v = xcalloc(c.cap, sizeof(*c.v));
+	for (i = 0; i < s->n; i++) {
+		c.v[c.n++] = (struct flux_point){ (char *)metric, s->v[i].ts,
+		    s->v[i].value, 1, FLUX_PT_ACCEPT };
+		if (c.n < c.cap && i + 1 < s->n)
+			continue;
+		if (flux_deliver(d, &c, err) == -1) {
+			free(c.v);
+			return flux_errf(why, "%.4096s; %zu points neither delivered "
+			    "nor spooled", err, c.n);
+		}
+		c.n = 0;
 	}
-	return rc;
+	free(c.v);
+	return 0;
 }
 
 /* Deliver the selected bins and move flux.last to the last one. */
 static int
 send_bins(struct run *r, const struct flux_popjob *j,
-    const struct flux_series *s, struct tally *t, char why[])
+    const struct flux_series *s, struct flux_delivery *d, char why[])
 {
 	const struct flux_sample	*lastbin = s->n ? &s->v[s->n - 1] : NULL;
 
@@ -461,7 +419,7 @@ send_bins(struct run *r, const struct flux_popjob *j,
 		    s->n);
 		return 0;
 	}
-	if (deliver(r, j->metric, s, t, why) == -1)
+	if (deliver(j->metric, s, d, why) == -1)
 		return -1;
 	if (lastbin != NULL && flux_store_last_advance(r->store,
 	    (const char *const *)&j->metric, &lastbin->ts, &lastbin->value, 1,
@@ -472,32 +430,37 @@ send_bins(struct run *r, const struct flux_popjob *j,
 	return 0;
 }
 
+/* Why a job's fetching failed: the first reason, and how many URLs. */
+static void
+fetch_why(const struct flux_popjob *j, const struct haul *h, char why[])
+{
+	if (h->urls_failed == j->urls.n || h->urls_failed == 0)
+		flux_errf(why, "%s", h->why);
+	else
+		flux_errf(why, "%zu of %zu URLs failed: %.4096s",
+		    h->urls_failed, j->urls.n, h->why);
+}
+
 /* Run one job: fetch, select, deliver. why says what failed. */
 static enum result
 populate(struct run *r, const struct flux_popjob *j, char why[])
 {
-	struct haul	*h;
-	struct tally	 t = { 0 };
-	int64_t		 last = 0, after, now;
-	double		 t0;
-	int		 known = 0, last_try;
-	enum result	 res = R_RETRY;
+	struct haul		*h;
+	char			 who[FLUX_NAME_MAX + 16];
+	struct flux_delivery	 d = { r->conf, who, 0, 0, 0 };
+	int64_t			 last = 0, after;
+	double			 t0;
+	int			 known = 0, last_try;
+	enum result		 res = R_RETRY;
 
 	last_try = j->attempts >= FLUX_POPJOB_MAX_ATTEMPTS;
-	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		snprintf(why, FLUX_ERRLEN, "out of memory");
-		return R_RETRY;
-	}
+	h = xcalloc(1, sizeof(*h));
+	snprintf(who, sizeof(who), "populate '%s'", j->metric);
 	if (last_known(r, j->metric, &last, &known, why) == -1)
 		goto done;
 	after = known ? last : -1;
-	now = flux_now();
-	fetch_all(r, j, after, now + r->conf->max_future + 1, h);
-	if (h->urls_failed == j->urls.n || h->urls_failed == 0)
-		snprintf(why, FLUX_ERRLEN, "%s", h->why);
-	else
-		snprintf(why, FLUX_ERRLEN, "%zu of %zu URLs failed: %.4096s",
-		    h->urls_failed, j->urls.n, h->why);
+	fetch_all(r, j, after, flux_now() + r->conf->max_future + 1, h);
+	fetch_why(j, h, why);
 	/*
 	 * Some answers missing: retry while attempts remain (see SPEC 7); an
 	 * answer the run's time cut off is always tried again.
@@ -506,17 +469,17 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 	    h->cut)
 		goto done;
 	if (select_bins(r, h, after) == -1) {
-		snprintf(why, FLUX_ERRLEN, "out of memory");
+		flux_errf(why, "out of memory");
 		goto done;
 	}
 	flux_bins_free(&h->bins);
 	t0 = mono();
-	if (send_bins(r, j, &h->series, &t, why) == -1)
+	if (send_bins(r, j, &h->series, &d, why) == -1)
 		goto done;
 	flux_info("populate '%s': %zu of %zu URLs fetched, %zu points, %zu bins "
 	    "kept, %zu sent, %zu spooled (delivery %.3f s)", j->metric,
-	    j->urls.n - h->urls_failed, j->urls.n, h->points, h->series.n, t.sent,
-	    t.spooled, mono() - t0);
+	    j->urls.n - h->urls_failed, j->urls.n, h->points, h->series.n, d.sent,
+	    d.spooled, mono() - t0);
 	res = h->urls_failed > 0 ? R_PARTIAL : R_DONE;
 done:
 	flux_bins_free(&h->bins);

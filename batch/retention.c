@@ -407,12 +407,12 @@ read_file(FILE *f, struct flux_retention *r, char err[])
 	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
 		if (n > LINE_MAX_LEN) {
-			snprintf(err, FLUX_ERRLEN, "'%s' line %u: line too long",
+			flux_errf(err, "'%s' line %u: line too long",
 			    r->path, lineno);
 			goto done;
 		}
 		if (read_line(r, line, &lastval, why, sizeof(why)) == -1) {
-			snprintf(err, FLUX_ERRLEN, "'%s' line %u: %s", r->path, lineno,
+			flux_errf(err, "'%s' line %u: %s", r->path, lineno,
 			    why);
 			goto done;
 		}
@@ -421,10 +421,10 @@ read_file(FILE *f, struct flux_retention *r, char err[])
 			r->v[r->n - 1].retentions = lastval;
 	}
 	if (ferror(f))
-		snprintf(err, FLUX_ERRLEN, "cannot read '%s': %s", r->path,
+		flux_errf(err, "cannot read '%s': %s", r->path,
 		    strerror(errno));
 	else if (close_section(r, why, sizeof(why)) == -1)
-		snprintf(err, FLUX_ERRLEN, "'%s' %s", r->path, why);
+		flux_errf(err, "'%s' %s", r->path, why);
 	else
 		rc = 0;
 done:
@@ -449,12 +449,12 @@ flux_retention_load(const char *path, char err[])
 		return NULL;
 	if ((f = fopen(path, "re")) == NULL) {
 		if (errno != ENOENT)
-			snprintf(err, FLUX_ERRLEN, "cannot open '%s': %s", path,
+			flux_errf(err, "cannot open '%s': %s", path,
 			    strerror(errno));
 		return NULL;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL || (r->path = strdup(path)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		free(r);
 		fclose(f);
 		return NULL;

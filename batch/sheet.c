@@ -47,8 +47,8 @@ set_bit(unsigned char *set, uint32_t i, int on)
  * 45-47 (mm:ss, [h]:mm:ss, mm:ss.0), and 27-36 and 50-58, the East Asian
  * locales' dates (as xlrd reads them).
  */
-int
-flux_sheet_builtin_is_date(uint32_t id)
+static int
+builtin_is_date(uint32_t id)
 {
 	return (id >= 14 && id <= 22) || (id >= 27 && id <= 36) ||
 	    (id >= 45 && id <= 47) || (id >= 50 && id <= 58);
@@ -78,8 +78,8 @@ elapsed(const char *code, size_t len, size_t i, size_t *end)
  * characters after _ and * (spacing, fill) and brackets (colours,
  * conditions, locales) are not format letters, but elapsed time is.
  */
-int
-flux_sheet_code_is_date(const char *code, size_t len)
+static int
+code_is_date(const char *code, size_t len)
 {
 	size_t	i, end;
 
@@ -136,7 +136,7 @@ flux_sheet_styles_format(struct flux_sheet_styles *st, uint32_t id,
 	if (id > 65535)
 		return;
 	set_bit(st->custom, id, 1);
-	set_bit(st->date, id, flux_sheet_code_is_date(code, len));
+	set_bit(st->date, id, code_is_date(code, len));
 }
 
 /* The next cell style, showing numbers with format fmt; -1 past the bound. */
@@ -162,7 +162,7 @@ flux_sheet_styles_is_date(const struct flux_sheet_styles *st, uint32_t xf)
 	if (xf >= st->nxf || (id = st->xf_fmt[xf]) > 65535)
 		return 0;
 	return bit(st->custom, id) ? bit(st->date, id) :
-	    flux_sheet_builtin_is_date(id);
+	    builtin_is_date(id);
 }
 
 void

@@ -60,8 +60,6 @@ int	flux_sheet_styles_xf(struct flux_sheet_styles *st, uint32_t fmt);
 int	flux_sheet_styles_is_date(const struct flux_sheet_styles *st,
 	    uint32_t xf);
 void	flux_sheet_styles_free(struct flux_sheet_styles *st);
-int	flux_sheet_code_is_date(const char *code, size_t len);
-int	flux_sheet_builtin_is_date(uint32_t id);
 
 int	flux_sheet_date_text(double serial, int date1904,
 	    char out[FLUX_SHEET_DATE_LEN]);

@@ -92,41 +92,19 @@ flux_unpack_check(struct archive *a, int64_t cap, char err[])
 		why = flux_unpack_member_check(archive_entry_pathname(e),
 		    archive_entry_filetype(e), archive_entry_hardlink(e) != NULL,
 		    archive_entry_symlink(e) != NULL);
-		if (why != NULL) {
-			snprintf(err, FLUX_ERRLEN, "%s - %.255s", why,
+		if (why != NULL)
+			return flux_errf(err, "%s - %.255s", why,
 			    archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
-			return -1;
-		}
-		if (++n > FLUX_UNPACK_MEMBERS_MAX) {
-			snprintf(err, FLUX_ERRLEN, "more than %d members",
+		if (++n > FLUX_UNPACK_MEMBERS_MAX)
+			return flux_errf(err, "more than %d members",
 			    FLUX_UNPACK_MEMBERS_MAX);
-			return -1;
-		}
-		if (archive_entry_size_is_set(e) && (total += archive_entry_size(e)) > cap) {
-			snprintf(err, FLUX_ERRLEN, "members larger than the %lld byte cap",
+		if (archive_entry_size_is_set(e) && (total += archive_entry_size(e)) > cap)
+			return flux_errf(err, "members larger than the %lld byte cap",
 			    (long long)cap);
-			return -1;
-		}
 	}
-	if (r != ARCHIVE_EOF) {
-		snprintf(err, FLUX_ERRLEN, "corrupt archive: %s",
+	if (r != ARCHIVE_EOF)
+		return flux_errf(err, "corrupt archive: %s",
 		    archive_error_string(a) ? archive_error_string(a) : "unknown error");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-list_add(struct flux_list *l, const char *s)
-{
-	char	**v;
-
-	if ((v = realloc(l->v, (l->n + 1) * sizeof(*v))) == NULL)
-		return -1;
-	l->v = v;
-	if ((l->v[l->n] = strdup(s)) == NULL)
-		return -1;
-	l->n++;
 	return 0;
 }
 
@@ -152,28 +130,26 @@ write_member(struct archive *a, const char *dir, const char *name, int64_t cap,
 
 	if (flux_fs_join(path, sizeof(path), dir, name) == -1 ||
 	    (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    FLUX_FILE_MODE)) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot create '%.255s': %s", name,
+	    FLUX_FILE_MODE)) == -1)
+		return flux_errf(err, "cannot create '%.255s': %s", name,
 		    strerror(errno));
-		return -1;
-	}
 	while (rc == 0 && (n = archive_read_data(a, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
-			snprintf(err, FLUX_ERRLEN, "corrupt archive: %s",
+			flux_errf(err, "corrupt archive: %s",
 			    archive_error_string(a) ? archive_error_string(a) : "?");
 			rc = -1;
 		} else if ((*total += n) > cap) {
-			snprintf(err, FLUX_ERRLEN, "unpacks to more than the %lld byte cap",
+			flux_errf(err, "unpacks to more than the %lld byte cap",
 			    (long long)cap);
 			rc = -1;
 		} else if (flux_write_all(fd, buf, (size_t)n) == -1) {
-			snprintf(err, FLUX_ERRLEN, "cannot write '%.255s': %s", name,
+			flux_errf(err, "cannot write '%.255s': %s", name,
 			    strerror(errno));
 			rc = -1;
 		}
 	}
 	if (close(fd) == -1 && rc == 0) {
-		snprintf(err, FLUX_ERRLEN, "cannot write '%.255s': %s", name,
+		flux_errf(err, "cannot write '%.255s': %s", name,
 		    strerror(errno));
 		rc = -1;
 	}
@@ -216,27 +192,23 @@ extract(struct archive *a, enum flux_archive kind, enum flux_format format,
 			continue;
 		name = member_name(e, kind, gz_name);
 		if (kind != FLUX_AR_GZ && !is_data(name, format)) {
-			if (list_add(skipped, archive_entry_pathname(e)) == -1)
+			if (flux_list_add(skipped, archive_entry_pathname(e)) == -1)
 				goto oom;
 			continue;
 		}
-		if (list_has(csv, name)) {
-			snprintf(err, FLUX_ERRLEN, "two members named %.255s", name);
-			return -1;
-		}
+		if (list_has(csv, name))
+			return flux_errf(err, "two members named %.255s", name);
 		if (write_member(a, dir, name, cap, &total, err) == -1)
 			return -1;
-		if (list_add(csv, name) == -1)
+		if (flux_list_add(csv, name) == -1)
 			goto oom;
 	}
 	if (r == ARCHIVE_EOF)
 		return 0;
-	snprintf(err, FLUX_ERRLEN, "corrupt archive: %s",
+	return flux_errf(err, "corrupt archive: %s",
 	    archive_error_string(a) ? archive_error_string(a) : "unknown error");
-	return -1;
 oom:
-	snprintf(err, FLUX_ERRLEN, "out of memory");
-	return -1;
+	return flux_errf(err, "out of memory");
 }
 
 /*
@@ -249,15 +221,12 @@ open_file(struct archive *a, const char *path, int *fd, char err[])
 {
 	char	why[FLUX_ERRLEN];
 
-	if ((*fd = flux_fs_open_file(path, why)) == -1) {
-		snprintf(err, FLUX_ERRLEN, "%s", why);
-		return -1;
-	}
+	if ((*fd = flux_fs_open_file(path, why)) == -1)
+		return flux_errf(err, "%s", why);
 	if (archive_read_open_fd(a, *fd, BLOCK) == ARCHIVE_OK)
 		return 0;
-	snprintf(err, FLUX_ERRLEN, "cannot open archive: %s",
+	return flux_errf(err, "cannot open archive: %s",
 	    archive_error_string(a) ? archive_error_string(a) : "unknown error");
-	return -1;
 }
 
 /*
@@ -274,10 +243,8 @@ flux_unpack_archive(const char *path, enum flux_archive kind,
 	struct archive	*a;
 	int		 rc = -1, fd = -1;
 
-	if ((a = reader(kind)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
-	}
+	if ((a = reader(kind)) == NULL)
+		return flux_errf(err, "out of memory");
 	if (kind != FLUX_AR_GZ && (open_file(a, path, &fd, err) == -1 ||
 	    flux_unpack_check(a, cap, err) == -1))
 		goto done;
@@ -285,15 +252,13 @@ flux_unpack_archive(const char *path, enum flux_archive kind,
 		archive_read_free(a);
 		close(fd);
 		fd = -1;
-		if ((a = reader(kind)) == NULL) {
-			snprintf(err, FLUX_ERRLEN, "out of memory");
-			return -1;
-		}
+		if ((a = reader(kind)) == NULL)
+			return flux_errf(err, "out of memory");
 	}
 	if (open_file(a, path, &fd, err) == 0)
 		rc = extract(a, kind, format, gz_name, dir, cap, csv, skipped, err);
 	if (rc == 0 && csv->n == 0) {
-		snprintf(err, FLUX_ERRLEN, "no %s file in the archive",
+		flux_errf(err, "no %s file in the archive",
 		    flux_upload_format_name(format));
 		rc = -1;
 	}

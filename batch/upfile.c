@@ -30,25 +30,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "carbon.h"
+#include "deliver.h"
 #include "fs.h"
 #include "log.h"
 #include "report.h"
 #include "sheet.h"
-#include "spool.h"
 #include "status.h"
 #include "uploads.h"
 #include "util.h"
+#include "xalloc.h"
 
-/* Points per delivery (one carbon connection, one flux.last update): ~3 MB. */
-#define CHUNK_POINTS 100000
 /* Bytes read from the file at a time. */
 #define READ_BLOCK 262144
 /* Rows between looks at the clock for progress. */
@@ -82,6 +79,7 @@ struct file {
 	int			 resample;
 	struct flux_points	 chunk;		/* names borrowed from cols */
 	char			 error[FLUX_ERRLEN];
+	char			*why;		/* the first failure: up_file()'s */
 	int			 failed;
 	struct timespec		 started, shown;
 	uint64_t		 count;
@@ -168,21 +166,16 @@ pass1_done(struct file *f, const struct flux_report *r)
 
 	for (i = 0; i < f->ncols; i++)
 		if (f->cols[i].metric != NULL &&
-		    (e = flux_report_column_error(r, i)) != NULL &&
-		    (f->cols[i].error = strdup(e)) == NULL)
-			return snprintf(f->error, sizeof(f->error), "out of memory"), -1;
-	f->resample = st->interval > 0 && st->interval < 60;
-	if (f->resample && !st->ordered) {
-		snprintf(f->error, sizeof(f->error), "rows are not in time order, "
+		    (e = flux_report_column_error(r, i)) != NULL)
+			f->cols[i].error = xstrdup(e);
+	f->resample = st->interval > 0 && st->interval < FLUX_BIN_SECONDS;
+	if (f->resample && !st->ordered)
+		return flux_errf(f->error, "rows are not in time order, "
 		    "and the data (every %llds) must be resampled to 1 minute",
 		    (long long)st->interval);
-		return -1;
-	}
-	if (fflush(f->spill) == EOF) {
-		snprintf(f->error, sizeof(f->error), "cannot write the spill file: %s",
+	if (fflush(f->spill) == EOF)
+		return flux_errf(f->error, "cannot write the spill file: %s",
 		    strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 
@@ -200,9 +193,9 @@ read_csv(struct file *f, const char *path, struct flux_report *r)
 	    flux_report_feed(r, buf, (size_t)n) == 0)
 		;
 	if (n == -1)
-		snprintf(f->error, sizeof(f->error), "cannot read: %s", strerror(errno));
+		flux_errf(f->error, "cannot read: %s", strerror(errno));
 	else if (n > 0)
-		snprintf(f->error, sizeof(f->error), "%s", flux_report_error(r));
+		flux_errf(f->error, "%s", flux_report_error(r));
 	close(fd);
 	return n == 0 ? 0 : -1;
 }
@@ -219,9 +212,8 @@ read_sheet(struct file *f, const char *path, struct flux_report *r)
 	if ((in->format == FLUX_FMT_XLSX ? flux_xlsx_read(path, &spec, r, err) :
 	    flux_xls_read(path, &spec, r, err)) == 0)
 		return 0;
-	snprintf(f->error, sizeof(f->error), "%s", flux_report_error(r) ?
+	return flux_errf(f->error, "%s", flux_report_error(r) ?
 	    flux_report_error(r) : err);
-	return -1;
 }
 
 /* Parse and check the file into the spill; -1 with f->error when it fails. */
@@ -235,15 +227,15 @@ pass1(struct file *f, const char *path)
 	int				 rc;
 
 	if ((r = flux_report_new(&spec, spill_row, f)) == NULL)
-		return snprintf(f->error, sizeof(f->error), "out of memory"), -1;
+		return flux_errf(f->error, "out of memory");
 	progress_start(f);
 	rc = in->format == FLUX_FMT_CSV ? read_csv(f, path, r) :
 	    read_sheet(f, path, r);
 	if (ferror(f->spill)) {
-		snprintf(f->error, sizeof(f->error), "cannot write the spill file");
+		flux_errf(f->error, "cannot write the spill file");
 		rc = -1;
 	} else if (rc == 0 && flux_report_finish(r) == -1) {
-		snprintf(f->error, sizeof(f->error), "%s", flux_report_error(r));
+		flux_errf(f->error, "%s", flux_report_error(r));
 		rc = -1;
 	} else if (rc == 0)
 		rc = pass1_done(f, r);
@@ -283,35 +275,29 @@ print_chunk(const struct flux_points *p)
 }
 
 /*
- * Deliver the chunk, or spool it (SPEC 6); once carbon has failed in
- * this run the rest goes straight to the spool, without a timeout each.
+ * Deliver the chunk, or spool it (SPEC 6), through the run's delivery
+ * (deliver.h); flush() then moves flux.last on.
  */
 static int
 deliver(struct file *f)
 {
-	const struct flux_conf	*c = f->u->job->conf;
-	int			*carbon_down = &f->u->job->carbon_down;
+	struct flux_delivery	*d = &f->u->job->delivery;
 	char			 err[FLUX_ERRLEN];
 
 	if (f->u->dry) {
 		print_chunk(&f->chunk);
 		return 0;
 	}
-	if (!c->send_to_carbon) {
+	if (!d->conf->send_to_carbon) {
 		flux_info("upload %s: %zu points not sent (FLUX_SEND_TO_CARBON is "
 		    "false)", f->u->id_key, f->chunk.n);
 		return 0;
 	}
-	if (!*carbon_down && flux_carbon_deliver(c, &f->chunk, err) == 0)
+	d->who = f->u->who;
+	if (flux_deliver(d, &f->chunk, err) == 0)
 		return 0;
-	if (!*carbon_down)
-		flux_warn("upload %s: %s; spooling", f->u->id_key, err);
-	*carbon_down = 1;
-	if (flux_spool_write(c, &f->chunk, err) == 0)
-		return 0;
-	snprintf(f->error, sizeof(f->error), "points could be neither delivered nor "
+	return flux_errf(f->error, "points could be neither delivered nor "
 	    "spooled: %.4000s", err);
-	return -1;
 }
 
 /* Move flux.last on to the newest point of the chunk, per column. */
@@ -326,18 +312,16 @@ advance_last(struct file *f)
 
 	if (f->u->dry || f->u->job->store == NULL)
 		return;
-	names = calloc(f->ncols, sizeof(*names));
-	ts = calloc(f->ncols, sizeof(*ts));
-	vals = calloc(f->ncols, sizeof(*vals));
-	for (i = 0; names && ts && vals && i < f->ncols; i++)
+	names = xcalloc(f->ncols, sizeof(*names));
+	ts = xcalloc(f->ncols, sizeof(*ts));
+	vals = xcalloc(f->ncols, sizeof(*vals));
+	for (i = 0; i < f->ncols; i++)
 		if (f->cols[i].pending > 0) {
 			names[n] = f->cols[i].metric;
 			ts[n] = f->cols[i].top_ts;
 			vals[n++] = f->cols[i].top_value;
 		}
-	if (names == NULL || ts == NULL || vals == NULL)
-		flux_warn("upload %s: flux.last not updated: out of memory", f->u->id_key);
-	else if (flux_store_last_advance(f->u->job->store, names, ts, vals, n,
+	if (flux_store_last_advance(f->u->job->store, names, ts, vals, n,
 	    err) == -1)
 		flux_warn("upload %s: flux.last not updated: %s", f->u->id_key, err);
 	free(names);
@@ -386,7 +370,7 @@ put(struct file *f, struct column *c, int64_t ts, double v)
 		c->expired++;
 		return;
 	}
-	if (f->chunk.n == CHUNK_POINTS && flush(f) == -1)
+	if (f->chunk.n == FLUX_DELIVER_CHUNK && flush(f) == -1)
 		return;
 	f->chunk.v[f->chunk.n++] = (struct flux_point){ (char *)c->metric, ts, v,
 	    1, FLUX_PT_ACCEPT };
@@ -413,7 +397,7 @@ close_bin(struct file *f, struct column *c)
 static void
 take(struct file *f, struct column *c, int64_t ts, double v)
 {
-	int64_t	bin = ts - ts % 60;
+	int64_t	bin = ts - ts % FLUX_BIN_SECONDS;
 
 	if (!f->resample) {
 		put(f, c, ts, v);
@@ -435,15 +419,14 @@ take(struct file *f, struct column *c, int64_t ts, double v)
 static void
 load_last(struct file *f)
 {
-	const char	**names = calloc(f->ncols, sizeof(*names));
-	int64_t		 *ts = calloc(f->ncols, sizeof(*ts));
+	const char	**names = xcalloc(f->ncols, sizeof(*names));
+	int64_t		 *ts = xcalloc(f->ncols, sizeof(*ts));
 	size_t		  i, n = 0;
 	char		  err[FLUX_ERRLEN];
 
 	for (i = 0; i < f->ncols; i++)
 		f->cols[i].last = -1;
-	if (f->u->info.ignore_submitted || f->u->job->store == NULL ||
-	    names == NULL || ts == NULL)
+	if (f->u->info.ignore_submitted || f->u->job->store == NULL)
 		goto done;
 	for (i = 0; i < f->ncols; i++)
 		if (f->cols[i].metric != NULL && f->cols[i].error == NULL)
@@ -464,17 +447,18 @@ done:
 static int
 pass2(struct file *f)
 {
-	double	*vals = calloc(f->ncols, sizeof(*vals));
+	double	*vals;
 	int64_t	 ts;
 	size_t	 i;
 
-	f->chunk.v = calloc(CHUNK_POINTS, sizeof(*f->chunk.v));
-	if (vals == NULL || f->chunk.v == NULL || fseek(f->spill, 0, SEEK_SET) == -1) {
-		free(vals);
+	if (fseek(f->spill, 0, SEEK_SET) == -1) {
 		f->failed = 1;
-		return snprintf(f->error, sizeof(f->error), "out of memory"), -1;
+		return flux_errf(f->error, "cannot read the spill file: %s",
+		    strerror(errno));
 	}
-	f->chunk.cap = CHUNK_POINTS;
+	vals = xcalloc(f->ncols, sizeof(*vals));
+	f->chunk.v = xcalloc(FLUX_DELIVER_CHUNK, sizeof(*f->chunk.v));
+	f->chunk.cap = FLUX_DELIVER_CHUNK;
 	load_last(f);
 	progress_start(f);
 	while (!f->failed && fread(&ts, sizeof(ts), 1, f->spill) == 1 &&
@@ -493,6 +477,22 @@ pass2(struct file *f)
 }
 
 /* ------------------------------------------------------------- status -- */
+
+/*
+ * A failure of the file (column NULL) or of one column: counted in the
+ * upload; the first is the one up_file() returns (SPEC 8 step 5).
+ */
+static void
+fail(struct file *f, const char *column, const char *why)
+{
+	f->u->failures++;
+	if (f->why[0] != '\0')
+		return;
+	if (column != NULL)
+		snprintf(f->why, FLUX_MSG_MAX, "%s: column %s: %s", f->name, column, why);
+	else
+		snprintf(f->why, FLUX_MSG_MAX, "%s: %s", f->name, why);
+}
 
 /* A completed column's line: what was sent and what was left out. */
 static char *
@@ -528,7 +528,7 @@ expired_line(struct file *f, const struct column *c, struct flux_buf *line)
 	char	why[FLUX_ERRLEN], when[32];
 
 	flux_upload_iso_time(c->oldest, when);
-	snprintf(why, sizeof(why), "%llu points older than carbon keeps, not "
+	flux_errf(why, "%llu points older than carbon keeps, not "
 	    "sent (retentions %.128s of [%.128s] in '%.512s': nothing before %s)",
 	    (unsigned long long)c->expired, c->rule.retentions, c->rule.section,
 	    flux_retention_path(f->u->job->retention), when);
@@ -536,7 +536,7 @@ expired_line(struct file *f, const struct column *c, struct flux_buf *line)
 	if (c->sent > 0)
 		flux_buf_printf(line, "; %llu points %s", (unsigned long long)c->sent,
 		    f->u->dry ? "in the dry run" : "submitted");
-	up_fail(f->u, "%s: column %s: %s", f->name, c->name, why);
+	fail(f, c->name, why);
 }
 
 /* Record each column's outcome; returns the number that failed. */
@@ -561,8 +561,7 @@ report_columns(struct file *f, uint64_t *sent)
 			if (f->failed && c->sent > 0)
 				flux_buf_printf(&line, "; %llu points submitted before",
 				    (unsigned long long)c->sent);
-			up_fail(f->u, "%s: column %s: %s", f->name, c->name,
-			    c->error ? c->error : f->error);
+			fail(f, c->name, c->error ? c->error : f->error);
 		} else if (c->expired > 0) {
 			nfail++;
 			expired_line(f, c, &line);
@@ -589,7 +588,7 @@ report(struct file *f, int parsed)
 
 	if (!parsed) {
 		flux_buf_printf(&line, "failed - %s", f->error);
-		up_fail(f->u, "%s: %s", f->name, f->error);
+		fail(f, NULL, f->error);
 	} else if ((nfail = report_columns(f, &sent)) > 0)
 		flux_buf_printf(&line, "partial - %llu points submitted, %zu of %zu "
 		    "columns failed", (unsigned long long)sent, nfail, ndata);
@@ -602,17 +601,18 @@ report(struct file *f, int parsed)
 }
 
 /* Per-column state from info.json: the date column has no metric. */
-static int
-file_init(struct file *f, struct up_upload *u, const char *name)
+static void
+file_init(struct file *f, struct up_upload *u, const char *name, char why[])
 {
 	size_t	i, skip = strlen(u->info.ns) + 1;
 
 	memset(f, 0, sizeof(*f));
 	f->u = u;
 	f->name = name;
+	f->why = why;
+	why[0] = '\0';
 	f->ncols = u->info.ncolumns;
-	if ((f->cols = calloc(f->ncols, sizeof(*f->cols))) == NULL)
-		return -1;
+	f->cols = xcalloc(f->ncols, sizeof(*f->cols));
 	for (i = 0; i < f->ncols; i++) {
 		f->cols[i].metric = u->info.metrics[i];
 		f->cols[i].name = f->cols[i].metric ? f->cols[i].metric + skip : "date";
@@ -623,7 +623,6 @@ file_init(struct file *f, struct up_upload *u, const char *name)
 			f->cols[i].oldest = u->job->now - f->cols[i].rule.seconds;
 		}
 	}
-	return 0;
 }
 
 static void
@@ -642,19 +641,18 @@ file_free(struct file *f)
 /*
  * Process one report file of upload u: read it (pass 1), send it (pass 2),
  * record the outcome in u's status. The spill lives beside the upload.
+ * 0, or -1 when the file or a column failed, the first failure in why
+ * (FLUX_MSG_MAX bytes); u->failures counts them all.
  */
-void
-up_file(struct up_upload *u, const char *path, const char *name)
+int
+up_file(struct up_upload *u, const char *path, const char *name, char why[])
 {
 	struct file	f;
 	int		parsed = 0;
 
-	if (file_init(&f, u, name) == -1) {
-		up_fail(u, "%s: out of memory", name);
-		return;
-	}
+	file_init(&f, u, name, why);
 	if ((f.spill = open_spill(u->dir)) == NULL)
-		snprintf(f.error, sizeof(f.error), "cannot create a spill file: %s",
+		flux_errf(f.error, "cannot create a spill file: %s",
 		    strerror(errno));
 	else if (pass1(&f, path) == 0) {
 		parsed = 1;
@@ -662,4 +660,5 @@ up_file(struct up_upload *u, const char *path, const char *name)
 	}
 	report(&f, parsed);
 	file_free(&f);
+	return why[0] != '\0' ? -1 : 0;
 }

@@ -33,6 +33,7 @@
 #include "status.h"
 #include "uploads.h"
 #include "util.h"
+#include "xalloc.h"
 
 /* CGI temporary directories older than this were left by a crash. */
 #define STALE_TMP_SECONDS 86400
@@ -51,8 +52,20 @@ struct pending_list {
 	size_t		 n;
 };
 
-/* Record a failure: the first one is the upload's "error" (SPEC 8 step 5). */
-void
+/* The upload's "error" is its first failure (SPEC 8 step 5). */
+static void
+first_error(struct up_upload *u, const char *msg)
+{
+	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(u->status, "error")))
+		flux_status_set(u->status, "error", msg);
+}
+
+static void
+up_fail(struct up_upload *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Record a failure of the upload: counted, and its "error" if the first. */
+static void
 up_fail(struct up_upload *u, const char *fmt, ...)
 {
 	char	msg[FLUX_MSG_MAX];
@@ -62,8 +75,17 @@ up_fail(struct up_upload *u, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	u->failures++;
-	if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(u->status, "error")))
-		flux_status_set(u->status, "error", msg);
+	first_error(u, msg);
+}
+
+/* One report file (upfile.c), its failures recorded. */
+static void
+run_file(struct up_upload *u, const char *path, const char *name)
+{
+	char	why[FLUX_MSG_MAX];
+
+	if (up_file(u, path, name, why) == -1)
+		first_error(u, why);
 }
 
 /* ---------------------------------------------------------------- scan -- */
@@ -81,19 +103,16 @@ cmp_pending(const void *a, const void *b)
 	return (c = strcmp(x->ns, y->ns)) != 0 ? c : strcmp(x->id, y->id);
 }
 
-static int
+static void
 add_pending(struct pending_list *l, const char *ns, const char *id,
     const struct stat *st)
 {
 	struct pending	*v;
 
-	if ((v = realloc(l->v, (l->n + 1) * sizeof(*v))) == NULL)
-		return -1;
-	l->v = v;
+	l->v = v = xreallocarray(l->v, l->n + 1, sizeof(*v));
 	snprintf(v[l->n].ns, sizeof(v[l->n].ns), "%.*s", (int)sizeof(v->ns) - 1, ns);
 	snprintf(v[l->n].id, sizeof(v[l->n].id), "%.*s", FLUX_UPLOAD_ID_MAX, id);
 	v[l->n++].mtime = st->st_mtim;
-	return 0;
 }
 
 /* The upload directories of one namespace directory. */
@@ -112,9 +131,8 @@ scan_ns(const char *path, const char *ns, struct pending_list *l)
 	while ((e = readdir(d)) != NULL)
 		if (flux_upload_id_ok(e->d_name) &&
 		    flux_fs_join(sub, sizeof(sub), path, e->d_name) == 0 &&
-		    lstat(sub, &st) == 0 && S_ISDIR(st.st_mode) &&
-		    add_pending(l, ns, e->d_name, &st) == -1)
-			flux_warn("uploads: out of memory listing '%s'", path);
+		    lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+			add_pending(l, ns, e->d_name, &st);
 	closedir(d);
 }
 
@@ -173,16 +191,16 @@ load_json(const struct up_upload *u, const char *name, int *absent, char err[])
 
 	*absent = 0;
 	if (flux_fs_join(path, sizeof(path), u->dir, name) == -1) {
-		snprintf(err, FLUX_ERRLEN, "%s: path too long", name);
+		flux_errf(err, "%s: path too long", name);
 		return NULL;
 	}
 	if (lstat(path, &st) == -1 && errno == ENOENT) {
 		*absent = 1;
-		snprintf(err, FLUX_ERRLEN, "%s: missing", name);
+		flux_errf(err, "%s: missing", name);
 		return NULL;
 	}
 	if ((text = flux_fs_read(path, FLUX_UPLOAD_JSON_MAX, &len, err)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "%s: cannot be read", name);
+		flux_errf(err, "%s: cannot be read", name);
 		return NULL;
 	}
 	o = flux_json_parse(text, len, &why);
@@ -190,9 +208,9 @@ load_json(const struct up_upload *u, const char *name, int *absent, char err[])
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		if (o == NULL && strncmp(why, "not JSON", 8) != 0)
-			snprintf(err, FLUX_ERRLEN, "%s is not valid JSON - %s", name, why);
+			flux_errf(err, "%s is not valid JSON - %s", name, why);
 		else
-			snprintf(err, FLUX_ERRLEN, "%s is not valid JSON", name);
+			flux_errf(err, "%s is not valid JSON", name);
 		return NULL;
 	}
 	return o;
@@ -358,13 +376,9 @@ run_archive(struct up_upload *u, const char *path, const char *name)
 		flux_status_set_in(u->status, "files", skipped.v[i], skip);
 	for (i = 0; i < csv.n; i++)
 		if (flux_fs_join(file, sizeof(file), u->work, csv.v[i]) == 0)
-			up_file(u, file, csv.v[i]);
-	for (i = 0; i < csv.n; i++)
-		free(csv.v[i]);
-	for (i = 0; i < skipped.n; i++)
-		free(skipped.v[i]);
-	free(csv.v);
-	free(skipped.v);
+			run_file(u, file, csv.v[i]);
+	flux_list_free(&csv);
+	flux_list_free(&skipped);
 }
 
 static void
@@ -380,7 +394,7 @@ run_data(struct up_upload *u, const char *name)
 	if (flux_fs_join(path, sizeof(path), u->dir, name) == -1)
 		up_fail(u, "%.255s: path too long", name);
 	else if (u->info.archive == FLUX_AR_NONE)
-		up_file(u, path, name);
+		run_file(u, path, name);
 	else
 		run_archive(u, path, name);
 }
@@ -422,7 +436,7 @@ move_to(const struct up_upload *u, const char *root, const char *sub,
 	}
 done:
 	if (rc == -1)
-		snprintf(err, FLUX_ERRLEN, "cannot move the upload to '%s%s%s/%s': %s",
+		flux_errf(err, "cannot move the upload to '%s%s%s/%s': %s",
 		    root, sub ? "/" : "", sub ? sub : "", u->ns, errno ?
 		    strerror(errno) : "path too long");
 	if (rfd != -1)
@@ -452,7 +466,7 @@ move_away(struct up_upload *u, const char *status)
 	if (strcmp(status, "complete") == 0 && !c->save_uploads) {
 		if (flux_fs_remove_tree(u->dir) == 0)
 			return 0;
-		snprintf(err, sizeof(err), "cannot remove '%s': %s", u->dir,
+		flux_errf(err, "cannot remove '%s': %s", u->dir,
 		    strerror(errno));
 	} else if (strcmp(status, "complete") == 0) {
 		if (move_to(u, c->save_uploads_path, NULL, err) == 0)
@@ -537,6 +551,7 @@ process(struct up_job *j, const struct pending *p)
 	snprintf(u.ns, sizeof(u.ns), "%s", p->ns);
 	snprintf(u.id, sizeof(u.id), "%s", p->id);
 	snprintf(u.id_key, sizeof(u.id_key), "%s.%s", p->ns, p->id);
+	snprintf(u.who, sizeof(u.who), "upload %s", u.id_key);
 	if (flux_upload_dir(j->conf, p->ns, p->id, u.dir) == -1 ||
 	    flux_fs_join(u.nsdir, sizeof(u.nsdir), j->conf->uploads_path, p->ns) == -1)
 		return -1;
@@ -569,7 +584,8 @@ process(struct up_job *j, const struct pending *p)
 int
 job_uploads(const struct flux_conf *c, int dryrun)
 {
-	struct up_job		j = { c, NULL, dryrun, flux_now(), isatty(2), 0, NULL };
+	struct up_job		j = { .conf = c, .dryrun = dryrun, .now = flux_now(),
+	    .tty = isatty(2), .delivery = { .conf = c } };
 	struct pending_list	l = { 0 };
 	char			err[FLUX_ERRLEN];
 	size_t			i;

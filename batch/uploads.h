@@ -2,7 +2,8 @@
  * uploads.h - what the two halves of "flux-batch uploads" share:
  * uploads.c takes upload directories through their life (scan, checks,
  * status, unpacking, moving away) and upfile.c turns one report file of
- * an upload into delivered points.
+ * an upload into delivered points. upfile.c calls nothing of uploads.c:
+ * up_file() returns its failures, and uploads.c records them.
  */
 #ifndef FLUX_UPLOADS_H
 #define FLUX_UPLOADS_H
@@ -13,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "conf.h"
+#include "deliver.h"
 #include "retention.h"
 #include "store.h"
 #include "upload.h"
@@ -25,7 +27,7 @@ struct up_job {
 	int			 dryrun;	/* -n: print, change nothing */
 	int64_t			 now;
 	int			 tty;		/* progress on stderr */
-	int			 carbon_down;	/* a delivery failed: spool the rest */
+	struct flux_delivery	 delivery;	/* the whole run's: see deliver.h */
 	struct flux_retention	*retention;	/* carbon's, NULL when unknown */
 };
 
@@ -35,6 +37,7 @@ struct up_upload {
 	char			 ns[FLUX_PATH_MAX];
 	char			 id[FLUX_UPLOAD_ID_MAX + 1];
 	char			 id_key[FLUX_PATH_MAX];
+	char			 who[FLUX_PATH_MAX + 8];	/* "upload <id_key>" */
 	char			 dir[FLUX_PATH_MAX];
 	char			 nsdir[FLUX_PATH_MAX];	/* the dir's parent */
 	char			 work[FLUX_PATH_MAX];	/* unpacked archive, or "" */
@@ -46,8 +49,7 @@ struct up_upload {
 	int			 dry;		/* -n, or "dryrun" in info.json */
 };
 
-void	up_fail(struct up_upload *u, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-void	up_file(struct up_upload *u, const char *path, const char *name);
+int	up_file(struct up_upload *u, const char *path, const char *name,
+	    char why[]);
 
 #endif

@@ -1030,10 +1030,8 @@ flux_xls_read(const char *path, const struct flux_sheet_spec *spec,
 	int		 rc = -1;
 
 	err[0] = '\0';
-	if ((x = calloc(1, sizeof(*x))) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
-	}
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return flux_errf(err, "out of memory");
 	x->spec = spec;
 	x->r = r;
 	x->err = err;

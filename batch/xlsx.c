@@ -1143,16 +1143,14 @@ flux_xlsx_read(const char *path, const struct flux_sheet_spec *spec,
 	int			 i, rc;
 
 	err[0] = '\0';
-	if ((x = calloc(1, sizeof(*x))) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
-	}
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return flux_errf(err, "out of memory");
 	x->spec = spec;
 	x->r = r;
 	x->err = err;
 	x->sst.max = FLUX_SHEET_STRINGS_MAX;
 	if ((x->blocks = malloc((size_t)RING * BLOCK)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		free(x);
 		return -1;
 	}

@@ -7,7 +7,7 @@
 # reached whisper with its exact value.
 #
 # Usage: bench/populate.sh [RUNS]   (default 3; medians are reported)
-# Needs: make (flux-batch, populate_metric), tests/lib/deps.sh packages.
+# Needs: make (flux-batch, populate_metric), tests/tools/deps.sh packages.
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)

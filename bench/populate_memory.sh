@@ -4,14 +4,14 @@
 # built and run in the same run on the same answers (SPEC 10: figures are
 # ratios against a baseline measured in the same run).
 #
-# The remote is tests/lib/remote.py serving one Graphite render answer of
+# The remote is tests/tools/remote.py serving one Graphite render answer of
 # POINTS datapoints (10-second steps, ending a minute ago) to each of the
 # job's ANSWERS URLs. Issue 11 measured 522 MB for 8 answers of ~1.3 M
 # points before answers were streamed into bins.
 #
 #   usage: bash bench/populate_memory.sh [BASE_REV] [ANSWERS] [POINTS]
 #          (defaults: main, 8, 1300000)
-# Needs: make, tests/lib/deps.sh packages, GNU time (/usr/bin/time).
+# Needs: make, tests/tools/deps.sh packages, GNU time (/usr/bin/time).
 set -uo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)

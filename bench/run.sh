@@ -36,7 +36,7 @@ note() { echo "bench: $*" >&2; }
 FAILED=0
 failed() { echo "bench: FAILED: $*" >&2; FAILED=1; }
 
-bash tests/lib/deps.sh || die "missing packages"
+bash tests/tools/deps.sh || die "missing packages"
 make -s -j2 all || die "build failed"
 B=$(mktemp -d /tmp/flux-bench.XXXXXX)
 if [ "${FLUX_BENCH_KEEP:-0}" = 1 ]; then

@@ -56,41 +56,27 @@ sort_params(const struct flux_query *q, const char *vals[P__MAX],
 	return 0;
 }
 
-/* Validate metric, timestamp and value into p; -1 with the answer set. */
+/* Validate metric, timestamp and value into p (SPEC 3); -1 with the answer set. */
 static int
 build_point(struct flux_env *env, struct flux_req *req, const char *vals[],
     const char *prefix, struct flux_points *p, struct flux_resp *resp)
 {
-	char		 why[128], *name, *bad;
-	const char	*reason, *raw_ts = vals[P_TIMESTAMP];
-	int64_t		 ts = req->now;
-	double		 value;
-	int		 fill = vals[P_FILL] && strcmp(vals[P_FILL], "true") == 0;
+	struct flux_point_rules	r = { &env->conf, req->now, prefix,
+	    &flux_point_strings };
+	struct flux_point_in	in = { vals[P_METRIC], vals[P_TIMESTAMP],
+	    vals[P_VALUE], vals[P_FILL] && strcmp(vals[P_FILL], "true") == 0 };
+	char			msg[FLUX_MSG_MAX];
 
-	if (vals[P_METRIC] == NULL)
-		return flux_resp_error(resp, 400, "no metric parameter passed"), -1;
-	if ((name = flux_metric_build(vals[P_METRIC], prefix, &reason, &bad)) == NULL) {
-		flux_resp_error(resp, 400, "invalid metric - %s - %s",
-		    bad ? bad : vals[P_METRIC], reason);
-		free(bad);
+	switch (flux_point_check(&r, &in, p, msg, NULL)) {
+	case FLUX_POINT_OK:
+		return 0;
+	case FLUX_POINT_BAD:
+		flux_resp_error(resp, 400, "%s", msg);
+		return -1;
+	default:
+		flux_resp_error(resp, 500, "internal error");
 		return -1;
 	}
-	if (raw_ts != NULL && flux_ts_parse(raw_ts, &ts) == -1)
-		flux_resp_error(resp, 400, "invalid timestamp - %s - timestamp is "
-		    "not an int", raw_ts);
-	else if (raw_ts != NULL && !fill &&
-	    flux_ts_check(&env->conf, ts, req->now, why, sizeof(why)) != NULL)
-		flux_resp_error(resp, 400, "invalid timestamp - %s - %s", raw_ts, why);
-	else if (vals[P_VALUE] == NULL)
-		flux_resp_error(resp, 400, "no value parameter passed");
-	else if (flux_parse_double(vals[P_VALUE], &value) == -1)
-		flux_resp_error(resp, 400, "invalid value - %s", vals[P_VALUE]);
-	else if (flux_points_add(p, name, ts, value, fill) == -1)
-		return flux_resp_error(resp, 500, "internal error"), -1;
-	else
-		return 0;
-	free(name);
-	return -1;
 }
 
 static void

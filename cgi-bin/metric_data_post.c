@@ -18,6 +18,7 @@
 #include "log.h"
 #include "metric.h"
 #include "store.h"
+#include "telegraf.h"
 
 /* One request being taken apart. */
 struct post {
@@ -26,6 +27,7 @@ struct post {
 	struct flux_resp	*resp;
 	cJSON			*root;
 	const char		*prefix;	/* the key's namespace prefix */
+	struct flux_point_rules	 rules;		/* once the key is known */
 	struct flux_points	 points;
 	struct flux_list	 dropped;	/* telegraf: non-numeric fields */
 };
@@ -50,8 +52,10 @@ str_item(const cJSON *o, const char *name)
 
 /* The text a client sent for an item: a string as is, else its JSON. */
 static char *
-raw_text(const cJSON *it)
+raw_text(const void *item)
 {
+	const cJSON	*it = item;
+
 	if (it == NULL)
 		return strdup("None");
 	if (cJSON_IsString(it))
@@ -87,9 +91,12 @@ reject(struct post *ps, int idx, const char *metric, const char *fmt, ...)
 	return -1;
 }
 
+/* A JSON timestamp: an integer, or a string of digits (SPEC 3). */
 static int
-parse_ts(const cJSON *t, int64_t *ts)
+parse_ts(const void *item, int64_t *ts)
 {
+	const cJSON	*t = item;
+
 	if (cJSON_IsString(t))
 		return flux_ts_parse(t->valuestring, ts);
 	if (!cJSON_IsNumber(t) || !(t->valuedouble >= 0) ||
@@ -100,9 +107,12 @@ parse_ts(const cJSON *t, int64_t *ts)
 	return 0;
 }
 
+/* A JSON value: a finite number, or a string that is one (SPEC 3). */
 static int
-parse_value(const cJSON *v, double *out)
+parse_value(const void *item, double *out)
 {
+	const cJSON	*v = item;
+
 	if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
 		*out = v->valuedouble;
 		return 0;
@@ -110,42 +120,30 @@ parse_value(const cJSON *v, double *out)
 	return cJSON_IsString(v) ? flux_parse_double(v->valuestring, out) : -1;
 }
 
-/* Validate one point and add it; -1 with the answer set. */
+/* How the JSON forms carry a point's parts (metric.h). */
+static const struct flux_point_form json_form = {
+	parse_ts, parse_value, raw_text
+};
+
+/* Validate one point and add it (SPEC 3); -1 with the answer set. */
 static int
 add_point(struct post *ps, int idx, const char *rawname, const cJSON *t,
     const cJSON *v, int fill)
 {
-	char		 why[128], *name, *bad, *raw = NULL;
-	const char	*reason;
-	int64_t		 ts = ps->req->now;
-	double		 value;
-	int		 rc = -1;
+	struct flux_point_in	in = { rawname, t, v, fill };
+	char			msg[FLUX_MSG_MAX], *shown;
 
-	if ((name = flux_metric_build(rawname, ps->prefix, &reason, &bad)) == NULL) {
-		reject(ps, idx, bad ? bad : rawname, "invalid metric - %s - %s",
-		    bad ? bad : rawname, reason);
-		free(bad);
-		return -1;
-	}
-	if (t != NULL && parse_ts(t, &ts) == -1)
-		reject(ps, idx, name, "invalid timestamp - %s - %s",
-		    (raw = raw_text(t)) ? raw : "", "timestamp is not an int");
-	else if (t != NULL && !fill && flux_ts_check(&ps->env->conf, ts,
-	    ps->req->now, why, sizeof(why)) != NULL)
-		reject(ps, idx, name, "invalid timestamp - %s - %s",
-		    (raw = raw_text(t)) ? raw : "", why);
-	else if (v == NULL)
-		reject(ps, idx, name, "no value parameter passed");
-	else if (parse_value(v, &value) == -1)
-		reject(ps, idx, name, "invalid value - %s",
-		    (raw = raw_text(v)) ? raw : "");
-	else if (flux_points_add(&ps->points, name, ts, value, fill) == -1)
+	switch (flux_point_check(&ps->rules, &in, &ps->points, msg, &shown)) {
+	case FLUX_POINT_OK:
+		return 0;
+	case FLUX_POINT_BAD:
+		reject(ps, idx, shown, "%s", msg);
+		break;
+	default:
 		flux_resp_error(ps->resp, 500, "internal error");
-	else
-		name = NULL, rc = 0;
-	free(name);
-	free(raw);
-	return rc;
+	}
+	free(shown);
+	return -1;
 }
 
 /* One element of the flux forms: {"metric", "timestamp", "value", "fill"}. */
@@ -203,118 +201,61 @@ flux_forms(struct post *ps)
 	return add_element(ps, -1, ps->root, flag(ps->root, "fill"));
 }
 
-/* Telegraf's Graphite-template parts: '.' -> '_' and '/' -> '-'. */
-static int
-add_part(struct flux_buf *b, const char *s)
-{
-	size_t	start = b->len;
-
-	if ((b->len > 0 && flux_buf_add(b, ".", 1) == -1) || flux_buf_adds(b, s) == -1)
-		return -1;
-	for (start += (start > 0); start < b->len; start++)
-		if (b->ptr[start] == '.' || b->ptr[start] == '/')
-			b->ptr[start] = b->ptr[start] == '.' ? '_' : '-';
-	return 0;
-}
-
 static int
 add_dropped(struct post *ps, const char *name)
 {
-	char	**v, *full = flux_metric_prefix(ps->prefix, name);
-
-	if (full == NULL || (v = realloc(ps->dropped.v, (ps->dropped.n + 1) *
-	    sizeof(*v))) == NULL) {
-		free(full);
-		return -1;
-	}
-	ps->dropped.v = v;
-	v[ps->dropped.n++] = full;
-	return 0;
+	return flux_list_take(&ps->dropped, flux_metric_prefix(ps->prefix, name));
 }
 
-/* "[P.]host.<other tag values>.<measurement>" of one telegraf object. */
-static int
-telegraf_base(const cJSON *obj, const char *host, struct flux_buf *b)
-{
-	const cJSON	*tag;
-
-	/* An object without a host is dropped, its names shown without one. */
-	if (host != NULL && add_part(b, host) == -1)
-		return -1;
-	cJSON_ArrayForEach(tag, cJSON_GetObjectItemCaseSensitive(obj, "tags")) {
-		if (strcmp(tag->string, "host") == 0 || !cJSON_IsString(tag))
-			continue;
-		if (add_part(b, tag->valuestring) == -1)
-			return -1;
-	}
-	return add_part(b, str_item(obj, "name"));
-}
-
+/*
+ * One object of a telegraf batch: each numeric field a point, each other
+ * field a dropped name (telegraf.h names them).
+ */
 static int
 telegraf_object(struct post *ps, int idx, const cJSON *obj, const char *pfx)
 {
-	const cJSON	*fields = cJSON_GetObjectItemCaseSensitive(obj, "fields"), *f;
-	const char	*host = str_item(cJSON_GetObjectItemCaseSensitive(obj, "tags"),
-	    "host");
-	struct flux_buf	 base = { 0 }, name = { 0 };
-	int		 rc = -1;
+	struct flux_telegraf	 t;
+	const cJSON		*value;
+	const char		*name;
+	char			*raw;
+	int			 rc;
 
-	if (!cJSON_IsObject(obj) || !cJSON_IsObject(fields) ||
-	    str_item(obj, "name") == NULL) {
-		char *raw = raw_text(obj);
+	if (!flux_telegraf_is_metric(obj)) {
+		raw = raw_text(obj);
 		reject(ps, idx, NULL, "invalid metric - %s - %s", raw ? raw : "",
 		    "not a telegraf metric");
 		free(raw);
 		return -1;
 	}
-	if ((pfx && flux_buf_adds(&base, pfx) == -1) ||
-	    telegraf_base(obj, host, &base) == -1)
-		goto oom;
-	cJSON_ArrayForEach(f, fields) {
-		name.len = 0;
-		if (flux_buf_add(&name, base.ptr, base.len) == -1 ||
-		    add_part(&name, f->string) == -1)
-			goto oom;
-		if (host == NULL || !cJSON_IsNumber(f)) {
-			if (add_dropped(ps, name.ptr) == -1)
-				goto oom;
-			continue;
-		}
-		if (add_point(ps, idx, name.ptr,
-		    cJSON_GetObjectItemCaseSensitive(obj, "timestamp"), f, 0) == -1)
-			goto done;
-	}
-	rc = 0;
-	goto done;
-oom:
-	flux_resp_error(ps->resp, 500, "internal error");
-done:
-	flux_buf_free(&base);
-	flux_buf_free(&name);
-	return rc;
+	rc = flux_telegraf_open(&t, obj, pfx);
+	while (rc == 0 && (rc = flux_telegraf_next(&t, &name, &value)) == 1)
+		if (value == NULL)
+			rc = add_dropped(ps, name);
+		else if (add_point(ps, idx, name, cJSON_GetObjectItemCaseSensitive(obj,
+		    "timestamp"), value, 0) == -1)
+			rc = -2;	/* answered */
+		else
+			rc = 0;
+	flux_telegraf_close(&t);
+	if (rc == -1)
+		flux_resp_error(ps->resp, 500, "internal error");
+	return rc == 0 ? 0 : -1;
 }
 
 static int
 telegraf_form(struct post *ps)
 {
 	const cJSON	*ms = cJSON_GetObjectItemCaseSensitive(ps->root, "metrics");
-	const cJSON	*obj, *fields;
+	const cJSON	*obj;
 	const char	*pfx = flux_req_env(ps->req, "HTTP_PREFIX");
-	size_t		 n = 0;
 	int		 i = 0;
 
 	if (!cJSON_IsArray(ms) || cJSON_GetArraySize(ms) == 0) {
 		flux_resp_error(ps->resp, 400, "no metric data passed");
 		return -1;
 	}
-	cJSON_ArrayForEach(obj, ms)
-		if (cJSON_IsObject(fields = cJSON_GetObjectItemCaseSensitive(obj,
-		    "fields")))
-			n += (size_t)cJSON_GetArraySize(fields);
-	if (too_many(ps, n))
+	if (too_many(ps, flux_telegraf_count(ms)))
 		return -1;
-	if (pfx != NULL && *pfx == '\0')
-		pfx = NULL;
 	cJSON_ArrayForEach(obj, ms)
 		if (telegraf_object(ps, i++, obj, pfx) == -1)
 			return -1;
@@ -398,6 +339,8 @@ run(struct post *ps)
 	}
 	if (check_key(ps) == -1)
 		return;
+	ps->rules = (struct flux_point_rules){ &ps->env->conf, ps->req->now,
+	    ps->prefix, &json_form };
 	test = flag(ps->root, "test") || (xt != NULL && *xt != '\0');
 	if ((is_telegraf(ps->req) ? telegraf_form(ps) : flux_forms(ps)) == -1)
 		return;
@@ -414,17 +357,14 @@ run(struct post *ps)
 static void
 handle(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
 {
-	struct post	ps = { env, req, resp, NULL, NULL, { 0 }, { 0 } };
-	size_t		i;
+	struct post	ps = { env, req, resp, NULL, NULL, { 0 }, { 0 }, { 0 } };
 
 	if (flux_req_accept(req, resp, "POST") == -1)
 		return;
 	run(&ps);
 	cJSON_Delete(ps.root);
 	flux_points_free(&ps.points);
-	for (i = 0; i < ps.dropped.n; i++)
-		free(ps.dropped.v[i]);
-	free(ps.dropped.v);
+	flux_list_free(&ps.dropped);
 }
 
 int

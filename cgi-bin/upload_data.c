@@ -152,7 +152,7 @@ make_tmpdir(struct upload *u)
 	if (snprintf(u->tmpdir, sizeof(u->tmpdir), "%s/" FLUX_UPLOAD_TMP_PREFIX
 	    "XXXXXX", u->conf->uploads_path) >= (int)sizeof(u->tmpdir) ||
 	    mkdtemp(u->tmpdir) == NULL || chmod(u->tmpdir, FLUX_DIR_MODE) == -1) {
-		snprintf(err, sizeof(err), "cannot create a directory in '%s': %s",
+		flux_errf(err, "cannot create a directory in '%s': %s",
 		    u->conf->uploads_path, strerror(errno));
 		u->tmpdir[0] = '\0';
 		return fail_internal(u, err);
@@ -164,18 +164,18 @@ static int
 open_file_part(struct upload *u, int f, const char *client_name)
 {
 	struct file_part	*fp = file_of(u, f);
-	char			 err[FLUX_ERRLEN];
+	char			 err[FLUX_ERRLEN], part[32];
 
 	snprintf(fp->name, sizeof(fp->name), "%s", client_name);
 	if (make_tmpdir(u) == -1)
 		return -1;
 	/* "data_file.part" or "info_file.part": never the client's name. */
-	snprintf(err, sizeof(err), "%s.part", field_names[f]);
-	if (flux_fs_join(fp->path, sizeof(fp->path), u->tmpdir, err) == -1)
+	snprintf(part, sizeof(part), "%s.part", field_names[f]);
+	if (flux_fs_join(fp->path, sizeof(fp->path), u->tmpdir, part) == -1)
 		return fail_internal(u, "upload path too long");
 	if ((fp->fd = open(fp->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    FLUX_FILE_MODE)) == -1 || fchmod(fp->fd, FLUX_FILE_MODE) == -1) {
-		snprintf(err, sizeof(err), "cannot create '%s': %s", fp->path,
+		flux_errf(err, "cannot create '%s': %s", fp->path,
 		    strerror(errno));
 		return fail_internal(u, err);
 	}
@@ -248,7 +248,7 @@ on_data(void *ctx, const char *buf, size_t n)
 		return fail(u, 400, "info_file too large - more than %d bytes",
 		    FLUX_UPLOAD_JSON_MAX);
 	if (flux_write_all(fp->fd, buf, n) == -1) {
-		snprintf(err, sizeof(err), "cannot write '%s': %s", fp->path,
+		flux_errf(err, "cannot write '%s': %s", fp->path,
 		    strerror(errno));
 		return fail_internal(u, err);
 	}
@@ -268,7 +268,7 @@ on_end(void *ctx)
 	fp->seen = 1;
 	if (close(fp->fd) == -1) {
 		fp->fd = -1;
-		snprintf(err, sizeof(err), "cannot write '%s': %s", fp->path,
+		flux_errf(err, "cannot write '%s': %s", fp->path,
 		    strerror(errno));
 		return fail_internal(u, err);
 	}
@@ -463,7 +463,7 @@ write_meta(struct upload *u, struct flux_store *s)
 	int	 rc = -1;
 
 	if (info == NULL || rec == NULL || st == NULL)
-		snprintf(err, sizeof(err), "out of memory");
+		flux_errf(err, "out of memory");
 	else if (flux_fs_write_atomic(u->tmpdir, FLUX_UPLOAD_INFO, info,
 	    strlen(info), err) == 0 && flux_fs_write_atomic(u->tmpdir,
 	    FLUX_UPLOAD_META, rec, strlen(rec), err) == 0 &&
@@ -504,7 +504,7 @@ publish(struct upload *u, struct flux_store *s)
 		if (errno != EEXIST)
 			break;
 	}
-	snprintf(err, sizeof(err), "cannot rename an upload to '%s': %s", dst,
+	flux_errf(err, "cannot rename an upload to '%s': %s", dst,
 	    strerror(errno));
 	if (s != NULL)
 		flux_status_forget(s, u->id_key, err);
@@ -523,7 +523,7 @@ commit(struct upload *u)
 		unlink(file_of(u, F_INFO_FILE)->path);
 	if (flux_fs_join(dst, sizeof(dst), u->tmpdir, data->name) == -1 ||
 	    rename(data->path, dst) == -1) {
-		snprintf(err, sizeof(err), "cannot rename '%s': %s", data->path,
+		flux_errf(err, "cannot rename '%s': %s", data->path,
 		    strerror(errno));
 		return fail_internal(u, err);
 	}

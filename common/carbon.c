@@ -85,17 +85,15 @@ carbon_connect(const struct flux_conf *c, char err[])
 	    FLUX_PROTO_PICKLE ? c->carbon_pickle_port : c->carbon_port));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(c->carbon_host, port, &hints, &res)) != 0) {
-		snprintf(err, FLUX_ERRLEN, "cannot resolve carbon host '%s': %s",
+	if ((rc = getaddrinfo(c->carbon_host, port, &hints, &res)) != 0)
+		return flux_errf(err, "cannot resolve carbon host '%s': %s",
 		    c->carbon_host, gai_strerror(rc));
-		return -1;
-	}
 	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
 		if ((fd = connect_one(ai, (int)c->carbon_timeout_ms)) == -1)
 			saved = errno;
 	freeaddrinfo(res);
 	if (fd == -1)
-		snprintf(err, FLUX_ERRLEN, "cannot connect to carbon '%s:%s': %s",
+		flux_errf(err, "cannot connect to carbon '%s:%s': %s",
 		    c->carbon_host, port, strerror(saved));
 	return fd;
 }
@@ -109,9 +107,8 @@ send_all(int fd, const char *p, size_t n, char err[])
 		if ((w = send(fd, p, n, MSG_NOSIGNAL)) == -1) {
 			if (errno == EINTR)
 				continue;
-			snprintf(err, FLUX_ERRLEN, "cannot send to carbon: %s",
+			return flux_errf(err, "cannot send to carbon: %s",
 			    errno == EAGAIN ? "timed out" : strerror(errno));
-			return -1;
 		}
 		p += w;
 		n -= (size_t)w;
@@ -149,7 +146,7 @@ send_pickle(int fd, const struct flux_points *p, char err[])
 	rc = 0;
 	goto done;
 oom:
-	snprintf(err, FLUX_ERRLEN, "out of memory");
+	flux_errf(err, "out of memory");
 done:
 	flux_buf_free(&b);
 	return rc;
@@ -169,7 +166,7 @@ send_plain(int fd, const struct flux_points *p, char err[])
 		flux_fmt_double(p->v[i].value, num);
 		if (flux_buf_printf(&b, "%s %s %lld\n", p->v[i].name, num,
 		    (long long)p->v[i].ts) == -1) {
-			snprintf(err, FLUX_ERRLEN, "out of memory");
+			flux_errf(err, "out of memory");
 			goto done;
 		}
 		if (b.len >= PLAIN_CHUNK) {
@@ -191,20 +188,16 @@ close_checked(int fd, char err[])
 	char	buf[256];
 	ssize_t	n;
 
-	if (shutdown(fd, SHUT_WR) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot shut down carbon connection: %s",
+	if (shutdown(fd, SHUT_WR) == -1)
+		return flux_errf(err, "cannot shut down carbon connection: %s",
 		    strerror(errno));
-		return -1;
-	}
 	for (;;) {
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n == 0)
 			return 0;
-		if (n == -1 && errno != EINTR) {
-			snprintf(err, FLUX_ERRLEN, "carbon did not confirm the data: %s",
+		if (n == -1 && errno != EINTR)
+			return flux_errf(err, "carbon did not confirm the data: %s",
 			    errno == EAGAIN ? "timed out" : strerror(errno));
-			return -1;
-		}
 	}
 }
 

@@ -295,8 +295,8 @@ flux_req_read(struct flux_req *r, char *buf, size_t n)
  * Under Apache the answer only reaches the client once the body is read
  * (ecosystem.md, finding 3), so every streaming request ends here.
  */
-long long
-flux_req_drain(struct flux_req *r)
+static long long
+req_drain(struct flux_req *r)
 {
 	char		buf[READ_CHUNK];
 	long long	total = 0;
@@ -466,8 +466,8 @@ flux_resp_json(struct flux_resp *resp, int status, void *o)
 	set_json_body(resp, status, o);
 }
 
-int
-flux_resp_write(const struct flux_resp *resp, const struct flux_io *io)
+static int
+resp_write(const struct flux_resp *resp, const struct flux_io *io)
 {
 	struct flux_buf	h = { 0 };
 	int		rc;
@@ -606,8 +606,8 @@ serve(struct flux_env *env, flux_handler h, const struct flux_io *io,
 	else
 		h(env, &req, &resp);
 	if (stream)
-		flux_req_drain(&req);
-	if (flux_resp_write(&resp, io) == -1)
+		req_drain(&req);
+	if (resp_write(&resp, io) == -1)
 		flux_warn("cannot write the response: %s", strerror(errno));
 	free(req.body);
 	flux_buf_free(&resp.body);

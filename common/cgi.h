@@ -74,7 +74,6 @@ const char *flux_req_env(const struct flux_req *r, const char *name);
 int	flux_req_read_body(struct flux_req *r, const struct flux_conf *c,
 	    const struct flux_io *io);
 long	flux_req_read(struct flux_req *r, char *buf, size_t n);
-long long flux_req_drain(struct flux_req *r);
 void	flux_resp_error(struct flux_resp *resp, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	flux_req_accept(const struct flux_req *req, struct flux_resp *resp,
@@ -82,7 +81,6 @@ int	flux_req_accept(const struct flux_req *req, struct flux_resp *resp,
 void	*flux_req_json(const struct flux_req *req, struct flux_resp *resp);
 void	flux_resp_raw(struct flux_resp *resp, int status, const char *json);
 void	flux_resp_json(struct flux_resp *resp, int status, void *cjson);
-int	flux_resp_write(const struct flux_resp *resp, const struct flux_io *io);
 struct flux_store *flux_env_store(struct flux_env *e);
 struct flux_store *flux_env_store_retry(struct flux_env *e);
 int	flux_cgi_main(const char *program, flux_handler h);

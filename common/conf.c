@@ -131,18 +131,6 @@ trim(char *s)
 }
 
 static void
-list_free(struct flux_list *l)
-{
-	size_t	i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-static void
 map_free(struct flux_map *m)
 {
 	size_t	i;
@@ -161,21 +149,14 @@ static int
 parse_list(char *val, struct flux_list *out)
 {
 	char	*item, *save = NULL;
-	char   **v;
 
 	if (*trim(val) == '\0')
 		return 0;
 	for (item = strtok_r(val, ",", &save); item != NULL;
 	    item = strtok_r(NULL, ",", &save)) {
 		item = trim(item);
-		if (*item == '\0')
+		if (*item == '\0' || flux_list_add(out, item) == -1)
 			return -1;
-		if ((v = realloc(out->v, (out->n + 1) * sizeof(*v))) == NULL)
-			return -1;
-		out->v = v;
-		if ((out->v[out->n] = strdup(item)) == NULL)
-			return -1;
-		out->n++;
 	}
 	return 0;
 }
@@ -208,7 +189,7 @@ parse_map(char *val, int last, struct flux_map *out)
 	}
 	rc = 0;
 done:
-	list_free(&items);
+	flux_list_free(&items);
 	return rc;
 }
 
@@ -240,7 +221,7 @@ set_value(struct flux_conf *c, const struct setting *s, const char *text)
 			rc = -1;
 		break;
 	case T_LIST:
-		list_free(FIELD(c, s, struct flux_list));
+		flux_list_free(FIELD(c, s, struct flux_list));
 		rc = parse_list(copy, FIELD(c, s, struct flux_list));
 		break;
 	case T_MAP_FIRST:
@@ -431,12 +412,12 @@ read_lines(FILE *f, const char *path, struct flux_conf *c, char err[])
 	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
 		if (n > CONF_LINE_MAX) {
-			snprintf(err, FLUX_ERRLEN, "%s:%u: line too long", path, lineno);
+			flux_errf(err, "%s:%u: line too long", path, lineno);
 			goto done;
 		}
 		/* The line is read as a C string: a NUL would cut it short. */
 		if (memchr(line, '\0', (size_t)n) != NULL) {
-			snprintf(err, FLUX_ERRLEN, "%s:%u: NUL byte in line", path, lineno);
+			flux_errf(err, "%s:%u: NUL byte in line", path, lineno);
 			goto done;
 		}
 		p = trim(line);
@@ -446,12 +427,12 @@ read_lines(FILE *f, const char *path, struct flux_conf *c, char err[])
 			/* A path too long to show whole still leaves the reason. */
 			if (snprintf(err, FLUX_ERRLEN, "%s:%u: %s", path, lineno, why) >=
 			    FLUX_ERRLEN)
-				snprintf(err, FLUX_ERRLEN, "line %u: %s", lineno, why);
+				flux_errf(err, "line %u: %s", lineno, why);
 			goto done;
 		}
 	}
 	if (ferror(f)) {
-		snprintf(err, FLUX_ERRLEN, "cannot read '%s': %s", path, strerror(errno));
+		flux_errf(err, "cannot read '%s': %s", path, strerror(errno));
 		goto done;
 	}
 	rc = 0;
@@ -472,17 +453,17 @@ flux_conf_load(const char *path, struct flux_conf *conf, char err[])
 	int		 rc;
 
 	if (apply_defaults(conf) == -1) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		flux_conf_free(conf);
 		return -1;
 	}
 	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "cannot open '%s': %s", path, strerror(errno));
+		flux_errf(err, "cannot open '%s': %s", path, strerror(errno));
 		flux_conf_free(conf);
 		return -1;
 	}
 	if (fstat(fileno(f), &st) == -1 || (st.st_mode & S_IWOTH)) {
-		snprintf(err, FLUX_ERRLEN, "refusing '%s': the file is world-writable",
+		flux_errf(err, "refusing '%s': the file is world-writable",
 		    path);
 		fclose(f);
 		flux_conf_free(conf);
@@ -491,7 +472,7 @@ flux_conf_load(const char *path, struct flux_conf *conf, char err[])
 	rc = read_lines(f, path, conf, err);
 	fclose(f);
 	if (rc == 0 && (conf->path = strdup(path)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		rc = -1;
 	}
 	if (rc == -1) {
@@ -517,7 +498,7 @@ flux_conf_free(struct flux_conf *c)
 			free(*FIELD(c, &settings[i], char *));
 			break;
 		case T_LIST:
-			list_free(FIELD(c, &settings[i], struct flux_list));
+			flux_list_free(FIELD(c, &settings[i], struct flux_list));
 			break;
 		case T_MAP_FIRST:
 		case T_MAP_LAST:

@@ -11,6 +11,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "util.h"
+
 #define FLUX_CONF_DEFAULT "/etc/flux/flux.conf"
 
 /* An API key is exactly this many ASCII alphanumerics (Skyline's rule). */
@@ -30,11 +32,6 @@ struct flux_pair {
 struct flux_map {
 	struct flux_pair	*v;
 	size_t			 n;
-};
-
-struct flux_list {
-	char	**v;
-	size_t	  n;
 };
 
 struct flux_conf {

@@ -353,14 +353,10 @@ flux_date_tz_valid(const char *name)
 int
 flux_date_set_tz(const char *name, char err[])
 {
-	if (!flux_date_tz_valid(name)) {
-		snprintf(err, FLUX_ERRLEN, "unknown timezone '%s'", name ? name : "");
-		return -1;
-	}
-	if (setenv("TZ", name, 1) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot set TZ: %s", strerror(errno));
-		return -1;
-	}
+	if (!flux_date_tz_valid(name))
+		return flux_errf(err, "unknown timezone '%s'", name ? name : "");
+	if (setenv("TZ", name, 1) == -1)
+		return flux_errf(err, "cannot set TZ: %s", strerror(errno));
 	tzset();
 	return 0;
 }

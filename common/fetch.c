@@ -110,12 +110,12 @@ flux_fetch_open(long connect_ms, long total_ms, size_t max_bytes, int reuse,
 	struct flux_fetch	*f;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, FLUX_ERRLEN, "cannot initialise libcurl");
+		flux_errf(err, "cannot initialise libcurl");
 		return NULL;
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL ||
 	    (f->curl = curl_easy_init()) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "cannot initialise libcurl: out of memory");
+		flux_errf(err, "cannot initialise libcurl: out of memory");
 		free(f);
 		curl_global_cleanup();
 		return NULL;
@@ -125,7 +125,7 @@ flux_fetch_open(long connect_ms, long total_ms, size_t max_bytes, int reuse,
 	f->total_ms = total_ms;
 	f->reuse = reuse;
 	if (setup(f, f->curl, connect_ms, total_ms, reuse) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot set libcurl options");
+		flux_errf(err, "cannot set libcurl options");
 		flux_fetch_close(f);
 		return NULL;
 	}
@@ -197,10 +197,10 @@ describe_failure(const struct flux_fetch *f, CURLcode res, const char *url,
 
 	flux_fetch_redact(url, shown, sizeof(shown));
 	if (f->too_big || res == CURLE_FILESIZE_EXCEEDED)
-		snprintf(err, FLUX_ERRLEN, "answer of '%s' is larger than %zu bytes",
+		flux_errf(err, "answer of '%s' is larger than %zu bytes",
 		    shown, f->max_bytes);
 	else
-		snprintf(err, FLUX_ERRLEN, "cannot fetch '%s': %s", shown,
+		flux_errf(err, "cannot fetch '%s': %s", shown,
 		    f->errbuf[0] ? f->errbuf : curl_easy_strerror(res));
 }
 
@@ -228,7 +228,7 @@ flux_fetch_get(struct flux_fetch *f, const char *url,
 	f->errbuf[0] = f->ctype[0] = '\0';
 	if ((ms = time_left(f, &bound)) == 0) {
 		flux_fetch_redact(url, shown, sizeof(shown));
-		snprintf(err, FLUX_ERRLEN, "'%s' not fetched: the time allowed ran out",
+		flux_errf(err, "'%s' not fetched: the time allowed ran out",
 		    shown);
 		goto done;
 	}
@@ -236,7 +236,7 @@ flux_fetch_get(struct flux_fetch *f, const char *url,
 	    curl_easy_setopt(f->curl, CURLOPT_TIMEOUT_MS, ms) != CURLE_OK ||
 	    set_auth(f->curl, auth, &hdrs) == -1) {
 		flux_fetch_redact(url, shown, sizeof(shown));
-		snprintf(err, FLUX_ERRLEN, "cannot prepare a request for '%s'", shown);
+		flux_errf(err, "cannot prepare a request for '%s'", shown);
 		goto done;
 	}
 	if ((res = curl_easy_perform(f->curl)) != CURLE_OK) {
@@ -249,24 +249,17 @@ flux_fetch_get(struct flux_fetch *f, const char *url,
 		snprintf(f->ctype, sizeof(f->ctype), "%s", ct);
 	if (code != 200) {
 		flux_fetch_redact(url, shown, sizeof(shown));
-		snprintf(err, FLUX_ERRLEN, "'%s' answered HTTP %ld", shown, code);
+		flux_errf(err, "'%s' answered HTTP %ld", shown, code);
 		goto done;
 	}
 	rc = (flux_buf_grow(body, 0) == 0) ? 0 : -1;
 	if (rc == -1)
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 done:
 	curl_easy_setopt(f->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hdrs);
 	f->body = NULL;
 	return rc;
-}
-
-/* The Content-Type of the last answer ("" when none), for messages. */
-const char *
-flux_fetch_content_type(const struct flux_fetch *f)
-{
-	return f->ctype;
 }
 
 /*
@@ -410,13 +403,13 @@ xfer_fail(struct flux_fetch_req *req, enum why_not why)
 	req->failed = 1;
 	req->cut = why != NOT_PREPARED;
 	if (why == NOT_STARTED)
-		snprintf(req->err, FLUX_ERRLEN, "'%s' not fetched: the time allowed "
+		flux_errf(req->err, "'%s' not fetched: the time allowed "
 		    "ran out", shown);
 	else if (why == CUT_OFF)
-		snprintf(req->err, FLUX_ERRLEN, "'%s' cut off: the time allowed ran "
+		flux_errf(req->err, "'%s' cut off: the time allowed ran "
 		    "out", shown);
 	else
-		snprintf(req->err, FLUX_ERRLEN, "cannot prepare a request for '%s'",
+		flux_errf(req->err, "cannot prepare a request for '%s'",
 		    shown);
 }
 
@@ -470,17 +463,17 @@ xfer_done(struct xfer *x, CURLcode res)
 	if (x->sink_failed)
 		return;		/* the consumer said why in req->err */
 	if (x->too_big || res == CURLE_FILESIZE_EXCEEDED)
-		snprintf(req->err, FLUX_ERRLEN, "answer of '%s' is larger than %zu "
+		flux_errf(req->err, "answer of '%s' is larger than %zu "
 		    "bytes", shown, x->f->max_bytes);
 	else if (res == CURLE_OPERATION_TIMEDOUT && x->deadline_bound) {
 		req->cut = 1;
-		snprintf(req->err, FLUX_ERRLEN, "'%s' cut off: the time allowed ran "
+		flux_errf(req->err, "'%s' cut off: the time allowed ran "
 		    "out", shown);
 	} else if (res != CURLE_OK)
-		snprintf(req->err, FLUX_ERRLEN, "cannot fetch '%s': %s", shown,
+		flux_errf(req->err, "cannot fetch '%s': %s", shown,
 		    x->errbuf[0] ? x->errbuf : curl_easy_strerror(res));
 	else if (code != 200)
-		snprintf(req->err, FLUX_ERRLEN, "'%s' answered HTTP %ld", shown, code);
+		flux_errf(req->err, "'%s' answered HTTP %ld", shown, code);
 	else
 		req->failed = 0;
 }
@@ -537,10 +530,8 @@ flux_fetch_many(struct flux_fetch *f, struct flux_fetch_req *reqs, size_t n,
 	int64_t		 now, wait;
 
 	if ((f->multi == NULL && (f->multi = curl_multi_init()) == NULL) ||
-	    (xs = calloc(n ? n : 1, sizeof(*xs))) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "cannot initialise libcurl: out of memory");
-		return -1;
-	}
+	    (xs = calloc(n ? n : 1, sizeof(*xs))) == NULL)
+		return flux_errf(err, "cannot initialise libcurl: out of memory");
 	f->deadline_ms = deadline_ms;
 	while (next < n || active > 0) {
 		for (; active < parallel && next < n; next++) {
@@ -549,7 +540,7 @@ flux_fetch_many(struct flux_fetch *f, struct flux_fetch_req *reqs, size_t n,
 				active++;
 		}
 		if (curl_multi_perform(f->multi, &running) != CURLM_OK) {
-			snprintf(err, FLUX_ERRLEN, "libcurl failed to run the requests");
+			flux_errf(err, "libcurl failed to run the requests");
 			rc = -1;
 			break;
 		}

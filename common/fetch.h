@@ -66,7 +66,6 @@ int	flux_fetch_host_allowed(const struct flux_list *hosts, const char *url);
 int	flux_fetch_get(struct flux_fetch *f, const char *url,
 	    const struct flux_fetch_auth *auth, struct flux_buf *body,
 	    char err[]);
-const char *flux_fetch_content_type(const struct flux_fetch *f);
 void	flux_fetch_close(struct flux_fetch *f);
 char	*flux_fetch_escape(const char *s);
 void	flux_fetch_redact(const char *url, char *out, size_t len);

@@ -38,26 +38,22 @@ flux_fs_write_atomic(const char *dir, const char *name, const char *data,
 
 	if (snprintf(base, sizeof(base), ".%s.tmp", name) >= (int)sizeof(base) ||
 	    flux_fs_join(tmp, sizeof(tmp), dir, base) == -1 ||
-	    flux_fs_join(dst, sizeof(dst), dir, name) == -1) {
-		snprintf(err, FLUX_ERRLEN, "path too long: '%s/%s'", dir, name);
-		return -1;
-	}
+	    flux_fs_join(dst, sizeof(dst), dir, name) == -1)
+		return flux_errf(err, "path too long: '%s/%s'", dir, name);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    FLUX_FILE_MODE)) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot create '%s': %s", tmp, strerror(errno));
-		return -1;
-	}
+	    FLUX_FILE_MODE)) == -1)
+		return flux_errf(err, "cannot create '%s': %s", tmp, strerror(errno));
 	if (fchmod(fd, FLUX_FILE_MODE) == -1 || flux_write_all(fd, data, len) == -1 ||
 	    fsync(fd) == -1)
-		snprintf(err, FLUX_ERRLEN, "cannot write '%s': %s", tmp, strerror(errno));
+		flux_errf(err, "cannot write '%s': %s", tmp, strerror(errno));
 	else
 		rc = 0;
 	if (close(fd) == -1 && rc == 0) {
-		snprintf(err, FLUX_ERRLEN, "cannot write '%s': %s", tmp, strerror(errno));
+		flux_errf(err, "cannot write '%s': %s", tmp, strerror(errno));
 		rc = -1;
 	}
 	if (rc == 0 && rename(tmp, dst) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot rename '%s': %s", tmp, strerror(errno));
+		flux_errf(err, "cannot rename '%s': %s", tmp, strerror(errno));
 		rc = -1;
 	}
 	if (rc == -1)
@@ -81,13 +77,13 @@ flux_fs_read(const char *path, size_t max, size_t *len, char err[])
 	/* O_NONBLOCK: a FIFO planted under the name must not hang the open. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1 ||
 	    fstat(fd, &st) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot open '%s': %s", path, strerror(errno));
+		flux_errf(err, "cannot open '%s': %s", path, strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return NULL;
 	}
 	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		snprintf(err, FLUX_ERRLEN, "'%s' is %s", path, S_ISREG(st.st_mode) ?
+		flux_errf(err, "'%s' is %s", path, S_ISREG(st.st_mode) ?
 		    "too large" : "not a regular file");
 		close(fd);
 		return NULL;
@@ -99,7 +95,7 @@ flux_fs_read(const char *path, size_t max, size_t *len, char err[])
 			break;
 		}
 	if (n == -1 || flux_buf_grow(&b, 0) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot read '%s': %s", path, strerror(errno));
+		flux_errf(err, "cannot read '%s': %s", path, strerror(errno));
 		flux_buf_free(&b);
 		b.ptr = NULL;
 	}
@@ -115,10 +111,8 @@ flux_fs_mkdirs(const char *path, char err[])
 	char	buf[FLUX_PATH_MAX], *p;
 	size_t	n = strlen(path);
 
-	if (n == 0 || n >= sizeof(buf)) {
-		snprintf(err, FLUX_ERRLEN, "invalid directory '%s'", path);
-		return -1;
-	}
+	if (n == 0 || n >= sizeof(buf))
+		return flux_errf(err, "invalid directory '%s'", path);
 	memcpy(buf, path, n + 1);
 	for (p = buf + 1; ; p++) {
 		if (*p != '/' && *p != '\0')
@@ -127,9 +121,8 @@ flux_fs_mkdirs(const char *path, char err[])
 		if (mkdir(buf, FLUX_DIR_MODE) == 0)
 			chmod(buf, FLUX_DIR_MODE);
 		else if (errno != EEXIST) {
-			snprintf(err, FLUX_ERRLEN, "cannot create '%s': %s", buf,
+			return flux_errf(err, "cannot create '%s': %s", buf,
 			    strerror(errno));
-			return -1;
 		}
 		if (p == buf + n)
 			return 0;
@@ -196,13 +189,13 @@ flux_fs_open_file(const char *path, char err[])
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1 ||
 	    fstat(fd, &st) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot open: %s", strerror(errno));
+		flux_errf(err, "cannot open: %s", strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, FLUX_ERRLEN, "cannot open: not a regular file");
+		flux_errf(err, "cannot open: not a regular file");
 		close(fd);
 		return -1;
 	}

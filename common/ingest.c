@@ -8,10 +8,9 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "carbon.h"
+#include "deliver.h"
 #include "ingest.h"
 #include "log.h"
-#include "spool.h"
 #include "store.h"
 
 /*
@@ -89,7 +88,8 @@ confirmed(struct flux_env *env)
 int
 flux_ingest(struct flux_env *env, struct flux_points *p, char err[])
 {
-	char	rerr[FLUX_ERRLEN], hold[FLUX_PATH_MAX];
+	struct flux_delivery	d = { &env->conf, NULL, 0, 0, 0 };
+	char			rerr[FLUX_ERRLEN];
 
 	flux_ingest_dedup(env, p, 0);
 	if (flux_points_count(p, FLUX_PT_ACCEPT) == 0)
@@ -98,15 +98,7 @@ flux_ingest(struct flux_env *env, struct flux_points *p, char err[])
 		log_points(p);
 		return confirmed(env);
 	}
-	if (flux_spool_held(&env->conf, hold, sizeof(hold)))
-		flux_info("delivery held by %s; spooling %zu points", hold,
-		    flux_points_count(p, FLUX_PT_ACCEPT));
-	else if (flux_carbon_deliver(&env->conf, p, err) == 0)
-		return confirmed(env);
-	else
-		flux_warn("%s; spooling %zu points", err,
-		    flux_points_count(p, FLUX_PT_ACCEPT));
-	if (flux_spool_write(&env->conf, p, err) == 0)
+	if (flux_deliver(&d, p, err) == 0)
 		return confirmed(env);
 	flux_err("%s; %zu points neither delivered nor spooled", err,
 	    flux_points_count(p, FLUX_PT_ACCEPT));

@@ -131,8 +131,8 @@ flux_ts_parse(const char *raw, int64_t *out)
 }
 
 /* NULL when ts is inside [now - FLUX_MAX_AGE, now + FLUX_MAX_FUTURE]. */
-const char *
-flux_ts_check(const struct flux_conf *c, int64_t ts, int64_t now, char *buf,
+static const char *
+ts_check(const struct flux_conf *c, int64_t ts, int64_t now, char *buf,
     size_t len)
 {
 	if (ts < now - c->max_age) {
@@ -223,4 +223,101 @@ flux_metric_build(const char *raw, const char *prefix, const char **why,
 		*why = "out of memory";
 	*bad = name;
 	return NULL;
+}
+
+/* The parts of a point as strings: the query string's, a spool line's. */
+static int
+string_ts(const void *item, int64_t *ts)
+{
+	return flux_ts_parse(item, ts);
+}
+
+static int
+string_value(const void *item, double *value)
+{
+	return flux_parse_double(item, value);
+}
+
+static char *
+string_text(const void *item)
+{
+	return strdup(item);
+}
+
+const struct flux_point_form flux_point_strings = {
+	string_ts, string_value, string_text
+};
+
+/* msg: "invalid <what> - <item as sent>", then " - <why>" if why is given. */
+static enum flux_point_verdict
+invalid(const struct flux_point_rules *r, char msg[], const char *what,
+    const void *item, const char *why)
+{
+	char	*raw = r->form->text(item);
+
+	flux_msgf(msg, "invalid %s - %s%s%s", what, raw ? raw : "",
+	    why ? " - " : "", why ? why : "");
+	free(raw);
+	return FLUX_POINT_BAD;
+}
+
+/* The timestamp, its age (not for a back-fill), the value, in that order. */
+static enum flux_point_verdict
+check_ts_value(const struct flux_point_rules *r, const struct flux_point_in *in,
+    int64_t *ts, double *value, char msg[])
+{
+	char	why[128];
+
+	*ts = r->now;
+	if (in->ts != NULL && r->form->ts(in->ts, ts) == -1)
+		return invalid(r, msg, "timestamp", in->ts, "timestamp is not an int");
+	if (in->ts != NULL && !in->fill &&
+	    ts_check(r->conf, *ts, r->now, why, sizeof(why)) != NULL)
+		return invalid(r, msg, "timestamp", in->ts, why);
+	if (in->value == NULL)
+		return flux_msgf(msg, "no value parameter passed"), FLUX_POINT_BAD;
+	if (r->form->value(in->value, value) == -1)
+		return invalid(r, msg, "value", in->value, NULL);
+	return FLUX_POINT_OK;
+}
+
+/*
+ * SPEC 3's checks of one submitted point, in their order: the name (with
+ * the key's prefix), the timestamp, its age, the value. A good point is
+ * added to p. A bad one gets the 400's message in msg (FLUX_MSG_MAX
+ * bytes) and, when shown is not NULL, the name to show with it in
+ * *shown (the name as built, or the bad one; caller frees; NULL when
+ * memory ran out). FLUX_POINT_NOMEM: the point could not be added (500).
+ */
+enum flux_point_verdict
+flux_point_check(const struct flux_point_rules *r,
+    const struct flux_point_in *in, struct flux_points *p, char msg[],
+    char **shown)
+{
+	enum flux_point_verdict	 v;
+	const char		*why;
+	char			*name, *bad;
+	int64_t			 ts;
+	double			 value;
+
+	if (shown != NULL)
+		*shown = NULL;
+	if (in->metric == NULL)
+		return flux_msgf(msg, "no metric parameter passed"), FLUX_POINT_BAD;
+	if ((name = flux_metric_build(in->metric, r->prefix, &why, &bad)) == NULL) {
+		flux_msgf(msg, "invalid metric - %s - %s", bad ? bad : in->metric, why);
+		if (shown != NULL)
+			*shown = bad ? bad : strdup(in->metric);
+		else
+			free(bad);
+		return FLUX_POINT_BAD;
+	}
+	if ((v = check_ts_value(r, in, &ts, &value, msg)) == FLUX_POINT_OK)
+		return flux_points_add(p, name, ts, value, in->fill) == 0 ?
+		    FLUX_POINT_OK : FLUX_POINT_NOMEM;
+	if (shown != NULL)
+		*shown = name;
+	else
+		free(name);
+	return v;
 }

@@ -16,6 +16,12 @@ struct flux_conf;
 /* Linux PATH_MAX bounds the whole name. */
 #define FLUX_NAME_MAX 4096
 
+/*
+ * Populate and uploads resample to carbon's usual step, one minute, in
+ * bins labelled by their start (SPEC 7, 8).
+ */
+#define FLUX_BIN_SECONDS 60
+
 struct flux_point {
 	char	*name;
 	int64_t	 ts;
@@ -36,6 +42,43 @@ struct flux_points {
 	size_t			 cap;
 };
 
+/*
+ * How a form carries the parts of a point: query-string text, JSON items.
+ * Each form reads them with its own parsers; flux_point_check() keeps the
+ * checks, their order and their messages (SPEC 3), once for every form.
+ */
+struct flux_point_form {
+	int	(*ts)(const void *item, int64_t *ts);		/* 0 or -1 */
+	int	(*value)(const void *item, double *value);	/* 0 or -1 */
+	char	*(*text)(const void *item);	/* as sent, for a message; caller frees */
+};
+
+/* The form whose parts are strings (flux_ts_parse, flux_parse_double). */
+extern const struct flux_point_form flux_point_strings;
+
+/* What every point of a request is checked against. */
+struct flux_point_rules {
+	const struct flux_conf		*conf;
+	int64_t				 now;
+	const char			*prefix;	/* the key's, or NULL */
+	const struct flux_point_form	*form;
+};
+
+/* One point as a client sent it; a part that is absent is NULL. */
+struct flux_point_in {
+	const char	*metric;
+	const void	*ts;		/* absent: now */
+	const void	*value;
+	int		 fill;
+};
+
+/* What flux_point_check() found: a point added, a 400, or a 500. */
+enum flux_point_verdict {
+	FLUX_POINT_OK,
+	FLUX_POINT_BAD,
+	FLUX_POINT_NOMEM
+};
+
 void	flux_metric_normalise(char *name);
 const char *flux_metric_invalid(const char *name);
 int	flux_key_check(const struct flux_conf *c, const char *key,
@@ -44,9 +87,10 @@ char	*flux_metric_prefix(const char *prefix, const char *name);
 char	*flux_metric_build(const char *raw, const char *prefix,
 	    const char **why, char **bad);
 int	flux_ts_parse(const char *raw, int64_t *out);
-const char *flux_ts_check(const struct flux_conf *c, int64_t ts, int64_t now,
-	    char *buf, size_t len);
 
+enum flux_point_verdict flux_point_check(const struct flux_point_rules *r,
+	    const struct flux_point_in *in, struct flux_points *p, char msg[],
+	    char **shown);
 int	flux_points_add(struct flux_points *p, char *name, int64_t ts,
 	    double value, int fill);
 size_t	flux_points_count(const struct flux_points *p, int state);

@@ -393,10 +393,8 @@ flux_mp_feed(struct flux_mp *mp, const char *buf, size_t n, char err[])
 			break;
 		}
 	}
-	if (mp->error != NULL) {
-		snprintf(err, FLUX_ERRLEN, "%s", mp->error);
-		return -1;
-	}
+	if (mp->error != NULL)
+		return flux_errf(err, "%s", mp->error);
 	return 0;
 }
 
@@ -404,10 +402,8 @@ flux_mp_feed(struct flux_mp *mp, const char *buf, size_t n, char err[])
 int
 flux_mp_finish(struct flux_mp *mp, char err[])
 {
-	if (mp->error != NULL || mp->state != S_EPILOGUE) {
-		snprintf(err, FLUX_ERRLEN, "%s", mp->error ? mp->error :
+	if (mp->error != NULL || mp->state != S_EPILOGUE)
+		return flux_errf(err, "%s", mp->error ? mp->error :
 		    "body ends before the closing boundary");
-		return -1;
-	}
 	return 0;
 }

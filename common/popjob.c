@@ -11,7 +11,6 @@
  * retried, counted) is one atomic step.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,26 +39,12 @@ flux_popjob_type_name(enum flux_remote t)
 	return type_names[t];
 }
 
-static int
-bad(char msg[], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-bad(char msg[], const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, FLUX_MSG_MAX, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /*
  * NULL when url is an absolute http or https URL with a host and only
  * printable ASCII (no space: it would end the request line), else why not.
  */
-const char *
-flux_popjob_url_invalid(const char *url)
+static const char *
+url_invalid(const char *url)
 {
 	size_t		 len = strlen(url), i;
 	const char	*auth, *end, *host, *p;
@@ -93,7 +78,7 @@ copy(const char *s, char msg[])
 	char	*c = strdup(s);
 
 	if (c == NULL)
-		bad(msg, "out of memory");
+		flux_msgf(msg, "out of memory");
 	return c;
 }
 
@@ -108,11 +93,11 @@ str_field(const cJSON *o, const char *name, const char *none_as, char **out,
 	const cJSON	*f = cJSON_GetObjectItemCaseSensitive(o, name);
 
 	if (f == NULL || (cJSON_IsNull(f) && none_as == NULL))
-		return bad(msg, "no %s passed", name);
+		return flux_msgf(msg, "no %s passed", name);
 	if (cJSON_IsNull(f))
 		return (*out = copy(none_as, msg)) ? 0 : -1;
 	if (!cJSON_IsString(f))
-		return bad(msg, "invalid %s - not a string", name);
+		return flux_msgf(msg, "invalid %s - not a string", name);
 	return (*out = copy(f->valuestring, msg)) ? 0 : -1;
 }
 
@@ -131,7 +116,8 @@ host_type(const cJSON *o, struct flux_popjob *j, char msg[])
 			rc = 0;
 		}
 	if (rc == -1)
-		bad(msg, "invalid remote_host_type - %s - not graphite or prometheus", t);
+		flux_msgf(msg, "invalid remote_host_type - %s - not graphite or "
+		    "prometheus", t);
 	free(t);
 	return rc;
 }
@@ -154,7 +140,7 @@ metric_name(const cJSON *o, int queued, const char *prefix,
 		return -1;
 	if (queued) {
 		if ((why = flux_metric_invalid(raw)) != NULL) {
-			bad(msg, "invalid metric - %s - %s", raw, why);
+			flux_msgf(msg, "invalid metric - %s - %s", raw, why);
 			free(raw);
 			return -1;
 		}
@@ -163,7 +149,8 @@ metric_name(const cJSON *o, int queued, const char *prefix,
 	}
 	j->metric = flux_metric_build(raw, prefix, &why, &bad_name);
 	if (j->metric == NULL)
-		bad(msg, "invalid metric - %s - %s", bad_name ? bad_name : raw, why);
+		flux_msgf(msg, "invalid metric - %s - %s", bad_name ? bad_name : raw,
+		    why);
 	free(bad_name);
 	free(raw);
 	return j->metric ? 0 : -1;
@@ -175,11 +162,12 @@ namespace_prefix(const cJSON *o, struct flux_popjob *j, char msg[])
 	const cJSON	*f = cJSON_GetObjectItemCaseSensitive(o, "namespace_prefix");
 
 	if (f == NULL)
-		return bad(msg, "no namespace_prefix passed");
+		return flux_msgf(msg, "no namespace_prefix passed");
 	if (cJSON_IsNull(f))
 		return 0;
 	if (!cJSON_IsString(f))
-		return bad(msg, "invalid namespace_prefix - not a string or null");
+		return flux_msgf(msg, "invalid namespace_prefix - not a string or "
+		    "null");
 	return (j->namespace_prefix = copy(f->valuestring, msg)) ? 0 : -1;
 }
 
@@ -194,7 +182,8 @@ credentials(const cJSON *o, struct flux_popjob *j, char msg[])
 	/* The token goes into a request header: no line breaks, no controls. */
 	for (p = j->token; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return bad(msg, "invalid token - control characters in token");
+			return flux_msgf(msg, "invalid token - control characters in "
+			    "token");
 	if (str_field(o, "user", "None", &j->user, msg) == -1 ||
 	    str_field(o, "password", "None", &j->password, msg) == -1)
 		return -1;
@@ -207,15 +196,15 @@ urls_from_array(const cJSON *a, struct flux_list *out, char msg[])
 	const cJSON	*u;
 
 	if (cJSON_GetArraySize(a) > FLUX_POPJOB_MAX_URLS)
-		return bad(msg, "invalid fetch_resolution_urls - more than %d URLs",
-		    FLUX_POPJOB_MAX_URLS);
+		return flux_msgf(msg, "invalid fetch_resolution_urls - more than %d "
+		    "URLs", FLUX_POPJOB_MAX_URLS);
 	if ((out->v = calloc((size_t)cJSON_GetArraySize(a) + 1,
 	    sizeof(*out->v))) == NULL)
-		return bad(msg, "out of memory");
+		return flux_msgf(msg, "out of memory");
 	cJSON_ArrayForEach(u, a) {
 		if (!cJSON_IsString(u))
-			return bad(msg, "invalid fetch_resolution_urls - not a list of "
-			    "strings");
+			return flux_msgf(msg, "invalid fetch_resolution_urls - not a "
+			    "list of strings");
 		if ((out->v[out->n] = copy(u->valuestring, msg)) == NULL)
 			return -1;
 		out->n++;
@@ -237,25 +226,27 @@ urls(const cJSON *o, int queued, struct flux_popjob *j, char msg[])
 
 	if (f == NULL || cJSON_IsNull(f) ||
 	    (cJSON_IsString(f) && strcmp(f->valuestring, "None") == 0))
-		return bad(msg, "no fetch_resolution_urls passed");
+		return flux_msgf(msg, "no fetch_resolution_urls passed");
 	if (cJSON_IsArray(f)) {
 		if (urls_from_array(f, &j->urls, msg) == -1)
 			return -1;
 	} else if (cJSON_IsString(f) && !queued) {
 		if (flux_pylist_parse(f->valuestring, strlen(f->valuestring),
 		    &j->urls, err) == -1)
-			return bad(msg, "invalid fetch_resolution_urls - %s", err);
+			return flux_msgf(msg, "invalid fetch_resolution_urls - %s",
+			    err);
 	} else
-		return bad(msg, "invalid fetch_resolution_urls - not a list");
+		return flux_msgf(msg, "invalid fetch_resolution_urls - not a "
+		    "list");
 	if (j->urls.n == 0)
-		return bad(msg, "invalid fetch_resolution_urls - no URLs");
+		return flux_msgf(msg, "invalid fetch_resolution_urls - no URLs");
 	if (j->urls.n > FLUX_POPJOB_MAX_URLS)
-		return bad(msg, "invalid fetch_resolution_urls - more than %d URLs",
-		    FLUX_POPJOB_MAX_URLS);
+		return flux_msgf(msg, "invalid fetch_resolution_urls - more than %d "
+		    "URLs", FLUX_POPJOB_MAX_URLS);
 	for (i = 0; i < j->urls.n; i++)
-		if ((why = flux_popjob_url_invalid(j->urls.v[i])) != NULL)
-			return bad(msg, "invalid fetch_resolution_urls - %s - %s",
-			    j->urls.v[i], why);
+		if ((why = url_invalid(j->urls.v[i])) != NULL)
+			return flux_msgf(msg, "invalid fetch_resolution_urls - %s - "
+			    "%s", j->urls.v[i], why);
 	return 0;
 }
 
@@ -268,7 +259,7 @@ count_field(const cJSON *o, const char *name, double max, int64_t *out,
 
 	if (!cJSON_IsNumber(f) || !(f->valuedouble >= 0) ||
 	    f->valuedouble > max || f->valuedouble != floor(f->valuedouble))
-		return bad(msg, "invalid %s - not a count", name);
+		return flux_msgf(msg, "invalid %s - not a count", name);
 	*out = (int64_t)f->valuedouble;
 	return 0;
 }
@@ -284,11 +275,11 @@ run_state(const cJSON *o, struct flux_popjob *j, char msg[])
 	    count_field(o, "queued_at", 1e12, &j->queued_at, msg) == -1)
 		return -1;
 	if (e != NULL && !cJSON_IsString(e))
-		return bad(msg, "invalid last_error - not a string");
+		return flux_msgf(msg, "invalid last_error - not a string");
 	if (e != NULL && (j->last_error = copy(e->valuestring, msg)) == NULL)
 		return -1;
 	if (w != NULL && !cJSON_IsString(w))
-		return bad(msg, "invalid owner - not a string");
+		return flux_msgf(msg, "invalid owner - not a string");
 	if (w != NULL && (j->owner = copy(w->valuestring, msg)) == NULL)
 		return -1;
 	return 0;
@@ -309,12 +300,12 @@ flux_popjob_from_json(const struct cJSON *o, int queued, const char *prefix,
 {
 	memset(j, 0, sizeof(*j));
 	if (!cJSON_IsObject(o))
-		return bad(msg, "no POST data received");
+		return flux_msgf(msg, "no POST data received");
 	if (host_type(o, j, msg) == -1 ||
 	    str_field(o, "remote_target", NULL, &j->remote_target, msg) == -1)
 		return -1;
 	if (*j->remote_target == '\0')
-		return bad(msg, "invalid remote_target - empty");
+		return flux_msgf(msg, "invalid remote_target - empty");
 	if (metric_name(o, queued, prefix, j, msg) == -1 ||
 	    namespace_prefix(o, j, msg) == -1 || credentials(o, j, msg) == -1 ||
 	    urls(o, queued, j, msg) == -1)
@@ -333,13 +324,12 @@ flux_popjob_decode(const char *text, struct flux_popjob *j, char err[])
 
 	if ((o = flux_json_parse(text, strlen(text), &why)) == NULL) {
 		memset(j, 0, sizeof(*j));
-		snprintf(err, FLUX_ERRLEN, "queued job is %s", strncmp(why, "not JSON",
+		return flux_errf(err, "queued job is %s", strncmp(why, "not JSON",
 		    8) == 0 ? "not JSON" : why);
-		return -1;
 	}
 	rc = flux_popjob_from_json(o, 1, NULL, j, msg);
 	if (rc == -1)
-		snprintf(err, FLUX_ERRLEN, "queued job is not valid: %.1024s", msg);
+		flux_errf(err, "queued job is not valid: %.1024s", msg);
 	cJSON_Delete(o);
 	return rc;
 }
@@ -413,7 +403,7 @@ flux_popjob_free(struct flux_popjob *j)
 	free(j->password);
 	free(j->last_error);
 	free(j->owner);
-	flux_pylist_free(&j->urls);
+	flux_list_free(&j->urls);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -430,10 +420,8 @@ flux_popjob_push_bounded(struct flux_store *s, const char *job,
 	int		rc;
 
 	/* "owner":"<tag>" as cJSON writes it; in a string a quote is escaped. */
-	if (flux_buf_printf(&mark, "\"owner\":\"%s\"", owner) == -1) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
-	}
+	if (flux_buf_printf(&mark, "\"owner\":\"%s\"", owner) == -1)
+		return flux_errf(err, "out of memory");
 	rc = flux_store_queue_push_bounded(s, &queue, job, mark.ptr, bound, err);
 	flux_buf_free(&mark);
 	return rc;
@@ -490,7 +478,7 @@ flux_popjob_mark_known(struct flux_store *s, const char *remote_target,
 void
 flux_popjob_list_free(struct flux_list *jobs)
 {
-	flux_pylist_free(jobs);
+	flux_list_free(jobs);
 }
 
 /* The queued jobs, oldest first, without taking them (for a dry run). */

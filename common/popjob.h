@@ -48,7 +48,6 @@ struct flux_popjob {
 };
 
 const char *flux_popjob_type_name(enum flux_remote t);
-const char *flux_popjob_url_invalid(const char *url);
 int	flux_popjob_from_json(const struct cJSON *o, int queued,
 	    const char *prefix, struct flux_popjob *j, char msg[]);
 int	flux_popjob_decode(const char *text, struct flux_popjob *j, char err[]);

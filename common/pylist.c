@@ -31,8 +31,7 @@ struct rd {
 static int
 fail(struct rd *r, const char *what)
 {
-	snprintf(r->err, FLUX_ERRLEN, "%s at offset %zu", what, r->pos);
-	return -1;
+	return flux_errf(r->err, "%s at offset %zu", what, r->pos);
 }
 
 static void
@@ -170,20 +169,6 @@ str_literal(struct rd *r, struct flux_buf *b)
 	}
 }
 
-static int
-list_add(struct rd *r, struct flux_list *out, struct flux_buf *b)
-{
-	char	**v;
-
-	if ((v = realloc(out->v, (out->n + 1) * sizeof(*v))) == NULL)
-		return fail(r, "out of memory");
-	out->v = v;
-	if ((v[out->n] = strdup(b->ptr)) == NULL)
-		return fail(r, "out of memory");
-	out->n++;
-	return 0;
-}
-
 /* "[" items "]": the read position is at "[". */
 static int
 list(struct rd *r, struct flux_list *out)
@@ -196,8 +181,12 @@ list(struct rd *r, struct flux_list *out)
 		skip_ws(r);
 		if (r->pos < r->len && r->s[r->pos] == ']')
 			break;
-		if (str_literal(r, &b) == -1 || list_add(r, out, &b) == -1)
+		if (str_literal(r, &b) == -1)
 			goto done;
+		if (flux_list_add(out, b.ptr) == -1) {
+			fail(r, "out of memory");
+			goto done;
+		}
 		skip_ws(r);
 		if (r->pos < r->len && r->s[r->pos] == ',') {
 			r->pos++;
@@ -257,7 +246,7 @@ done:
  * Read the Python list of str in s[0..len) into out, unwrapping at most
  * FLUX_PYLIST_MAX_WRAP str literals around it. On success out holds the
  * decoded items (UTF-8, no NUL), which the caller frees with
- * flux_pylist_free(); on failure out is empty and err says what and where.
+ * flux_list_free(); on failure out is empty and err says what and where.
  */
 int
 flux_pylist_parse(const char *s, size_t len, struct flux_list *out,
@@ -276,18 +265,6 @@ flux_pylist_parse(const char *s, size_t len, struct flux_list *out,
 	else
 		rc = fail(&r, "expected a Python list");
 	if (rc == -1)
-		flux_pylist_free(out);
+		flux_list_free(out);
 	return rc;
-}
-
-void
-flux_pylist_free(struct flux_list *l)
-{
-	size_t	i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
 }

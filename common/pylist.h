@@ -19,6 +19,5 @@
 
 int	flux_pylist_parse(const char *s, size_t len, struct flux_list *out,
 	    char err[]);
-void	flux_pylist_free(struct flux_list *l);
 
 #endif

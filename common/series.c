@@ -21,12 +21,12 @@
 #include <yajl/yajl_parse.h>
 
 #include "json.h"
+#include "metric.h"
 #include "series.h"
 #include "util.h"
 
 /* Timestamps are Unix seconds that carbon can store: below 2^32. */
 #define TS_LIMIT 4294967296.0
-#define BIN_STEP 60
 /* Longest error, type and result type text kept from an answer. */
 #define TEXT_MAX 512
 
@@ -213,7 +213,7 @@ pair_item(struct flux_series_parser *p, struct frame *f, enum item it,
 	if (it == I_STRING && k == 1) {
 		free(p->str);
 		if ((p->str = strndup(s, len)) == NULL) {
-			snprintf(p->err, sizeof(p->err), "out of memory");
+			flux_errf(p->err, "out of memory");
 			p->failed = 1;
 			return 0;
 		}
@@ -298,7 +298,7 @@ push(struct flux_series_parser *p, int map)
 
 	if (p->depth == FLUX_SERIES_DEPTH_MAX) {
 		p->failed = 1;
-		snprintf(p->err, sizeof(p->err), "answer nested deeper than %d levels",
+		flux_errf(p->err, "answer nested deeper than %d levels",
 		    FLUX_SERIES_DEPTH_MAX);
 		return 0;
 	}
@@ -403,7 +403,7 @@ cb_number(void *ctx, const char *s, size_t len)
 		struct flux_series_parser *p = ctx;
 
 		p->failed = 1;
-		snprintf(p->err, sizeof(p->err), "out of memory");
+		flux_errf(p->err, "out of memory");
 		return 0;
 	}
 	if (copy == buf) {
@@ -512,9 +512,9 @@ static int
 failure(struct flux_series_parser *p, char err[])
 {
 	if (p->failed)
-		snprintf(err, FLUX_ERRLEN, "%s", p->err);
+		flux_errf(err, "%s", p->err);
 	else
-		snprintf(err, FLUX_ERRLEN, "answer is not JSON");
+		flux_errf(err, "answer is not JSON");
 	p->failed = 1;
 	return -1;
 }
@@ -531,7 +531,7 @@ flux_series_parser_feed(struct flux_series_parser *p, const char *buf,
 	p->bytes += n;
 	if (flux_json_scan(&p->scan, buf, n, FLUX_SERIES_TOKEN_MAX, &why) == -1) {
 		p->failed = 1;
-		snprintf(p->err, sizeof(p->err), "answer is not JSON: %s", why);
+		flux_errf(p->err, "answer is not JSON: %s", why);
 		return failure(p, err);
 	}
 	if (yajl_parse(p->y, (const unsigned char *)buf, n) != yajl_status_ok)
@@ -547,39 +547,29 @@ prom_verdict(struct flux_series_parser *p, char err[])
 
 	if (!p->have_status || strcmp(p->status, "success") != 0) {
 		if (p->have_error)
-			snprintf(err, FLUX_ERRLEN, "prometheus answered an error: %s: %s",
+			flux_errf(err, "prometheus answered an error: %s: %s",
 			    p->have_error_type ? p->error_type : "unknown", p->error);
 		else
-			snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no status "
+			flux_errf(err, "not a prometheus answer: no status "
 			    "success");
 		return -1;
 	}
-	if (!p->seen_data) {
-		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no data");
-		return -1;
-	}
+	if (!p->seen_data)
+		return flux_errf(err, "not a prometheus answer: no data");
 	if (!p->seen_result || (strcmp(t, "matrix") != 0 &&
 	    strcmp(t, "vector") != 0 && strcmp(t, "scalar") != 0) ||
-	    (p->scalar && strcmp(t, "scalar") != 0)) {
-		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no matrix, "
+	    (p->scalar && strcmp(t, "scalar") != 0))
+		return flux_errf(err, "not a prometheus answer: no matrix, "
 		    "vector or scalar result");
-		return -1;
-	}
 	if ((strcmp(t, "scalar") == 0 && !p->scalar) ||
-	    (strcmp(t, "vector") == 0 && p->seen_series && !p->seen_value)) {
-		snprintf(err, FLUX_ERRLEN, "sample 0 is not [timestamp, value]");
-		return -1;
-	}
+	    (strcmp(t, "vector") == 0 && p->seen_series && !p->seen_value))
+		return flux_errf(err, "sample 0 is not [timestamp, value]");
 	if ((strcmp(t, "matrix") == 0 && p->seen_value) ||
-	    (strcmp(t, "vector") == 0 && p->seen_values)) {
-		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: the result does "
+	    (strcmp(t, "vector") == 0 && p->seen_values))
+		return flux_errf(err, "not a prometheus answer: the result does "
 		    "not match its resultType %s", t);
-		return -1;
-	}
-	if (strcmp(t, "matrix") == 0 && p->seen_series && !p->seen_values) {
-		snprintf(err, FLUX_ERRLEN, "not a prometheus answer: no values");
-		return -1;
-	}
+	if (strcmp(t, "matrix") == 0 && p->seen_series && !p->seen_values)
+		return flux_errf(err, "not a prometheus answer: no values");
 	return 0;
 }
 
@@ -591,8 +581,7 @@ flux_series_parser_finish(struct flux_series_parser *p, char err[])
 		return failure(p, err);
 	if (p->bytes == 0) {
 		p->failed = 1;
-		snprintf(err, FLUX_ERRLEN, "answer is not JSON (empty)");
-		return -1;
+		return flux_errf(err, "answer is not JSON (empty)");
 	}
 	if (yajl_complete_parse(p->y) != yajl_status_ok)
 		return failure(p, err);
@@ -624,8 +613,8 @@ flux_series_parser_free(struct flux_series_parser *p)
 
 /* ------------------------------------------------------ whole answers -- */
 
-int
-flux_series_add(struct flux_series *s, int64_t ts, double value)
+static int
+series_add(struct flux_series *s, int64_t ts, double value)
 {
 	struct flux_sample	*v;
 	size_t			 cap;
@@ -645,10 +634,9 @@ flux_series_add(struct flux_series *s, int64_t ts, double value)
 static int
 to_series(void *ctx, int64_t ts, double value, char err[])
 {
-	if (flux_series_add(ctx, ts, value) == 0)
+	if (series_add(ctx, ts, value) == 0)
 		return 0;
-	snprintf(err, FLUX_ERRLEN, "out of memory");
-	return -1;
+	return flux_errf(err, "out of memory");
 }
 
 /*
@@ -663,10 +651,8 @@ flux_series_parse(enum flux_series_kind kind, const char *body, size_t len,
 	size_t				 n0 = out->n, pts, drop, ign;
 	int				 rc = -1;
 
-	if ((p = flux_series_parser_new(kind, to_series, out)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
-	}
+	if ((p = flux_series_parser_new(kind, to_series, out)) == NULL)
+		return flux_errf(err, "out of memory");
 	if (flux_series_parser_feed(p, body, len, err) == 0 &&
 	    flux_series_parser_finish(p, err) == 0) {
 		flux_series_parser_counts(p, &pts, &drop, &ign);
@@ -753,12 +739,12 @@ bin_of(struct flux_bins *b, uint32_t key, char err[])
 	if (b->cap > 0 && (x = find(b->v, b->cap, key))->key == key)
 		return x;
 	if (b->n == FLUX_SERIES_MAX_BINS) {
-		snprintf(err, FLUX_ERRLEN, "answers cover more than %d distinct "
+		flux_errf(err, "answers cover more than %d distinct "
 		    "minutes", FLUX_SERIES_MAX_BINS);
 		return NULL;
 	}
 	if ((b->n + 1) * 2 > b->cap && grow(b) == -1) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		return NULL;
 	}
 	x = find(b->v, b->cap, key);
@@ -771,7 +757,7 @@ bin_of(struct flux_bins *b, uint32_t key, char err[])
 int
 flux_bins_add(struct flux_bins *b, int64_t ts, double value, char err[])
 {
-	struct flux_bin	*x = bin_of(b, (uint32_t)(ts / BIN_STEP) + 1, err);
+	struct flux_bin	*x = bin_of(b, (uint32_t)(ts / FLUX_BIN_SECONDS) + 1, err);
 
 	if (x == NULL)
 		return -1;
@@ -829,12 +815,12 @@ flux_bins_select(const struct flux_bins *b, int64_t after, int64_t before,
 	for (i = 0; i < b->cap; i++) {
 		if (b->v[i].key == 0)
 			continue;
-		ts = (int64_t)(b->v[i].key - 1) * BIN_STEP;
+		ts = (int64_t)(b->v[i].key - 1) * FLUX_BIN_SECONDS;
 		mean = b->v[i].sum / b->v[i].count;
 		if (!isfinite(mean))
 			mean = b->v[i].scaled / b->v[i].count * SCALE;
 		if (ts > after && ts < before && isfinite(mean) &&
-		    flux_series_add(out, ts, mean) == -1)
+		    series_add(out, ts, mean) == -1)
 			return -1;
 	}
 	if (out->n > 1)

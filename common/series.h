@@ -63,7 +63,6 @@ void	flux_series_parser_counts(const struct flux_series_parser *p,
 	    size_t *points, size_t *dropped, size_t *ignored);
 void	flux_series_parser_free(struct flux_series_parser *p);
 
-int	flux_series_add(struct flux_series *s, int64_t ts, double value);
 int	flux_series_parse(enum flux_series_kind kind, const char *body,
 	    size_t len, struct flux_series *out, char err[]);
 int	flux_series_graphite(const char *body, size_t len,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "carbon.h"
+#include "fs.h"
 #include "log.h"
 #include "spool.h"
 #include "util.h"
@@ -34,8 +35,9 @@ flux_spool_held(const struct flux_conf *c, char *path, size_t len)
 {
 	struct stat	st;
 
-	snprintf(path, len, "%s/" SPOOL_HOLD, c->spool_path);
-	return lstat(path, &st) == 0;
+	/* A spool path too long for the hold file is too long for the spool. */
+	return flux_fs_join(path, len, c->spool_path, SPOOL_HOLD) == 0 &&
+	    lstat(path, &st) == 0;
 }
 
 /* Names sort by time: 12-digit seconds, 9-digit nanoseconds, pid, counter. */
@@ -89,17 +91,19 @@ flux_spool_write(const struct flux_conf *c, const struct flux_points *p,
     char err[])
 {
 	struct flux_buf	 b = { 0 };
-	char		 name[SPOOL_NAME_MAX], tmp[FLUX_PATH_MAX], dst[FLUX_PATH_MAX];
+	char		 name[SPOOL_NAME_MAX], tmpname[SPOOL_NAME_MAX + 8];
+	char		 tmp[FLUX_PATH_MAX], dst[FLUX_PATH_MAX];
 	int		 fd = -1, rc = -1;
 
 	if (format_points(&b, p) == -1 || spool_name(name, sizeof(name), "") == -1) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		goto done;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s/.tmp.%s", c->spool_path, name) >=
-	    (int)sizeof(tmp) || snprintf(dst, sizeof(dst), "%s/%s",
-	    c->spool_path, name) >= (int)sizeof(dst)) {
-		snprintf(err, FLUX_ERRLEN, "spool path too long: '%s'", c->spool_path);
+	/* The name fits SPOOL_NAME_MAX, so ".tmp." and it fit tmpname. */
+	snprintf(tmpname, sizeof(tmpname), ".tmp.%s", name);
+	if (flux_fs_join(tmp, sizeof(tmp), c->spool_path, tmpname) == -1 ||
+	    flux_fs_join(dst, sizeof(dst), c->spool_path, name) == -1) {
+		flux_errf(err, "spool path too long: '%s'", c->spool_path);
 		goto done;
 	}
 	/*
@@ -110,14 +114,14 @@ flux_spool_write(const struct flux_conf *c, const struct flux_points *p,
 	    0640)) == -1 ||
 	    fchmod(fd, 0640) == -1 ||
 	    flux_write_all(fd, b.ptr, b.len) == -1 || fsync(fd) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot write spool file '%s': %s", tmp,
+		flux_errf(err, "cannot write spool file '%s': %s", tmp,
 		    strerror(errno));
 		goto done;
 	}
 	if (close(fd) == -1 || (fd = -1, rename(tmp, dst) == -1) ||
 	    sync_dir(c->spool_path) == -1) {
 		fd = -1;
-		snprintf(err, FLUX_ERRLEN, "cannot commit spool file '%s': %s", dst,
+		flux_errf(err, "cannot commit spool file '%s': %s", dst,
 		    strerror(errno));
 		goto done;
 	}
@@ -168,12 +172,12 @@ open_spool_file(const char *path, char err[])
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &st) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot open spool file '%s': %s", path,
+		flux_errf(err, "cannot open spool file '%s': %s", path,
 		    strerror(errno));
 	} else if (!S_ISREG(st.st_mode))
-		snprintf(err, FLUX_ERRLEN, "spool file '%s' is not a regular file", path);
+		flux_errf(err, "spool file '%s' is not a regular file", path);
 	else if ((f = fdopen(fd, "r")) == NULL)
-		snprintf(err, FLUX_ERRLEN, "cannot open spool file '%s': %s", path,
+		flux_errf(err, "cannot open spool file '%s': %s", path,
 		    strerror(errno));
 	if (f == NULL && fd != -1)
 		close(fd);
@@ -197,11 +201,11 @@ flux_spool_read(const char *path, struct flux_points *p, char err[])
 		lineno++;
 		/* A NUL would cut the line short and its end be ignored. */
 		if ((rc = memchr(line, '\0', (size_t)n) ? -1 : parse_line(line, p)) == -1)
-			snprintf(err, FLUX_ERRLEN, "spool file '%s' line %u: not a valid "
+			flux_errf(err, "spool file '%s' line %u: not a valid "
 			    "point", path, lineno);
 	}
 	if (rc == 0 && ferror(f)) {
-		snprintf(err, FLUX_ERRLEN, "cannot read spool file '%s': %s", path,
+		flux_errf(err, "cannot read spool file '%s': %s", path,
 		    strerror(errno));
 		rc = -1;
 	}
@@ -232,7 +236,7 @@ list_spool(const char *dir, size_t *n, char err[])
 
 	*n = 0;
 	if ((d = opendir(dir)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "cannot open spool directory '%s': %s", dir,
+		flux_errf(err, "cannot open spool directory '%s': %s", dir,
 		    strerror(errno));
 		return NULL;
 	}
@@ -288,7 +292,7 @@ flush_one(const struct flux_conf *c, const char *path, int dryrun,
 	if (!dryrun && flux_carbon_deliver(c, &p, err) == -1)
 		goto done;
 	if (!dryrun && unlink(path) == -1) {
-		snprintf(err, FLUX_ERRLEN, "cannot remove spool file '%s': %s", path,
+		flux_errf(err, "cannot remove spool file '%s': %s", path,
 		    strerror(errno));
 		goto done;
 	}
@@ -322,7 +326,12 @@ flux_spool_flush(const struct flux_conf *c, int dryrun, int64_t deadline,
 			*left = n - i;
 			break;
 		}
-		snprintf(path, sizeof(path), "%s/%s", c->spool_path, names[i]);
+		if (flux_fs_join(path, sizeof(path), c->spool_path, names[i]) == -1) {
+			flux_errf(err, "spool path too long: '%s'",
+			    c->spool_path);
+			rc = -1;
+			break;
+		}
 		if (flush_one(c, path, dryrun, points, err) == 0) {
 			(*files)++;
 			continue;

@@ -85,7 +85,7 @@ flux_status_save(struct flux_store *s, const char *dir, const cJSON *st,
 
 	if (text == NULL || !cJSON_IsString(id) ||
 	    flux_buf_printf(&key, FLUX_STATUS_PREFIX "%s", id->valuestring) == -1) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		rc = -1;
 		goto done;
 	}
@@ -109,10 +109,8 @@ flux_status_forget(struct flux_store *s, const char *id_key, char err[])
 	struct flux_buf	k = { 0 };
 	int		rc;
 
-	if (flux_buf_printf(&k, FLUX_STATUS_PREFIX "%s", id_key) == -1) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
-	}
+	if (flux_buf_printf(&k, FLUX_STATUS_PREFIX "%s", id_key) == -1)
+		return flux_errf(err, "out of memory");
 	rc = flux_store_del(s, k.ptr, err);
 	flux_buf_free(&k);
 	return rc;

@@ -42,7 +42,7 @@ connect_redis(const struct flux_conf *c, char err[])
 		ctx = redisConnectWithTimeout(where, (int)c->redis_port, tv);
 	}
 	if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK) {
-		snprintf(err, FLUX_ERRLEN, "cannot connect to redis '%s': %s", where,
+		flux_errf(err, "cannot connect to redis '%s': %s", where,
 		    ctx ? ctx->errstr : "out of memory");
 		if (ctx)
 			redisFree(ctx);
@@ -58,7 +58,7 @@ flux_store_open(const struct flux_conf *c, char err[])
 	struct flux_store	*s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		return NULL;
 	}
 	if ((s->ctx = connect_redis(c, err)) == NULL ||
@@ -94,7 +94,7 @@ void
 store_reply_error(const struct flux_store *s, const redisReply *r,
     const char *what, char err[])
 {
-	snprintf(err, FLUX_ERRLEN, "redis %s failed: %s", what, r ?
+	flux_errf(err, "redis %s failed: %s", what, r ?
 	    (r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply") :
 	    s->ctx->errstr);
 }
@@ -148,10 +148,8 @@ int
 store_command_args(struct flux_store *s, const struct store_args *a, int want,
     redisReply **reply, const char *what, char err[])
 {
-	if (a->failed) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
-	}
+	if (a->failed)
+		return flux_errf(err, "out of memory");
 	return checked(s, redisCommandArgv(s->ctx, (int)a->n,
 	    (const char **)a->v, a->len), want, reply, what, err);
 }
@@ -188,7 +186,7 @@ flux_store_get(struct flux_store *s, const char *key, char err[])
 	    key) == -1)
 		return NULL;
 	if (r->type == REDIS_REPLY_STRING && (out = strdup(r->str)) == NULL)
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 	freeReplyObject(r);
 	return out;
 }
@@ -480,7 +478,7 @@ flux_store_queue_take(struct flux_store *s, const struct flux_store_queue *q,
 	    "RPOPLPUSH %s %s", q->waiting, q->processing) == -1)
 		return -1;
 	if (r->type == REDIS_REPLY_STRING && (*job = strdup(r->str)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		rc = -1;
 	}
 	freeReplyObject(r);
@@ -507,11 +505,9 @@ flux_store_queue_replace(struct flux_store *s,
 	if (int_command(s, &n, "job update", err, "EVAL %s 2 %s %s %s %s",
 	    replace_lua, q->processing, list, job, next) == -1)
 		return -1;
-	if (n != 1) {
-		snprintf(err, FLUX_ERRLEN, "job is no longer in '%s'",
+	if (n != 1)
+		return flux_errf(err, "job is no longer in '%s'",
 		    q->processing);
-		return -1;
-	}
 	return 0;
 }
 
@@ -522,7 +518,7 @@ flux_store_queue_list(struct flux_store *s, const struct flux_store_queue *q,
 {
 	redisReply	*r;
 	size_t		 i;
-	int		 rc;
+	int		 rc = 0;
 
 	jobs->v = NULL;
 	jobs->n = 0;
@@ -530,15 +526,14 @@ flux_store_queue_list(struct flux_store *s, const struct flux_store_queue *q,
 	    "LRANGE %s 0 -1", q->waiting) == -1)
 		return -1;
 	/* LRANGE lists from the head; the oldest job is at the tail. */
-	rc = (jobs->v = calloc(r->elements + 1, sizeof(*jobs->v))) ? 0 : -1;
-	for (i = r->elements; rc == 0 && i-- > 0; jobs->n++)
+	for (i = r->elements; rc == 0 && i-- > 0; )
 		if (r->element[i]->type != REDIS_REPLY_STRING ||
-		    (jobs->v[jobs->n] = strdup(r->element[i]->str)) == NULL)
+		    flux_list_add(jobs, r->element[i]->str) == -1)
 			rc = -1;
 	if (rc == -1)
-		snprintf(err, FLUX_ERRLEN, "cannot read the %s", q->name);
+		flux_errf(err, "cannot read the %s", q->name);
 	freeReplyObject(r);
 	if (rc == -1)
-		flux_pylist_free(jobs);
+		flux_list_free(jobs);
 	return rc;
 }

@@ -316,9 +316,8 @@ wait_again(int64_t *deadline, int64_t *pause, int64_t lease, int nwait,
 	if (*deadline == 0)
 		*deadline = now + lease + WAIT_MARGIN_MS;
 	else if (now > *deadline) {
-		snprintf(err, FLUX_ERRLEN, "%d points still claimed by another "
+		return flux_errf(err, "%d points still claimed by another "
 		    "request after %lld ms", nwait, (long long)(lease + WAIT_MARGIN_MS));
-		return -1;
 	}
 	nap(*pause);
 	*pause = *pause * 2 > WAIT_MAX_MS ? WAIT_MAX_MS : *pause * 2;
@@ -345,7 +344,7 @@ run_dedup(struct flux_store *s, struct store_script *sc, struct flux_points *p,
 			store_reply_error(s, r, "de-duplication", err);
 		else if (nwait > 0 && apply && note_tokens(&sc->args, DA_SEEN,
 		    r->element[DEDUP_REPLY_TOKENS]->str) == -1) {
-			snprintf(err, FLUX_ERRLEN, "out of memory");
+			flux_errf(err, "out of memory");
 			nwait = -1;
 		}
 		freeReplyObject(r);
@@ -378,10 +377,8 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 	store_claim_clear(s);
 	s->claim.lease = lease_ms(c);
 	new_token(s->claim.token);
-	if ((idx = calloc(p->n ? p->n : 1, sizeof(*idx))) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
-	}
+	if ((idx = calloc(p->n ? p->n : 1, sizeof(*idx))) == NULL)
+		return flux_errf(err, "out of memory");
 	for (i = 0; i < p->n; i++)
 		if (c->check_last_timestamp && !p->v[i].fill)
 			idx[n++] = i;

@@ -195,10 +195,8 @@ get_str(const cJSON *o, const char *name, const char **out, char err[])
 	*out = NULL;
 	if (it == NULL || cJSON_IsNull(it))
 		return 0;
-	if (!cJSON_IsString(it)) {
-		snprintf(err, FLUX_ERRLEN, "%s must be a string", name);
-		return -1;
-	}
+	if (!cJSON_IsString(it))
+		return flux_errf(err, "%s must be a string", name);
 	*out = it->valuestring;
 	return 0;
 }
@@ -208,10 +206,8 @@ need_str(const cJSON *o, const char *name, const char **out, char err[])
 {
 	if (get_str(o, name, out, err) == -1)
 		return -1;
-	if (*out == NULL || **out == '\0') {
-		snprintf(err, FLUX_ERRLEN, "no %s passed", name);
-		return -1;
-	}
+	if (*out == NULL || **out == '\0')
+		return flux_errf(err, "no %s passed", name);
 	return 0;
 }
 
@@ -239,8 +235,7 @@ get_int(const cJSON *o, const char *name, int64_t def, int64_t max,
 	else
 		snprintf(text, sizeof(text), "%s", cJSON_IsNumber(it) ? "a number out "
 		    "of range" : "not a number");
-	snprintf(err, FLUX_ERRLEN, "invalid %s - %s", name, text);
-	return -1;
+	return flux_errf(err, "invalid %s - %s", name, text);
 }
 
 /* true/false or "true"/"false"; def if absent. */
@@ -261,8 +256,7 @@ get_bool(const cJSON *o, const char *name, int def, int *out, char err[])
 		*out = strcasecmp(it->valuestring, "true") == 0;
 		return 0;
 	}
-	snprintf(err, FLUX_ERRLEN, "invalid %s - must be true or false", name);
-	return -1;
+	return flux_errf(err, "invalid %s - must be true or false", name);
 }
 
 static int
@@ -270,10 +264,8 @@ dup_str(char **dst, const char *src, char err[])
 {
 	if (src == NULL)
 		return 0;
-	if ((*dst = strdup(src)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
-	}
+	if ((*dst = strdup(src)) == NULL)
+		return flux_errf(err, "out of memory");
 	return 0;
 }
 
@@ -288,36 +280,28 @@ parse_choices(const cJSON *o, struct flux_upload_info *info, char err[])
 		return -1;
 	for (i = 0; i < NFORMATS && strcmp(s, format_names[i]) != 0; i++)
 		;
-	if (i == NFORMATS) {
-		snprintf(err, FLUX_ERRLEN, "format %.32s is not supported - csv, xlsx "
+	if (i == NFORMATS)
+		return flux_errf(err, "format %.32s is not supported - csv, xlsx "
 		    "or xls", s);
-		return -1;
-	}
 	info->format = (enum flux_format)i;
 	if (need_str(o, "archive", &s, err) == -1)
 		return -1;
 	for (i = 0; i < NARCHIVES && strcmp(s, archive_names[i]) != 0; i++)
 		;
-	if (i == NARCHIVES) {
-		snprintf(err, FLUX_ERRLEN, "invalid archive - %.32s - one of none, gz, "
+	if (i == NARCHIVES)
+		return flux_errf(err, "invalid archive - %.32s - one of none, gz, "
 		    "zip, tar_gz", s);
-		return -1;
-	}
 	info->archive = (enum flux_archive)i;
 	if (get_str(o, "date_orientation", &s, err) == -1)
 		return -1;
-	if (s != NULL && strcmp(s, "rows") != 0) {
-		snprintf(err, FLUX_ERRLEN, "date_orientation %.32s is not supported - "
+	if (s != NULL && strcmp(s, "rows") != 0)
+		return flux_errf(err, "date_orientation %.32s is not supported - "
 		    "only rows", s);
-		return -1;
-	}
 	if (get_str(o, "resample_method", &s, err) == -1)
 		return -1;
-	if (s != NULL && strcmp(s, "mean") != 0 && strcmp(s, "sum") != 0) {
-		snprintf(err, FLUX_ERRLEN, "invalid resample_method - %.32s - mean or "
+	if (s != NULL && strcmp(s, "mean") != 0 && strcmp(s, "sum") != 0)
+		return flux_errf(err, "invalid resample_method - %.32s - mean or "
 		    "sum", s);
-		return -1;
-	}
 	info->resample = (s != NULL && strcmp(s, "sum") == 0) ? FLUX_RS_SUM :
 	    FLUX_RS_MEAN;
 	return 0;
@@ -339,11 +323,9 @@ parse_sheet(const cJSON *o, struct flux_upload_info *info, char err[])
 		return get_int(o, "sheet", 0, FLUX_UPLOAD_SHEET_INDEX_MAX,
 		    &info->sheet_index, err);
 	n = cJSON_IsString(it) ? strlen(it->valuestring) : 0;
-	if (n == 0 || n > FLUX_UPLOAD_SHEET_NAME_MAX) {
-		snprintf(err, FLUX_ERRLEN, "invalid sheet - a name of 1 to %d bytes "
+	if (n == 0 || n > FLUX_UPLOAD_SHEET_NAME_MAX)
+		return flux_errf(err, "invalid sheet - a name of 1 to %d bytes "
 		    "or an index from 0", FLUX_UPLOAD_SHEET_NAME_MAX);
-		return -1;
-	}
 	return dup_str(&info->sheet_name, it->valuestring, err);
 }
 
@@ -418,27 +400,19 @@ column_metric(struct flux_upload_info *info, size_t i, const char *col,
 		(*dates)++;
 		return 0;
 	}
-	if (*col == '\0') {
-		snprintf(err, FLUX_ERRLEN, "columns_to_metrics - column %zu has no name",
+	if (*col == '\0')
+		return flux_errf(err, "columns_to_metrics - column %zu has no name",
 		    i + 1);
-		return -1;
-	}
-	if (flux_buf_printf(&b, "%s.%s", info->ns, col) == -1) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
-		return -1;
-	}
+	if (flux_buf_printf(&b, "%s.%s", info->ns, col) == -1)
+		return flux_errf(err, "out of memory");
 	flux_metric_normalise(b.ptr);
 	info->metrics[i] = b.ptr;
-	if ((why = flux_metric_invalid(b.ptr)) != NULL) {
-		snprintf(err, FLUX_ERRLEN, "columns_to_metrics - invalid metric - "
+	if ((why = flux_metric_invalid(b.ptr)) != NULL)
+		return flux_errf(err, "columns_to_metrics - invalid metric - "
 		    "%.512s - %s", b.ptr, why);
-		return -1;
-	}
-	if (seen_metric(info, i, b.ptr)) {
-		snprintf(err, FLUX_ERRLEN, "columns_to_metrics - %.512s named twice",
+	if (seen_metric(info, i, b.ptr))
+		return flux_errf(err, "columns_to_metrics - %.512s named twice",
 		    b.ptr);
-		return -1;
-	}
 	return 0;
 }
 
@@ -452,20 +426,18 @@ parse_columns(const cJSON *o, struct flux_upload_info *info, char err[])
 
 	if (need_str(o, "columns_to_metrics", &s, err) == -1)
 		return -1;
-	if ((cols = split_columns(s, &n)) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "columns_to_metrics - more than %d columns",
+	if ((cols = split_columns(s, &n)) == NULL)
+		return flux_errf(err, "columns_to_metrics - more than %d columns",
 		    FLUX_UPLOAD_COLUMNS_MAX);
-		return -1;
-	}
 	if ((info->metrics = calloc(n, sizeof(*info->metrics))) == NULL) {
-		snprintf(err, FLUX_ERRLEN, "out of memory");
+		flux_errf(err, "out of memory");
 		rc = -1;
 	}
 	info->ncolumns = info->metrics ? n : 0;
 	for (i = 0; i < n && rc == 0; i++)
 		rc = column_metric(info, i, cols[i], &dates, err);
 	if (rc == 0 && dates != 1) {
-		snprintf(err, FLUX_ERRLEN, "columns_to_metrics - %s", dates ?
+		flux_errf(err, "columns_to_metrics - %s", dates ?
 		    "more than one column named date" : "no column named date");
 		rc = -1;
 	}
@@ -482,30 +454,22 @@ parse_strings(const cJSON *o, struct flux_upload_info *info, char err[])
 
 	if (need_str(o, "parent_metric_namespace", &ns, err) == -1)
 		return -1;
-	if (strlen(ns) > FLUX_NAME_MAX || flux_metric_invalid(ns) != NULL) {
-		snprintf(err, FLUX_ERRLEN, "invalid parent_metric_namespace - %.512s - %s",
+	if (strlen(ns) > FLUX_NAME_MAX || flux_metric_invalid(ns) != NULL)
+		return flux_errf(err, "invalid parent_metric_namespace - %.512s - %s",
 		    ns, strlen(ns) > FLUX_NAME_MAX ? "too long" : flux_metric_invalid(ns));
-		return -1;
-	}
 	if (need_str(o, "timezone", &tz, err) == -1)
 		return -1;
-	if (!flux_date_tz_valid(tz)) {
-		snprintf(err, FLUX_ERRLEN, "invalid timezone - %.128s", tz);
-		return -1;
-	}
+	if (!flux_date_tz_valid(tz))
+		return flux_errf(err, "invalid timezone - %.128s", tz);
 	if (get_str(o, "date_format", &fmt, err) == -1 ||
 	    get_str(o, "data_filename", &data, err) == -1 ||
 	    get_str(o, "key", &key, err) == -1)
 		return -1;
-	if (fmt != NULL && (*fmt == '\0' || strlen(fmt) > FLUX_DATE_FORMAT_MAX)) {
-		snprintf(err, FLUX_ERRLEN, "invalid date_format - empty or longer "
+	if (fmt != NULL && (*fmt == '\0' || strlen(fmt) > FLUX_DATE_FORMAT_MAX))
+		return flux_errf(err, "invalid date_format - empty or longer "
 		    "than %d bytes", FLUX_DATE_FORMAT_MAX);
-		return -1;
-	}
-	if (data != NULL && !flux_upload_name_ok(data)) {
-		snprintf(err, FLUX_ERRLEN, "invalid data_filename - %.255s", data);
-		return -1;
-	}
+	if (data != NULL && !flux_upload_name_ok(data))
+		return flux_errf(err, "invalid data_filename - %.255s", data);
 	return (dup_str(&info->ns, ns, err) == -1 ||
 	    dup_str(&info->timezone, tz, err) == -1 ||
 	    dup_str(&info->date_format, fmt, err) == -1 ||
@@ -523,10 +487,8 @@ flux_upload_info_parse(const cJSON *o, struct flux_upload_info *info,
     char err[])
 {
 	memset(info, 0, sizeof(*info));
-	if (!cJSON_IsObject(o)) {
-		snprintf(err, FLUX_ERRLEN, "info is not a JSON object");
-		return -1;
-	}
+	if (!cJSON_IsObject(o))
+		return flux_errf(err, "info is not a JSON object");
 	if (parse_strings(o, info, err) == -1 || parse_choices(o, info, err) == -1 ||
 	    get_int(o, "header_row", -1, INT32_MAX, &info->header_row, err) == -1 ||
 	    parse_skip_rows(o, info, err) == -1 || parse_sheet(o, info, err) == -1 ||
@@ -537,7 +499,7 @@ flux_upload_info_parse(const cJSON *o, struct flux_upload_info *info,
 		return -1;
 	}
 	if (info->header_row < 0) {
-		snprintf(err, FLUX_ERRLEN, "no header_row passed");
+		flux_errf(err, "no header_row passed");
 		flux_upload_info_free(info);
 		return -1;
 	}

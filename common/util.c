@@ -14,6 +14,80 @@
 
 #include "util.h"
 
+/* A message into buf, cut short if longer; errno is kept. Returns -1. */
+static int
+vformat(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	int	saved = errno;
+
+	vsnprintf(buf, len, fmt, ap);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * The error convention in one call: the message into err (FLUX_ERRLEN
+ * bytes), and -1 for the caller to return. errno is kept, for a caller
+ * that still looks at it.
+ */
+int
+flux_errf(char err[], const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vformat(err, FLUX_ERRLEN, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The same for a message a client reads: msg has FLUX_MSG_MAX bytes. */
+int
+flux_msgf(char msg[], const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vformat(msg, FLUX_MSG_MAX, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Append s to l, taking it: it is freed if it cannot be added. 0 or -1. */
+int
+flux_list_take(struct flux_list *l, char *s)
+{
+	char	**v;
+
+	if (s == NULL || (v = realloc(l->v, (l->n + 1) * sizeof(*v))) == NULL) {
+		free(s);
+		return -1;
+	}
+	l->v = v;
+	l->v[l->n++] = s;
+	return 0;
+}
+
+/* Append a copy of s to l; 0, or -1 when memory ran out (l unchanged). */
+int
+flux_list_add(struct flux_list *l, const char *s)
+{
+	return flux_list_take(l, strdup(s));
+}
+
+/* Free every string of l and the list itself; l is left empty. */
+void
+flux_list_free(struct flux_list *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
 /* Parse a decimal integer in [min, max]; optional leading '-', nothing else. */
 int
 flux_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)

@@ -1,7 +1,8 @@
 /*
- * util.h - small helpers every Flux module uses: strict number parsing,
- * growable byte buffers, constant-time comparison, Python-compatible float
- * formatting and UTF-8 sanitising for text that is echoed back.
+ * util.h - small helpers every Flux module uses: the error formatter,
+ * string lists, strict number parsing, growable byte buffers,
+ * constant-time comparison, Python-compatible float formatting and UTF-8
+ * sanitising for text that is echoed back.
  */
 #ifndef FLUX_UTIL_H
 #define FLUX_UTIL_H
@@ -22,12 +23,27 @@
 /* Room for a double printed by flux_fmt_double(): at most 24 bytes are used. */
 #define FLUX_DBLLEN 48
 
+/* A list of strings, each owned by the list (flux_list_free frees them). */
+struct flux_list {
+	char	**v;
+	size_t	  n;
+};
+
 /* A growable byte buffer. Always NUL-terminated past len when ptr != NULL. */
 struct flux_buf {
 	char	*ptr;
 	size_t	 len;
 	size_t	 cap;
 };
+
+int	flux_errf(char err[], const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	flux_msgf(char msg[], const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+int	flux_list_add(struct flux_list *l, const char *s);
+int	flux_list_take(struct flux_list *l, char *s);
+void	flux_list_free(struct flux_list *l);
 
 int	flux_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 int	flux_parse_double(const char *s, double *out);

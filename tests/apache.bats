@@ -5,8 +5,12 @@
 # answers to oversized bodies that reach the client, and the installed
 # site for Skyline's Vista (the root paths on a port of their own).
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start apache redis carbon
 	make -s -C "$FLUX_TOP" install DESTDIR="$STACK_DIR/inst" PREFIX=/usr \
 		SYSCONFDIR=/etc >/dev/null
@@ -25,12 +29,10 @@ setup_file() {
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	APACHE_PORT=$(cat "$STACK_DIR/ports/apache" 2>/dev/null || echo "${FLUX_URL##*:}")
 	HOST=127.0.0.1:$APACHE_PORT
 	VISTA=http://127.0.0.1:$(cat "$STACK_DIR/vista.port")

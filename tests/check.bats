@@ -4,19 +4,21 @@
 # the suite's own redis-server and carbon-cache.
 bats_require_minimum_version 1.5.0
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start check redis carbon
 	export STACK_DIR REDIS_SOCK CARBON_PORT CARBON_PICKLE_PORT
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	conf
 }
 

@@ -3,8 +3,12 @@ bats_require_minimum_version 1.5.0
 # flux.conf (SPEC section 2): strict parsing, errors naming file and line;
 # a CGI answers a plain 500 and logs the detail, flux-batch exits non-zero.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start conf
 }
 

@@ -4,18 +4,20 @@
 # carbon-cache, and the rollback of flux.last when a point can be neither
 # delivered nor spooled.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start dlv redis carbon
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	write_conf
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 	rm -f "$STACK_DIR"/spool/*
@@ -28,7 +30,7 @@ teardown() {
 golden_body='{"key":"'$KEY'","metrics":[{"metric":"test.golden.a","timestamp":1700000000,"value":1.5},{"metric":"test.golden.b","timestamp":"1700000060","value":"-2"}]}'
 
 # items: the "name ts value" lines carbon's unpickler reads from the capture.
-items() { /usr/bin/python3 "$FLUX_TOP/tests/lib/unpickle.py" "$CAPTURE_FILE" "$@"; }
+items() { /usr/bin/python3 "$FLUX_TOP/tests/tools/unpickle.py" "$CAPTURE_FILE" "$@"; }
 
 @test "pickle: the bytes on the wire match the golden file" {
 	start_capture accept

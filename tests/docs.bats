@@ -5,8 +5,12 @@
 # manual pages point at nothing outside the repository.
 bats_require_minimum_version 1.5.0
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/upload.bash
+source "$BATS_TEST_DIRNAME/lib/upload.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	suite_start docs redis carbon
 	upload_conf
 	start_apache "$FLUX_TOP/cgi-bin" "$STACK_DIR/flux.conf"
@@ -14,12 +18,7 @@ setup_file() {
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	suite_stop
-}
-
-setup() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 }
 
 @test "the manual pages are clean for mandoc -Tlint" {
@@ -31,7 +30,7 @@ setup() {
 }
 
 @test "flux.conf(5), flux.conf.example and common/conf.c list the same settings and defaults" {
-	run bash "$FLUX_TOP/tests/lib/settings.sh"
+	run bash "$FLUX_TOP/tests/tools/settings.sh"
 	echo "$output"
 	[ "$status" = 0 ]
 	[ "$output" = "" ]

@@ -7,19 +7,21 @@
 # check that stops make check at once when a tool is missing.
 bats_require_minimum_version 1.5.0
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start install
 	export STACK_DIR
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	D=$(mktemp -d "$STACK_DIR/root.XXXXXX")
 }
 
@@ -260,15 +262,15 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	mkdir -p "$bin"
 	printf '#!/bin/sh\nexit 1\n' > "$bin/dpkg-query"
 	chmod 755 "$bin/dpkg-query"
-	for t in $(awk '/^(build|test) /{for (i = 3; i <= NF; i++) print $i}' "$FLUX_TOP/tests/lib/deps.sh"); do
+	for t in $(awk '/^(build|test) /{for (i = 3; i <= NF; i++) print $i}' "$FLUX_TOP/tests/tools/deps.sh"); do
 		case $t in cgi-fcgi|xxd) continue ;; esac
 		ln -sf "$(command -v "$t")" "$bin/$t"
 	done
-	run --separate-stderr env PATH="$bin" "$BASH" "$FLUX_TOP/tests/lib/deps.sh" --check
+	run --separate-stderr env PATH="$bin" "$BASH" "$FLUX_TOP/tests/tools/deps.sh" --check
 	[ "$status" = 1 ]
 	[[ $stderr == "missing Debian packages: "*"libfcgi-bin (cgi-fcgi) xxd (xxd)"* ]]
-	[[ $stderr == *"install them with: bash tests/lib/deps.sh (or apt-get install "*"libfcgi-bin xxd)" ]]
+	[[ $stderr == *"install them with: bash tests/tools/deps.sh (or apt-get install "*"libfcgi-bin xxd)" ]]
 	# make check runs that check first.
 	run make -n --no-print-directory -C "$FLUX_TOP" check
-	[[ ${lines[0]} == *"bash tests/lib/deps.sh --check"* ]]
+	[[ ${lines[0]} == *"bash tests/tools/deps.sh --check"* ]]
 }

@@ -3,18 +3,17 @@
 # each program embeds (SCRIPT LOAD), so a syntax error fails make check
 # rather than every request. tests/unit/lua_text prints that text.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start lua redis
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_stop
-}
-
-setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 }
 
 # load NAME: SCRIPT LOAD of the embedded script NAME; its SHA1 on success.

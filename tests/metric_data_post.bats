@@ -3,18 +3,20 @@
 # and telegraf forms, flags, gzip and limits, one test per rule, against a
 # real redis-server and carbon-cache.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start post redis carbon
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	write_conf
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 	export FLUX_NOW=1700000000
@@ -332,6 +334,12 @@ JSON
 	cgi metric_data_post POST "" "$STACK_DIR/t.json" HTTP_KEY=$PKEY HTTP_TELEGRAF=true
 	expect 204 ""
 	[ "$(last team.a.h.m.a)" = "[1700000000, 1.0]" ]
+}
+
+@test "telegraf: tags that are not an object give no host: the fields are dropped, not a crash" {
+	printf '{"metrics":[{"fields":{"a":1},"name":"m","tags":["h",{"host":"h"}],"timestamp":1700000000}]}' > "$STACK_DIR/t.json"
+	cgi metric_data_post POST "" "$STACK_DIR/t.json" HTTP_KEY=$KEY HTTP_TELEGRAF=true
+	expect 207 '{"code": 207, "message": "1 non-numeric value metrics were dropped", "dropped non-numeric metrics": ["m.a"], "processed metrics count": 0}'
 }
 
 @test "telegraf: an invalid timestamp rejects the whole batch" {

@@ -15,9 +15,9 @@ teardown() {
 }
 
 roundtrip() {
-	"$PY" "$BATS_TEST_DIRNAME/lib/pickle_rt.py" gen "$1" "$2" > "$TMP/points"
+	"$PY" "$BATS_TEST_DIRNAME/tools/pickle_rt.py" gen "$1" "$2" > "$TMP/points"
 	"$BATS_TEST_DIRNAME/unit/pickle_rt" < "$TMP/points" > "$TMP/frames"
-	run "$PY" "$BATS_TEST_DIRNAME/lib/pickle_rt.py" check "$TMP/points" "$TMP/frames"
+	run "$PY" "$BATS_TEST_DIRNAME/tools/pickle_rt.py" check "$TMP/points" "$TMP/frames"
 	echo "seed $2: $output"
 	[ "$status" = 0 ]
 	[ "$output" = "$1 points in $(( ($1 + 299) / 300 )) frames round-tripped" ]

@@ -2,11 +2,15 @@
 # flux-batch populate (SPEC 7): queued populate_metric jobs fetched from a
 # real graphite-web (the "remote" history is written through the stack's
 # carbon-cache under remote.*), a real Prometheus, and a fake remote with
-# hostile answers (tests/lib/remote.py); delivered to the real carbon and
+# hostile answers (tests/tools/remote.py); delivered to the real carbon and
 # read back from whisper.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/upload.bash
+source "$BATS_TEST_DIRNAME/lib/upload.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start popbat redis carbon graphite_web prometheus fake_remote
 	export STACK_DIR REDIS_SOCK CARBON_PORT CARBON_PICKLE_PORT WHISPER_DIR \
 	    GRAPHITE_WEB_PORT PROMETHEUS_PORT REMOTE_PORT REMOTE_DIR REMOTE_URL
@@ -22,12 +26,10 @@ setup_file() {
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	write_conf "GRAPHITE_HOST = 127.0.0.1" "GRAPHITE_PORT = $GRAPHITE_WEB_PORT"
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 	rm -f "$STACK_DIR"/spool/*.spool "$REMOTE_DIR/requests.log"
@@ -589,7 +591,6 @@ failed_once() {
 }
 
 @test "a hanging remote gets FLUX_BATCH_POPULATE_SECONDS; the job is queued again and the uploads still run" {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	mkdir -p "$STACK_DIR/uploads"
 	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "FLUX_BATCH_POPULATE_SECONDS = 3" \
 	    "FLUX_PROCESS_UPLOADS = true" "BATCH_PROCESSING = true" \

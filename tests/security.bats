@@ -8,20 +8,22 @@
 # nesting are in metric_data_post.bats and apache.bats; a world-writable
 # config is in conf.bats; flux_ct_equal is in the unit tests.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/flux.bash
+source "$BATS_TEST_DIRNAME/lib/flux.bash"
+
 bats_require_minimum_version 1.5.0
 
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_start sec redis
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/flux.bash"
 	# Debug logging: the most a log ever says. No carbon: points spool.
 	write_conf "FLUX_LOG_LEVEL = debug"
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null

@@ -3,8 +3,12 @@
 # real Apache with curl -F exactly as Skyline's docs show, one test per
 # rule, against a real redis-server.
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/upload.bash
+source "$BATS_TEST_DIRNAME/lib/upload.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	suite_start upl
 	start_redis
 	upload_conf
@@ -13,12 +17,10 @@ setup_file() {
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	rm -rf "$STACK_DIR/uploads"
 	upload_conf
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null

@@ -5,8 +5,12 @@
 # the other tests read the exact points from a capture listener.
 bats_require_minimum_version 1.5.0
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/upload.bash
+source "$BATS_TEST_DIRNAME/lib/upload.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	suite_start bat
 	# The reports are from 2020: carbon's default 60s:7d would drop them
 	# silently. 15-minute points for 10 years are 4 MB per metric.
@@ -19,12 +23,10 @@ setup_file() {
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/upload.bash"
 	STACK_WHISPER_STEP=900
 	rm -rf "$STACK_DIR/uploads" "$STACK_DIR/saved" "$STACK_DIR/spool"
 	upload_conf

@@ -7,8 +7,12 @@
 # workbooks fail with a reason.
 bats_require_minimum_version 1.5.0
 
+# Sourced once, at file level: bats runs setup_file, each test and
+# teardown_file in processes of their own, and each needs the helpers.
+# shellcheck source=lib/sheet.bash
+source "$BATS_TEST_DIRNAME/lib/sheet.bash"
+
 setup_file() {
-	source "$BATS_TEST_DIRNAME/lib/sheet.bash"
 	suite_start sht
 	STACK_WHISPER_RETENTIONS=900s:10y
 	start_redis
@@ -19,12 +23,10 @@ setup_file() {
 }
 
 teardown_file() {
-	source "$BATS_TEST_DIRNAME/lib/sheet.bash"
 	suite_stop
 }
 
 setup() {
-	source "$BATS_TEST_DIRNAME/lib/sheet.bash"
 	STACK_WHISPER_STEP=900
 	rm -rf "$STACK_DIR/uploads" "$STACK_DIR/saved" "$STACK_DIR/spool"
 	upload_conf "FLUX_UPLOADS_KEYS=$(twin_keys)"

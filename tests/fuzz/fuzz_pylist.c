@@ -29,6 +29,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < l.n; i++)
 		if (l.v[i] == NULL || strlen(l.v[i]) > size)
 			abort();
-	flux_pylist_free(&l);
+	flux_list_free(&l);
 	return 0;
 }

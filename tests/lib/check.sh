@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 # make reads SANITIZE from the environment too: keep it to the runs below.
 sanitize=${SANITIZE:-0} valgrind=${VALGRIND:-0} fuzz=${FUZZ:-0}
 unset SANITIZE VALGRIND FUZZ
-bash tests/lib/deps.sh
+bash tests/tools/deps.sh
 if [ "$sanitize" = 1 ]; then
 	make clean >/dev/null
 	make -j2 SANITIZE=1

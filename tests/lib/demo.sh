@@ -23,7 +23,7 @@ if [ -d "$DEMO" ]; then
 fi
 
 echo "== installing missing Debian packages"
-bash tests/lib/deps.sh
+bash tests/tools/deps.sh
 echo "== building"
 make -s -j2
 echo "== installing into $DEMO/inst"

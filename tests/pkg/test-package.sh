@@ -30,7 +30,7 @@ mkdir -p /run/lock
 chmod 1777 /run/lock
 
 step "installing what the build and this test need"
-bash tests/lib/deps.sh build pkg
+bash tests/tools/deps.sh build pkg
 
 step "building"
 rm -f ../flux_* ../flux-dbgsym_*

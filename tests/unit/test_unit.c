@@ -1,16 +1,21 @@
 /*
  * test_unit.c - C unit tests of the pure functions in common/: number
- * parsing, float formatting, name rules, query decoding, UTF-8 cleaning
- * and the pickle encoder. Prints TAP, so prove (through unit.bats) reads it.
+ * parsing, float formatting, name rules, query decoding, UTF-8 cleaning,
+ * the pickle encoder, the point validator and telegraf naming. Prints
+ * TAP, so prove (through unit.bats) reads it.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "conf.h"
 #include "metric.h"
 #include "pickle.h"
 #include "query.h"
+#include "telegraf.h"
 #include "util.h"
 
 static int	tests, failed;
@@ -166,6 +171,124 @@ test_ct_equal(void)
 	    "ct_equal: bytes above 0x7f");
 }
 
+/* flux_point_check() on strings, as GET sends them: verdict and message. */
+static void
+point_is(const char *metric, const char *ts, const char *value, int fill,
+    enum flux_point_verdict want, const char *msg, const char *what)
+{
+	struct flux_conf	c = { 0 };
+	struct flux_point_rules	r = { &c, 1700000000, "team", &flux_point_strings };
+	struct flux_point_in	in = { metric, ts, value, fill };
+	struct flux_points	p = { 0 };
+	char			m[FLUX_MSG_MAX] = "", *shown = NULL;
+	enum flux_point_verdict	v;
+
+	c.max_age = 3600;
+	c.max_future = 60;
+	v = flux_point_check(&r, &in, &p, m, &shown);
+	ok(v == want && strcmp(m, msg) == 0 && p.n == (v == FLUX_POINT_OK), what);
+	free(shown);
+	flux_points_free(&p);
+}
+
+static void
+test_point(void)
+{
+	point_is("a.b", "1700000000", "1.5", 0, FLUX_POINT_OK, "",
+	    "point: a good one is added");
+	point_is(NULL, "x", "x", 0, FLUX_POINT_BAD, "no metric parameter passed",
+	    "point: no metric comes first");
+	point_is("a/b", "x", "x", 0, FLUX_POINT_BAD,
+	    "invalid metric - a/b - invalid characters in name",
+	    "point: the name before the timestamp");
+	point_is("a", "1e9", "x", 0, FLUX_POINT_BAD,
+	    "invalid timestamp - 1e9 - timestamp is not an int",
+	    "point: a timestamp that is not an int, before the value");
+	point_is("a", "1600000000", "x", 0, FLUX_POINT_BAD, "invalid timestamp - "
+	    "1600000000 - timestamp is too old, older than 3600 seconds",
+	    "point: too old");
+	point_is("a", "1600000000", "2", 1, FLUX_POINT_OK, "",
+	    "point: a back-fill has no age limit");
+	point_is("a", "1700000061", "2", 0, FLUX_POINT_BAD, "invalid timestamp - "
+	    "1700000061 - timestamp is more than 1 minute in the future",
+	    "point: too far in the future");
+	point_is("a", NULL, NULL, 0, FLUX_POINT_BAD, "no value parameter passed",
+	    "point: no value");
+	point_is("a", NULL, "nan", 0, FLUX_POINT_BAD, "invalid value - nan",
+	    "point: a value that is not a finite number");
+}
+
+/* The names telegraf.h makes of one object: "name=value" or "name-". */
+static void
+telegraf_is(const char *json, const char *prefix, const char *want,
+    const char *what)
+{
+	struct flux_telegraf	 t;
+	struct flux_buf		 b = { 0 };
+	cJSON			*o = cJSON_Parse(json);
+	const cJSON		*v;
+	const char		*name;
+	int			 rc = -1;
+
+	if (o != NULL && flux_telegraf_is_metric(o) &&
+	    (rc = flux_telegraf_open(&t, o, prefix)) == 0) {
+		while ((rc = flux_telegraf_next(&t, &name, &v)) == 1)
+			flux_buf_printf(&b, "%s%s%s", b.len ? " " : "", name,
+			    v ? "=" : "-");
+		flux_telegraf_close(&t);
+	}
+	ok(rc == 0 && b.ptr != NULL && strcmp(b.ptr, want) == 0, what);
+	if (rc != 0 || b.ptr == NULL || strcmp(b.ptr, want) != 0)
+		printf("# got '%s'\n", b.ptr ? b.ptr : "(nothing)");
+	flux_buf_free(&b);
+	cJSON_Delete(o);
+}
+
+static void
+test_telegraf(void)
+{
+	cJSON	*m;
+
+	telegraf_is("{\"name\": \"cpu\", \"tags\": {\"host\": \"h1\", \"cpu\": "
+	    "\"cpu0\"}, \"fields\": {\"idle\": 42.5, \"user\": 1}}", NULL,
+	    "h1.cpu0.cpu.idle= h1.cpu0.cpu.user=",
+	    "telegraf: host, the other tags, the name, the field");
+	telegraf_is("{\"name\": \"cpu\", \"tags\": {\"host\": \"h1\"}, "
+	    "\"fields\": {\"idle\": 1}}", "P.q", "P.q.h1.cpu.idle=",
+	    "telegraf: the prefix header is taken as it is");
+	telegraf_is("{\"name\": \"cpu\", \"tags\": {\"host\": \"h1\"}, "
+	    "\"fields\": {\"idle\": 1}}", "", "h1.cpu.idle=",
+	    "telegraf: an empty prefix is none");
+	telegraf_is("{\"name\": \"disk.io\", \"tags\": {\"host\": \"a.b\", "
+	    "\"dev\": \"/dev/sda1\"}, \"fields\": {\"x.y/z\": 1}}", NULL,
+	    "a_b.-dev-sda1.disk_io.x_y-z=",
+	    "telegraf: '.' -> '_' and '/' -> '-' inside every part");
+	telegraf_is("{\"name\": \"cpu\", \"tags\": {\"z\": \"1\", \"host\": "
+	    "\"h\", \"a\": \"2\", \"n\": 5}, \"fields\": {\"f\": 1}}", NULL,
+	    "h.1.2.cpu.f=",
+	    "telegraf: tags in key order, the host first, non-strings skipped");
+	telegraf_is("{\"name\": \"cpu\", \"tags\": {\"host\": \"h\"}, "
+	    "\"fields\": {\"s\": \"up\", \"b\": true, \"n\": null, "
+	    "\"v\": 0}}", NULL, "h.cpu.s- h.cpu.b- h.cpu.n- h.cpu.v=",
+	    "telegraf: string, boolean and null fields are dropped");
+	telegraf_is("{\"name\": \"cpu\", \"tags\": {\"dc\": \"x\"}, "
+	    "\"fields\": {\"idle\": 1}}", NULL, "x.cpu.idle-",
+	    "telegraf: without a host every field is dropped, named without one");
+	telegraf_is("{\"name\": \"cpu\", \"tags\": [\"h\", {\"host\": \"h\"}], "
+	    "\"fields\": {\"idle\": 1}}", NULL, "cpu.idle-",
+	    "telegraf: tags that are not an object are no tags, and no host");
+	m = cJSON_Parse("[{\"fields\": {\"a\": 1, \"b\": 2}}, 3, {\"fields\": "
+	    "7}, {\"name\": \"n\", \"fields\": {\"c\": \"x\"}}]");
+	ok(m != NULL && flux_telegraf_count(m) == 3,
+	    "telegraf: the count is every field of every object");
+	ok(m != NULL && !flux_telegraf_is_metric(m->child) &&
+	    !flux_telegraf_is_metric(m->child->next) &&
+	    !flux_telegraf_is_metric(m->child->next->next) &&
+	    flux_telegraf_is_metric(m->child->next->next->next),
+	    "telegraf: a metric is an object with a name and an object of fields");
+	cJSON_Delete(m);
+}
+
 int
 main(void)
 {
@@ -176,6 +299,8 @@ main(void)
 	test_utf8();
 	test_pickle();
 	test_ct_equal();
+	test_point();
+	test_telegraf();
 	printf("1..%d\n", tests);
 	return failed != 0;
 }

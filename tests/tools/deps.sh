@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/lib/deps.sh - the Debian packages Flux needs, in groups:
+# tests/tools/deps.sh - the Debian packages Flux needs, in groups:
 #   build  to compile it
 #   test   for make check, the benches (bench/) and the demo
 #   pkg    to build the Debian package and run tests/pkg/test-package.sh
@@ -110,7 +110,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 if [ "$check" = 1 ]; then
 	echo "missing Debian packages: ${tools[*]}" >&2
-	echo "install them with: bash tests/lib/deps.sh${*:+ $*}" \
+	echo "install them with: bash tests/tools/deps.sh${*:+ $*}" \
 		"(or apt-get install ${missing[*]})" >&2
 	exit 1
 fi

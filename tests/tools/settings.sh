@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/lib/settings.sh - do flux.conf(5), flux.conf.example and the
+# tests/tools/settings.sh - do flux.conf(5), flux.conf.example and the
 # settings table of common/conf.c list the same settings with the same
 # defaults? Prints one line per difference, saying what to add or change
 # where, and exits 1 if there is any. Needs tests/unit/conf_table (make
