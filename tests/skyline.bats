@@ -129,6 +129,41 @@ state() { echo "$(last "$1") | $(entry "$1")"; }
 	done
 }
 
+@test "a request of many points reads the entries whole from a hash kept as a list, field by field from a table" {
+	T=$(minute_ts 2)
+	# A field over hash-max-listpack-value (64 bytes) makes Redis keep
+	# the hash as a table; without one it is a list (listpack).
+	long=test.entry.$(printf 'x%.0s' {1..80})
+	for encoding in listpack hashtable; do
+		redis-cli -s "$REDIS_SOCK" flushall >/dev/null
+		if [ $encoding = hashtable ]; then
+			redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data "$long" "{'timestamp': $T, 'value': 1.0}" >/dev/null
+		fi
+		# 40 points (dedup.lua reads a list whole from 32 on): even ones
+		# not newer than their entry, odd ones newer, one with none.
+		body='{"key":"'$KEY'","metrics":['
+		for i in $(seq 0 39); do
+			if [ $i -lt 39 ]; then
+				redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data "many.m$i" \
+				    "{'timestamp': $(( i % 2 ? T - 60 : T )), 'value': 1.0}" >/dev/null
+			fi
+			body+='{"metric":"many.m'$i'","timestamp":'$T',"value":7},'
+		done
+		[ "$(redis-cli -s "$REDIS_SOCK" object encoding flux.last.metric_data)" = $encoding ]
+		post "${body%,}]}" "FLUX_NOW=$((T + 60))"
+		expect 204
+		for i in $(seq 0 39); do
+			if [ $((i % 2)) = 0 ] && [ $i -lt 39 ]; then
+				want=" | {'timestamp': $T, 'value': 1.0}"
+			else
+				want="[$T, 7.0] | {'timestamp': $T, 'value': 7.0}"
+			fi
+			echo "$encoding many.m$i: $(state "many.m$i") / $want"
+			[ "$(state "many.m$i")" = "$want" ]
+		done
+	done
+}
+
 @test "a test request and a fill point leave the entries alone" {
 	T=$(minute_ts)
 	get "metric=test.entry.t&value=1&timestamp=$T&key=$KEY&test=true"

@@ -73,6 +73,12 @@ local CHUNK = 1000
 -- Lapsed entries pruned from each set per claiming run: more than the one
 -- the run adds, so a backlog drains without one long call.
 local PRUNE = 16
+-- A request of this many points or more reads the entries of a hash kept
+-- as a list whole (below): from about 30 points on, reading the whole
+-- list is cheaper than searching it for each point's field.
+local MANY_POINTS = 32
+-- The encodings of such a hash (Redis 7, and 6 and before).
+local LIST_ENCODING = { listpack = true, ziplist = true }
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -106,13 +112,31 @@ end
 for i = 1, npoints do
   names[i] = field_of(key(i, LAST))
 end
+-- The entries: HMGET's, or, for many points in a hash Redis keeps as one
+-- list (up to hash-max-listpack-entries fields), HGETALL's. Each field
+-- HMGET reads is searched for through such a list, and the fields of a
+-- request of 450 points in a list of 450 took 1.7 ms where one HGETALL
+-- took 0.1 ms (Redis 7.0); a table finds each field at once.
 local hash_usable = true
-for first = 1, npoints, CHUNK do
-  local held = entries_call('HMGET', LAST_HASH, unpack(names, first,
-    math.min(first + CHUNK - 1, npoints)))
-  hash_usable = hash_usable and held ~= false
-  for j = first, math.min(first + CHUNK - 1, npoints) do
-    entries[j] = held and held[j - first + 1]
+if npoints >= MANY_POINTS and
+    LIST_ENCODING[entries_call('OBJECT', 'ENCODING', LAST_HASH)] then
+  local all = entries_call('HGETALL', LAST_HASH)
+  local by_name = {}
+  hash_usable = all ~= false
+  for j = 1, all and #all or 0, 2 do
+    by_name[all[j]] = all[j + 1]
+  end
+  for i = 1, npoints do
+    entries[i] = by_name[names[i]] or false
+  end
+else
+  for first = 1, npoints, CHUNK do
+    local held = entries_call('HMGET', LAST_HASH, unpack(names, first,
+      math.min(first + CHUNK - 1, npoints)))
+    hash_usable = hash_usable and held ~= false
+    for j = first, math.min(first + CHUNK - 1, npoints) do
+      entries[j] = held and held[j - first + 1]
+    end
   end
 end
 
