@@ -171,20 +171,23 @@ failed_once() {
 	[ "$(entry target.entry.cpu)" = "{'timestamp': $HIST_END, 'value': $(( HIST_END / 60 % 1000 )).25}" ]
 }
 
-@test "the newer of the record and the entry is the last timestamp" {
-	redis-cli -s "$REDIS_SOCK" set flux.last.target.newer.cpu "[$((HIST_END - 3600)), 1.0]" >/dev/null
-	# Vista's fetcher writes entries of its own, with None for a null value.
-	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data target.newer.cpu "{'timestamp': $((HIST_END - 600)), 'value': None}" >/dev/null
-	job target.newer.cpu graphite "$HIST_URL"
+# populate_over METRIC RECORD_TS ENTRY_TS ENTRY_VALUE: run a job for
+# METRIC over its record at RECORD_TS and its entry at ENTRY_TS, the
+# entry's value written as Python or Vista writes it.
+populate_over() {
+	redis-cli -s "$REDIS_SOCK" set "flux.last.$1" "[$2, 1.0]" >/dev/null
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data "$1" "{'timestamp': $3, 'value': $4}" >/dev/null
+	job "$1" graphite "$HIST_URL"
 	flux_batch populate
 	ok_run
+}
+
+@test "the newer of the record and the entry is the last timestamp" {
+	# Vista's fetcher writes entries of its own, with None for a null value.
+	populate_over target.newer.cpu $((HIST_END - 3600)) $((HIST_END - 600)) None
 	[[ "$batch_log" == *"populate 'target.newer.cpu': last timestamp $((HIST_END - 600))"* ]]
 	[[ "$batch_log" == *", 10 bins kept, 10 sent, "* ]]
-	redis-cli -s "$REDIS_SOCK" set flux.last.target.newer2.cpu "[$((HIST_END - 600)), 1.0]" >/dev/null
-	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data target.newer2.cpu "{'timestamp': $((HIST_END - 3600)), 'value': 1.0}" >/dev/null
-	job target.newer2.cpu graphite "$HIST_URL"
-	flux_batch populate
-	ok_run
+	populate_over target.newer2.cpu $((HIST_END - 600)) $((HIST_END - 3600)) 1.0
 	[[ "$batch_log" == *"populate 'target.newer2.cpu': last timestamp $((HIST_END - 600))"* ]]
 	[ "$(entry target.newer2.cpu)" = "{'timestamp': $HIST_END, 'value': $(( HIST_END / 60 % 1000 )).25}" ]
 }
