@@ -613,7 +613,7 @@ run_dry(struct run *r)
 		}
 		flux_popjob_free(&j);
 	}
-	flux_popjob_list_free(&jobs);
+	flux_list_free(&jobs);
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "date.h"
+#include "fs.h"
 #include "util.h"
 
 #define DEFAULT_TZDIR "/usr/share/zoneinfo"
@@ -340,8 +341,7 @@ flux_date_tz_valid(const char *name)
 		return 0;
 	if (dir == NULL || *dir == '\0')
 		dir = DEFAULT_TZDIR;
-	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (n < 0 || (size_t)n >= sizeof(path) ||
+	if (flux_fs_join(path, sizeof(path), dir, name) == -1 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return 0;
 	n = (int)read(fd, magic, sizeof(magic));

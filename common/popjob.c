@@ -475,13 +475,10 @@ flux_popjob_mark_known(struct flux_store *s, const char *remote_target,
 	return flux_store_set_add(s, FLUX_POPJOB_VISTA_SET, remote_target, err);
 }
 
-void
-flux_popjob_list_free(struct flux_list *jobs)
-{
-	flux_list_free(jobs);
-}
-
-/* The queued jobs, oldest first, without taking them (for a dry run). */
+/*
+ * The queued jobs, oldest first, without taking them (for a dry run);
+ * the caller frees jobs with flux_list_free().
+ */
 int
 flux_popjob_list(struct flux_store *s, struct flux_list *jobs, char err[])
 {

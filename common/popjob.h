@@ -64,7 +64,6 @@ int	flux_popjob_replace(struct flux_store *s, const char *job,
 	    const char *next, const char *list, char err[]);
 int	flux_popjob_list(struct flux_store *s, struct flux_list *jobs,
 	    char err[]);
-void	flux_popjob_list_free(struct flux_list *jobs);
 int	flux_popjob_mark_known(struct flux_store *s, const char *remote_target,
 	    char err[]);
 

@@ -21,6 +21,8 @@
 #include "util.h"
 
 #define SPOOL_SUFFIX ".spool"
+/* A file being written: the listing skips dot files, so a reader never sees it. */
+#define SPOOL_TMP_PREFIX ".tmp."
 #define SPOOL_HOLD "hold"
 
 /*
@@ -91,16 +93,17 @@ flux_spool_write(const struct flux_conf *c, const struct flux_points *p,
     char err[])
 {
 	struct flux_buf	 b = { 0 };
-	char		 name[SPOOL_NAME_MAX], tmpname[SPOOL_NAME_MAX + 8];
+	char		 tmpname[sizeof(SPOOL_TMP_PREFIX) + SPOOL_NAME_MAX];
 	char		 tmp[FLUX_PATH_MAX], dst[FLUX_PATH_MAX];
+	const char	*name = tmpname + strlen(SPOOL_TMP_PREFIX);
 	int		 fd = -1, rc = -1;
 
-	if (format_points(&b, p) == -1 || spool_name(name, sizeof(name), "") == -1) {
+	/* One name, made once: the committed file is the temporary one's tail. */
+	if (format_points(&b, p) == -1 ||
+	    spool_name(tmpname, sizeof(tmpname), SPOOL_TMP_PREFIX) == -1) {
 		flux_errf(err, "out of memory");
 		goto done;
 	}
-	/* The name fits SPOOL_NAME_MAX, so ".tmp." and it fit tmpname. */
-	snprintf(tmpname, sizeof(tmpname), ".tmp.%s", name);
 	if (flux_fs_join(tmp, sizeof(tmp), c->spool_path, tmpname) == -1 ||
 	    flux_fs_join(dst, sizeof(dst), c->spool_path, name) == -1) {
 		flux_errf(err, "spool path too long: '%s'", c->spool_path);
