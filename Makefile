@@ -62,22 +62,25 @@ COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 	common/carbon.c common/spool.c common/deliver.c common/ingest.c \
 	common/multipart.c common/date.c common/fs.c common/upload.c \
 	common/status.c common/pylist.c common/series.c common/fetch.c \
-	common/popjob.c common/json.c common/telegraf.c
+	common/popjob.c common/json.c common/telegraf.c common/stats.c \
+	common/store_stats.c common/health.c
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
 CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/populate_metric \
-	cgi-bin/upload_data cgi-bin/upload_status
+	cgi-bin/upload_data cgi-bin/upload_status cgi-bin/status_page \
+	cgi-bin/upload_page
 BATCH = batch/flux-batch
 # The jobs flux-batch links besides its main().
 BATCH_SRC = batch/flux-batch.c batch/populate.c batch/uploads.c batch/upfile.c \
 	batch/report.c batch/unpack.c batch/sheet.c batch/xlsx.c batch/xls.c \
-	batch/retention.c batch/check.c batch/xalloc.c
+	batch/retention.c batch/check.c batch/xalloc.c batch/status.c \
+	batch/selfmetrics.c
 BATCH_OBJ = $(BATCH_SRC:.c=.o)
 UNIT = tests/unit/test_unit tests/unit/pickle_rt tests/unit/lua_text \
 	tests/unit/conf_table
 # The Redis scripts kept as Lua files (common/lua/), each embedded in the
 # program as the C string NAME_lua of a generated header common/lua/NAME.lua.h.
 LUA_HEADERS = common/lua/dedup.lua.h common/lua/advance.lua.h \
-	common/lua/rollback.lua.h common/lua/last.lua.h
+	common/lua/rollback.lua.h common/lua/last.lua.h common/lua/stats.lua.h
 
 all: $(CGIS) $(BATCH)
 
@@ -92,13 +95,22 @@ common/libflux.a: $(COMMON_OBJ)
 # use, then NAME.lua, as one C string; comment lines are sent as empty
 # lines and indentation is dropped. tests/lua.bats has Redis compile the
 # embedded text (SCRIPT LOAD), printed by tests/unit/lua_text.
-common/lua/%.lua.h: common/lua/record.lua common/lua/%.lua common/lua/embed.awk
+# stats.lua (the self-metrics' count_stats()) is in front of every
+# script as well, and is also made into the macro STATS_LUA, for the
+# scripts written in C (store_claim.c, store_stats.c).
+common/lua/%.lua.h: common/lua/record.lua common/lua/stats.lua common/lua/%.lua \
+		common/lua/embed.awk
 	awk -f common/lua/embed.awk name=$*_lua common/lua/record.lua \
-		common/lua/$*.lua > $@.tmp
+		common/lua/stats.lua common/lua/$*.lua > $@.tmp
+	mv $@.tmp $@
+
+common/lua/stats.lua.h: common/lua/stats.lua common/lua/embed.awk
+	awk -f common/lua/embed.awk name=STATS_LUA macro=1 common/lua/stats.lua > $@.tmp
 	mv $@.tmp $@
 
 # Generated headers exist before the first compile that includes them.
-common/store_claim.o common/store_last.o tests/unit/lua_text.o: $(LUA_HEADERS)
+common/store_claim.o common/store_last.o common/store_stats.o \
+	tests/unit/lua_text.o: $(LUA_HEADERS)
 
 $(CGIS) $(UNIT): %: %.o common/libflux.a
 	$(CC) $(LDFLAGS) -o $@ $< common/libflux.a $(LIBS)
@@ -129,7 +141,7 @@ endif
 # The CGI suites once more, each CGI run under valgrind (errors and leaks fail).
 check-valgrind: deps-check all $(UNIT)
 	FLUX_VALGRIND=1 prove -e bats tests/metric_data.bats tests/metric_data_post.bats \
-		tests/conf.bats
+		tests/conf.bats tests/health.bats tests/pages.bats
 
 # Files made from a template with the install-time directories: the cron
 # entry, the Apache configuration and the site for Vista.

@@ -3,11 +3,14 @@
  * it runs every job; "flush" replays the spool of points that carbon did
  * not take when they arrived; "populate" runs the queued populate_metric
  * jobs (populate.c); "uploads" processes uploaded reports; "check" looks
- * the configuration over (check.c). Runs never overlap: cron wraps it in
- * flock -n, and it takes its own lock as well.
+ * the configuration over (check.c); "status" tells the health of the
+ * delivery path (status.c). Runs never overlap: cron wraps it in flock -n,
+ * and it takes its own lock as well. After its jobs a run sends Flux's
+ * self-metrics (selfmetrics.c).
  */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +32,8 @@
 /* Exit statuses: 0 all done, 1 a job failed, 2 usage or configuration. */
 enum { EXIT_OK = 0, EXIT_JOB = 1, EXIT_USAGE = 2 };
 
+struct flux_stats	batch_stats;
+
 static int	job_flush(const struct flux_conf *, int);
 
 /* The jobs, in the order a plain run does them; "check" only on demand. */
@@ -44,6 +49,8 @@ static const struct job {
 	{ "uploads", job_uploads, 1, "process uploaded reports" },
 	{ "check", job_check, 0, "check the configuration, directories, Redis "
 	    "and carbon" },
+	{ "status", job_status, 0, "the health of Redis, carbon, the hold, the "
+	    "spool, the populate queue and the uploads" },
 };
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
 
@@ -108,6 +115,12 @@ configured(const struct flux_conf *c)
 	    c->api_keys.n > 0 || c->uploads_keys.n > 0;
 }
 
+static void
+flush_progress(size_t done, size_t total, size_t points, int last)
+{
+	batch_progress("spool", done, total, "points", points, last);
+}
+
 static int
 job_flush(const struct flux_conf *c, int dryrun)
 {
@@ -115,11 +128,20 @@ job_flush(const struct flux_conf *c, int dryrun)
 	size_t	files, points, left;
 	int	rc;
 
+	flux_spool_set_progress(flush_progress);
 	rc = flux_spool_flush(c, dryrun, flux_clock_ms(CLOCK_MONOTONIC) +
 	    c->flush_seconds * 1000, &files, &points, &left, err);
 	if (files > 0 || rc == -1)
 		flux_info("spool: %s %zu points from %zu files", dryrun ?
 		    "would replay" : "replayed", points, files);
+	if (!dryrun) {
+		flux_stats_add(&batch_stats, FLUX_STAT_FLUSH_FILES, (int64_t)files);
+		flux_stats_add(&batch_stats, FLUX_STAT_FLUSH_POINTS, (int64_t)points);
+		if (rc == -1)
+			flux_stats_delivery(&batch_stats, 0, err);
+		else if (files > 0)
+			flux_stats_delivery(&batch_stats, 1, NULL);
+	}
 	if (left > 0)
 		flux_warn("spool: FLUX_BATCH_FLUSH_SECONDS (%lld s) spent; %zu files "
 		    "wait for the next run", (long long)c->flush_seconds, left);
@@ -130,6 +152,52 @@ job_flush(const struct flux_conf *c, int dryrun)
 
 /* take_lock() found the lock held by another run: not a failure. */
 #define LOCK_BUSY (-2)
+
+/*
+ * Where a run's lines go besides standard error (FLUX_BATCH_LOG): syslog,
+ * or a file, so that they outlive cron's mail.
+ */
+static void
+log_sink(const struct flux_conf *c)
+{
+	if (strcmp(c->batch_log, "none") != 0 && flux_log_to(c->batch_log) == -1)
+		flux_warn("cannot open log file '%s' (FLUX_BATCH_LOG): %s",
+		    c->batch_log, strerror(errno));
+}
+
+/*
+ * Progress of a long job on a terminal (never under cron, whose mail
+ * would get it): "job: done/total, count unit, rate unit/s", on one line
+ * redrawn at most twice a second, ended by the last call.
+ */
+void
+batch_progress(const char *job, size_t done, size_t total, const char *unit,
+    uint64_t count, int last)
+{
+	static int		tty = -1;
+	static struct timeval	started, shown;
+	struct timeval		now;
+	double			secs;
+
+	if (tty == -1)
+		tty = isatty(STDERR_FILENO);
+	if (!tty)
+		return;
+	gettimeofday(&now, NULL);
+	if (done == 0 && count == 0)
+		started = shown = now;
+	if (!last && (double)(now.tv_sec - shown.tv_sec) +
+	    (double)(now.tv_usec - shown.tv_usec) / 1e6 < 0.5)
+		return;
+	shown = now;
+	secs = (double)(now.tv_sec - started.tv_sec) +
+	    (double)(now.tv_usec - started.tv_usec) / 1e6;
+	fprintf(stderr, "\r%s: %zu/%zu, %llu %s, %.0f %s/s ", job, done, total,
+	    (unsigned long long)count, unit, secs > 0 ? (double)count / secs : 0.0,
+	    unit);
+	if (last)
+		fputc('\n', stderr);
+}
 
 /*
  * Hold an exclusive lock for the life of the process: the descriptor,
@@ -205,12 +273,16 @@ run_jobs(const struct flux_conf *c, const char *cmd, int dryrun)
 	if (flux_spool_held(c, hold, sizeof(hold)))
 		/* Every job sends to carbon: none runs while delivery is held. */
 		flux_info("delivery held by %s; no job run", hold);
-	else
+	else {
 		for (i = 0; i < NJOBS; i++)
 			if ((cmd == NULL ? jobs[i].in_plain_run :
 			    strcmp(cmd, jobs[i].name) == 0) &&
 			    jobs[i].run(c, dryrun) == -1)
 				rc = EXIT_JOB;
+		/* After the jobs, whatever they did: never a job's failure. */
+		if (!dryrun)
+			batch_selfmetrics(c, &batch_stats, 1);
+	}
 	close(lock);
 	return rc;
 }
@@ -261,8 +333,11 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	flux_log_set_level((enum flux_level)conf.log_level);
+	flux_stats_begin(&batch_stats, "batch");
 	if (cmd != NULL && strcmp(cmd, "check") == 0)
 		rc = job_check(&conf, dryrun) == -1 ? EXIT_JOB : EXIT_OK;
+	else if (cmd != NULL && strcmp(cmd, "status") == 0)
+		rc = job_status(&conf, dryrun) == -1 ? EXIT_JOB : EXIT_OK;
 	else if (!configured(&conf)) {
 		/* Said only to a person: cron mails whatever is written. */
 		if (isatty(STDERR_FILENO))
@@ -272,8 +347,10 @@ main(int argc, char *argv[])
 		/* A job, not check: check only reads, and says what it finds. */
 		fprintf(stderr, "flux-batch: %s\n", err);
 		rc = EXIT_USAGE;
-	} else
+	} else {
+		log_sink(&conf);
 		rc = run_jobs(&conf, cmd, dryrun);
+	}
 	flux_conf_free(&conf);
 	return rc;
 }

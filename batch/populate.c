@@ -54,6 +54,7 @@ struct run {
 	size_t			 done;
 	size_t			 failed;
 	int64_t			 deadline;	/* monotonic ms */
+	size_t			 points;	/* delivered or spooled */
 };
 
 enum result {
@@ -447,7 +448,7 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 {
 	struct haul		*h;
 	char			 who[FLUX_NAME_MAX + 16];
-	struct flux_delivery	 d = { r->conf, who, 0, 0, 0 };
+	struct flux_delivery	 d = { r->conf, who, &batch_stats, 0, 0, 0 };
 	int64_t			 last = 0, after;
 	double			 t0;
 	int			 known = 0, last_try;
@@ -476,6 +477,10 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 	t0 = mono();
 	if (send_bins(r, j, &h->series, &d, why) == -1)
 		goto done;
+	r->points += d.sent + d.spooled;
+	if (!r->dryrun)
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_POINTS,
+		    (int64_t)(d.sent + d.spooled));
 	flux_info("populate '%s': %zu of %zu URLs fetched, %zu points, %zu bins "
 	    "kept, %zu sent, %zu spooled (delivery %.3f s)", j->metric,
 	    j->urls.n - h->urls_failed, j->urls.n, h->points, h->series.n, d.sent,
@@ -514,10 +519,12 @@ retry_or_drop(struct run *r, const char *text, struct flux_popjob *j,
 
 	r->failed++;
 	if (j->attempts >= FLUX_POPJOB_MAX_ATTEMPTS) {
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_DROPPED, 1);
 		flux_err("populate '%s': dropped after %lld attempts: %s", j->metric,
 		    (long long)j->attempts, why);
 		return move_job(r, text, NULL, NULL);
 	}
+	flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_FAILED, 1);
 	flux_warn("populate '%s': attempt %lld of %d failed, queued again: %s",
 	    j->metric, (long long)j->attempts, FLUX_POPJOB_MAX_ATTEMPTS, why);
 	if (flux_popjob_set_error(j, why) == -1 ||
@@ -541,6 +548,7 @@ process(struct run *r, const char *text)
 
 	if (flux_popjob_decode(text, &j, why) == -1) {
 		r->failed++;
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_DROPPED, 1);
 		flux_err("populate: dropped an unreadable job: %s", why);
 		rc = move_job(r, text, NULL, NULL);
 		goto done;
@@ -561,9 +569,11 @@ process(struct run *r, const char *text)
 	res = populate(r, &j, why);
 	if (res == R_DONE) {
 		r->done++;
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_DONE, 1);
 		rc = move_job(r, started, NULL, NULL);
 	} else if (res == R_PARTIAL) {
 		r->failed++;
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_FAILED, 1);
 		flux_err("populate '%s': completed without the answers that failed: "
 		    "%s", j.metric, why);
 		rc = move_job(r, started, NULL, NULL);
@@ -634,6 +644,8 @@ run_queue(struct run *r)
 		    moved);
 	/* Jobs queued again go to the head: taking n from the tail runs each once. */
 	for (i = 0; i < n && !spent(r, n - i); i++) {
+		batch_progress("populate", (size_t)i, (size_t)n, "points",
+		    (uint64_t)r->points, 0);
 		if (flux_popjob_take(r->store, &text, err) == -1) {
 			flux_err("populate: %s", err);
 			return -1;
@@ -646,8 +658,11 @@ run_queue(struct run *r)
 		}
 		free(text);
 	}
-	if (n > 0)
+	if (n > 0) {
+		batch_progress("populate", (size_t)i, (size_t)n, "points",
+		    (uint64_t)r->points, 1);
 		flux_info("populate: %zu jobs done, %zu failed", r->done, r->failed);
+	}
 	return 0;
 }
 
@@ -655,7 +670,7 @@ int
 job_populate(const struct flux_conf *c, int dryrun)
 {
 	struct run	r = { c, NULL, NULL, NULL, dryrun, 0, 0,
-	    flux_clock_ms(CLOCK_MONOTONIC) + c->populate_seconds * 1000 };
+	    flux_clock_ms(CLOCK_MONOTONIC) + c->populate_seconds * 1000, 0 };
 	char		err[FLUX_ERRLEN];
 	int		rc = -1;
 

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "deliver.h"
 #include "fs.h"
 #include "log.h"
@@ -240,6 +241,9 @@ pass1(struct file *f, const char *path)
 	} else if (rc == 0)
 		rc = pass1_done(f, r);
 	progress(f, "rows", 1);
+	if (!f->u->job->dryrun)
+		flux_stats_add(&batch_stats, FLUX_STAT_UPLOADS_ROWS,
+		    (int64_t)f->count);
 	flux_report_free(r);
 	return rc;
 }

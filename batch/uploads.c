@@ -511,6 +511,12 @@ finish(struct up_upload *u)
 	if (u->dry)
 		cJSON_AddTrueToObject(u->status, "dryrun");
 	save(u);
+	if (!u->job->dryrun) {
+		flux_stats_add(&batch_stats, strcmp(v, "complete") == 0 ?
+		    FLUX_STAT_UPLOADS_COMPLETE : strcmp(v, "partial") == 0 ?
+		    FLUX_STAT_UPLOADS_PARTIAL : FLUX_STAT_UPLOADS_FAILED, 1);
+		flux_stats_add(&batch_stats, FLUX_STAT_UPLOADS_POINTS, u->submitted);
+	}
 	if (strcmp(v, "complete") == 0)
 		flux_info("upload %s: complete, %lld points %s", u->id_key,
 		    (long long)u->submitted, u->dry ? "(dry run)" : "submitted");
@@ -585,7 +591,7 @@ int
 job_uploads(const struct flux_conf *c, int dryrun)
 {
 	struct up_job		j = { .conf = c, .dryrun = dryrun, .now = flux_now(),
-	    .tty = isatty(2), .delivery = { .conf = c } };
+	    .tty = isatty(2), .delivery = { .conf = c, .stats = &batch_stats } };
 	struct pending_list	l = { 0 };
 	char			err[FLUX_ERRLEN];
 	size_t			i;

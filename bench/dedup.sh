@@ -12,8 +12,9 @@
 #   usage: bash bench/dedup.sh [BASE_REV] [REQUESTS] [ROUNDS] [OTHERS]
 #   prints, per build: wall ms per request (the mean, then the 50th and
 #   99th percentiles of the requests of all rounds) and Redis us per
-#   request, for a GET of one point and a POST of 450 points, and the
-#   ratios new / base.
+#   request, for a GET of one point, a POST of 450 points and a GET
+#   refused for its key (no de-dup: since the self-metrics it sends its
+#   counts after the answer, without waiting), and the ratios new / base.
 #   OTHERS (default 0): entries of other metrics put in the hash
 #   flux.last.metric_data before each run, as a site with that many metrics
 #   has. Redis keeps a hash of up to hash-max-listpack-entries fields (512
@@ -54,7 +55,7 @@ EOF
 # run BUILD_DIR KIND PREFIX LATFILE: N requests; prints "wall_ms redis_us"
 # per request, and appends each request's wall time (us) to LATFILE.
 run() {
-	local dir=$1 kind=$2 pfx=$3 lat=$4 i t0 t1 r0 us
+	local dir=$1 kind=$2 pfx=$3 lat=$4 i t0 t1 r0 us key
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 	redis-cli -s "$REDIS_SOCK" eval "for i = 1, tonumber(ARGV[1]) do
 	    redis.call('HSET', KEYS[1], 'bench.other.' .. i, ARGV[2]) end" 1 \
@@ -66,9 +67,10 @@ run() {
 	for ((i = 0; i < N; i++)); do
 		# The wall clock in microseconds, read without a fork (bash 5).
 		r0=${EPOCHREALTIME//[.,]/}
-		if [ "$kind" = get ]; then
+		if [ "$kind" = get ] || [ "$kind" = refused ]; then
+			key=$KEY; [ "$kind" = refused ] && key=abcdefghij0123456789ABCDEFGHIJ99
 			env -i FLUX_CONF="$FLUX_CONF" REQUEST_METHOD=GET \
-			    QUERY_STRING="metric=bench.$pfx&value=$i&timestamp=$((NOW - 3000 + i))&key=$KEY" \
+			    QUERY_STRING="metric=bench.$pfx&value=$i&timestamp=$((NOW - 3000 + i))&key=$key" \
 			    "$dir/cgi-bin/metric_data" >/dev/null </dev/null
 		else
 			env -i FLUX_CONF="$FLUX_CONF" REQUEST_METHOD=POST \
@@ -91,7 +93,7 @@ print(sum(e[2] for e in json.load(sys.stdin) if e[3][0].lower() not in mine))')
 }
 
 declare -A wall redis
-for kind in get post; do
+for kind in get post refused; do
 	for b in base new; do wall[$kind.$b]=0; redis[$kind.$b]=0; done
 	for ((r = 0; r < ROUNDS; r++)); do
 		for b in base new; do
@@ -110,7 +112,7 @@ pct() {
 }
 
 printf '%-6s %-5s %12s %8s %8s %14s\n' request build "wall ms/req" p50 p99 "redis us/req"
-for kind in get post; do
+for kind in get post refused; do
 	for b in base new; do
 		awk -v k="$kind" -v b="$b" -v w="${wall[$kind.$b]}" -v u="${redis[$kind.$b]}" -v r="$ROUNDS" \
 		    -v p50="$(pct "$B/lat.$kind.$b" 50)" -v p99="$(pct "$B/lat.$kind.$b" 99)" \
@@ -120,7 +122,8 @@ for kind in get post; do
 	    -v ub="${redis[$kind.base]}" -v un="${redis[$kind.new]}" \
 	    -v p50="$(awk -v a="$(pct "$B/lat.$kind.new" 50)" -v b="$(pct "$B/lat.$kind.base" 50)" 'BEGIN { printf "%.3f", a / b }')" \
 	    -v p99="$(awk -v a="$(pct "$B/lat.$kind.new" 99)" -v b="$(pct "$B/lat.$kind.base" 99)" 'BEGIN { printf "%.3f", a / b }')" \
-	    'BEGIN { printf "%-6s %-5s %12.3f %8s %8s %14.3f   (new / base)\n", k, "ratio", wn / wb, p50, p99, un / ub }'
+	    'BEGIN { printf "%-6s %-5s %12.3f %8s %8s %14s   (new / base)\n", k, "ratio", wn / wb, p50, p99,
+	        (ub > 0 ? sprintf("%.3f", un / ub) : "n/a") }'
 done
-echo "base $BASE, $N requests x $ROUNDS rounds per build, alternating; GET = 1 point, POST = 450 points;" \
+echo "base $BASE, $N requests x $ROUNDS rounds per build, alternating; GET = 1 point, POST = 450 points, refused = a GET with a wrong key;" \
 	"$OTHERS other metrics in flux.last.metric_data"

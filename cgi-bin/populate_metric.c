@@ -105,6 +105,7 @@ enqueue(struct flux_env *env, struct flux_popjob *job, struct flux_resp *resp)
 		flux_info("queued populate job for '%s' from %s '%s' (%zu URLs)",
 		    job->metric, flux_popjob_type_name(job->type),
 		    job->remote_target, job->urls.n);
+		flux_stats_add(&env->stats, FLUX_STAT_ACCEPTED, 1);
 		resp->status = 204;
 	}
 	free(text);

@@ -110,6 +110,14 @@ static const struct setting settings[] = {
 	/* Remote hosts populate_metric may fetch from; empty: any (see INSTALL). */
 	S("FLUX_POPULATE_ALLOWED_HOSTS", T_LIST, populate_hosts, "", 0, 0),
 	S("FLUX_LOG_LEVEL", T_LEVEL, log_level, "info", 0, 0),
+	/*
+	 * Not Skyline's: where flux-batch logs besides its standard error,
+	 * which cron mails and a host without a mail server loses.
+	 */
+	S("FLUX_BATCH_LOG", T_STR, batch_log, "syslog", 0, 0),
+	/* Not Skyline's: Flux's own metrics, sent by flux-batch (flux(7)). */
+	S("FLUX_SELF_METRICS", T_BOOL, self_metrics, "true", 0, 0),
+	S("FLUX_SELF_METRICS_NAMESPACE", T_STR, self_metrics_ns, "", 0, 0),
 };
 #undef S
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -265,6 +273,14 @@ check_setting(const struct flux_conf *c, const struct setting *s)
 {
 	size_t	i;
 
+	if (s->off == offsetof(struct flux_conf, self_metrics_ns) &&
+	    *c->self_metrics_ns != '\0' &&
+	    flux_metric_invalid(c->self_metrics_ns) != NULL)
+		return "a namespace must be a valid metric name";
+	if (s->off == offsetof(struct flux_conf, batch_log) &&
+	    strcmp(c->batch_log, "syslog") != 0 &&
+	    strcmp(c->batch_log, "none") != 0 && c->batch_log[0] != '/')
+		return "expected syslog, none or an absolute path";
 	if (s->off == offsetof(struct flux_conf, self_api_key)) {
 		if (strcmp(c->self_api_key, PLACEHOLDER_KEY) == 0)
 			return "the Skyline placeholder key is not a key";

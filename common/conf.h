@@ -86,6 +86,9 @@ struct flux_conf {
 	struct flux_list	 populate_hosts;	/* empty: any host */
 	int64_t			 max_extracted_bytes;	/* one archive, unpacked */
 	int			 log_level;
+	char			*batch_log;	/* "syslog", "none" or a file */
+	int			 self_metrics;	/* flux-batch sends them */
+	char			*self_metrics_ns;	/* "": skyline.flux.<host> */
 };
 
 int	flux_conf_load(const char *path, struct flux_conf *conf,

@@ -122,10 +122,32 @@ checked(struct flux_store *s, redisReply *r, int want, redisReply **reply,
 	return ok ? 0 : -1;
 }
 
+/*
+ * Read and drop the replies of commands sent without waiting for them
+ * (flux_store_count), so that the next command reads its own reply. A
+ * resident process sends its counts after one answer and reads their
+ * reply here, before the next request's first command: by then it has
+ * long arrived.
+ */
+static void
+drain(struct flux_store *s)
+{
+	void	*r;
+
+	while (s->owed > 0 && s->ctx->err == 0) {
+		if (redisGetReply(s->ctx, &r) != REDIS_OK)
+			break;
+		freeReplyObject(r);
+		s->owed--;
+	}
+	s->owed = 0;
+}
+
 static int
 vcommand(struct flux_store *s, int want, redisReply **reply, const char *what,
     char err[], const char *fmt, va_list ap)
 {
+	drain(s);
 	return checked(s, redisvCommand(s->ctx, fmt, ap), want, reply, what, err);
 }
 
@@ -150,6 +172,7 @@ store_command_args(struct flux_store *s, const struct store_args *a, int want,
 {
 	if (a->failed)
 		return flux_errf(err, "out of memory");
+	drain(s);
 	return checked(s, redisCommandArgv(s->ctx, (int)a->n,
 	    (const char **)a->v, a->len), want, reply, what, err);
 }
@@ -338,6 +361,30 @@ enum eval_head {
 };
 
 /*
+ * EVAL's argument vector for the script sc in a: its head, then the
+ * strings of sc, borrowed (a's own are never freed); a failed when sc's
+ * keys or arguments were built out of memory. nkeys is room for a number.
+ */
+static void
+script_argv(const struct store_script *sc, struct store_args *a,
+    char nkeys[I64_LEN])
+{
+	if (!sc->keys.failed && !sc->args.failed && store_args_reserve(a,
+	    EVAL_HEAD + sc->keys.n + sc->args.n) == 0) {
+		a->v[EVAL_COMMAND] = (char *)"EVAL";
+		a->v[EVAL_TEXT] = (char *)sc->text;
+		a->v[EVAL_NKEYS] = nkeys;
+		a->len[EVAL_COMMAND] = strlen(a->v[EVAL_COMMAND]);
+		a->len[EVAL_TEXT] = strlen(sc->text);
+		a->len[EVAL_NKEYS] = store_put_i64(nkeys, (long long)sc->keys.n);
+		a->n = EVAL_HEAD;
+		borrow(a, &sc->keys);
+		borrow(a, &sc->args);
+	} else
+		a->failed = 1;
+}
+
+/*
  * EVAL the script sc, its reply checked() (what names it in err), unless
  * its keys or arguments were built out of memory. Every script of the
  * store runs through here.
@@ -350,21 +397,42 @@ store_script_run(struct flux_store *s, const struct store_script *sc,
 	char			nkeys[I64_LEN];
 	int			rc;
 
-	/* The head and the strings of sc, borrowed: a's own are never freed. */
-	if (!sc->keys.failed && !sc->args.failed && store_args_reserve(&a,
-	    EVAL_HEAD + sc->keys.n + sc->args.n) == 0) {
-		a.v[EVAL_COMMAND] = (char *)"EVAL";
-		a.v[EVAL_TEXT] = (char *)sc->text;
-		a.v[EVAL_NKEYS] = nkeys;
-		a.len[EVAL_COMMAND] = strlen(a.v[EVAL_COMMAND]);
-		a.len[EVAL_TEXT] = strlen(sc->text);
-		a.len[EVAL_NKEYS] = store_put_i64(nkeys, (long long)sc->keys.n);
-		a.n = EVAL_HEAD;
-		borrow(&a, &sc->keys);
-		borrow(&a, &sc->args);
-	} else
-		a.failed = 1;
+	script_argv(sc, &a, nkeys);
 	rc = store_command_args(s, &a, want, reply, what, err);
+	free(a.v);
+	free(a.len);
+	return rc;
+}
+
+/*
+ * EVAL the script sc without waiting for its reply: the command is written
+ * whole to the connection and its reply read (and dropped) before the
+ * next command's (drain). For work the answer does not depend on, sent
+ * after the answer. -1 with err when it cannot be written.
+ */
+int
+store_script_send(struct flux_store *s, const struct store_script *sc,
+    char err[])
+{
+	struct store_args	a = { 0 };
+	char			nkeys[I64_LEN];
+	int			done = 0, rc = -1;
+
+	script_argv(sc, &a, nkeys);
+	if (a.failed)
+		flux_errf(err, "out of memory");
+	else if (redisAppendCommandArgv(s->ctx, (int)a.n, (const char **)a.v,
+	    a.len) != REDIS_OK)
+		store_reply_error(s, NULL, "EVAL", err);
+	else {
+		while (!done && redisBufferWrite(s->ctx, &done) == REDIS_OK)
+			;
+		if (done) {
+			s->owed++;
+			rc = 0;
+		} else
+			store_reply_error(s, NULL, "EVAL", err);
+	}
 	free(a.v);
 	free(a.len);
 	return rc;

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "metric.h"
+#include "util.h"
 
 struct flux_store;
 
@@ -28,6 +29,33 @@ char	*flux_store_get(struct flux_store *s, const char *key, char err[]);
 int	flux_store_del(struct flux_store *s, const char *key, char err[]);
 int	flux_store_set_add(struct flux_store *s, const char *set,
 	    const char *member, char err[]);
+
+struct flux_stats;
+void	flux_store_set_stats(struct flux_store *s, struct flux_stats *st);
+int	flux_store_count(struct flux_store *s, char err[]);
+
+/* Minutes back the health check looks for the last delivery's outcome. */
+#define FLUX_HEALTH_MINUTES 60
+
+/* What the health check reads from Redis (store_stats.c). */
+struct flux_store_health {
+	long long	queued;		/* populate jobs waiting */
+	long long	running;	/* and being run */
+	char		delivery[FLUX_ERRLEN + 64];	/* newest outcome, "" none */
+};
+
+int	flux_store_health(struct flux_store *s, int64_t now, const char *queue,
+	    const char *processing, struct flux_store_health *h, char err[]);
+typedef void (*flux_store_field_fn)(void *ctx, size_t minute,
+	    const char *name, const char *value);
+typedef void (*flux_store_record_fn)(void *ctx, const char *record);
+int	flux_store_history(struct flux_store *s, int64_t now, size_t n,
+	    const char *recent, const char *record_prefix, size_t nrecent,
+	    flux_store_field_fn field, flux_store_record_fn record, void *ctx,
+	    char err[]);
+int	flux_store_upload_new(struct flux_store *s, const char *key,
+	    const char *text, int64_t ttl, const char *recent, const char *id,
+	    size_t keep, char err[]);
 
 int	flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 	    struct flux_points *p, int apply, char err[]);

@@ -24,6 +24,7 @@
 
 #include "lua/dedup.lua.h"
 #include "lua/rollback.lua.h"
+#include "lua/stats.lua.h"
 
 /*
  * A claim's lease: how long it stands when its request neither confirms
@@ -57,6 +58,7 @@ enum dedup_key {
 	DK_PENDING,		/* CLAIMS_PENDING */
 	DK_DONE,		/* CLAIMS_DONE */
 	DK_LAST_HASH,		/* STORE_LAST_HASH */
+	DK_STATS,		/* this minute's self-metrics (store_stats.c) */
 	DK_POINTS		/* then per point: */
 };
 enum dedup_point_key {
@@ -69,6 +71,9 @@ enum dedup_arg {
 	DA_LEASE,		/* milliseconds */
 	DA_TOKEN,
 	DA_SEEN,		/* tokens seen pending, space-separated */
+	DA_STATS,		/* the request's counts so far */
+	DA_DELIVERY,		/* (no delivery yet: empty) */
+	DA_DUPLICATES,		/* the field its duplicates count in, or "" */
 	DA_POINTS		/* then per point: */
 };
 enum dedup_point_arg {
@@ -98,10 +103,13 @@ enum dedup_code {
 
 /*
  * The confirm: the claim moves from the pending set to the done set with
- * an expiry of ARGV[2] ms on Redis's clock, as dedup.lua's deadlines.
- * KEYS: the pending set, the done set; ARGV: the token, the time done lasts.
+ * an expiry of ARGV[2] ms on Redis's clock, as dedup.lua's deadlines, and
+ * the request's counts are added to its minute's (common/lua/stats.lua).
+ * KEYS: the pending set, the done set, the minute's counts; ARGV: the
+ * token, the time done lasts, the counts, the delivery outcome.
  */
-static const char confirm_lua[] =
+static const char confirm_lua[] = STATS_LUA
+    "count_stats(KEYS[3], ARGV[3], ARGV[4])\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
     "redis.call('ZREM', KEYS[1], ARGV[1])\n"
@@ -163,7 +171,7 @@ lease_ms(const struct flux_conf *c)
  * (out of memory: the script's run says so).
  */
 static void
-build_dedup(struct store_script *sc, const struct flux_store *s,
+build_dedup(struct store_script *sc, struct flux_store *s,
     const struct flux_points *p, const size_t *idx, size_t n, int apply)
 {
 	size_t	i;
@@ -177,6 +185,15 @@ build_dedup(struct store_script *sc, const struct flux_store *s,
 	store_args_i64(&sc->args, (long long)s->claim.lease);
 	store_args_copy(&sc->args, s->claim.token);
 	store_args_copy(&sc->args, "");
+	store_stats_args(s, &sc->keys, &sc->args);
+	if (apply && s->stats != NULL) {
+		char	field[128];
+
+		snprintf(field, sizeof(field), "%s.%s", s->stats->source,
+		    flux_stats_name(FLUX_STAT_DUPLICATES));
+		store_args_copy(&sc->args, field);
+	} else
+		store_args_copy(&sc->args, "");
 	for (i = 0; i < n; i++) {
 		const struct flux_point *pt = &p->v[idx[i]];
 
@@ -385,6 +402,8 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 	if (n > 0) {
 		build_dedup(&sc, s, p, idx, n, apply);
 		rc = run_dedup(s, &sc, p, idx, n, apply, err);
+		/* The run that decided counted the request; a waiting one not. */
+		store_stats_sent(s, rc == 0);
 	}
 	if (rc != 0) {
 		/* Undecided: nothing to confirm or roll back either. */
@@ -418,8 +437,10 @@ flux_store_confirm(struct flux_store *s, char err[])
 	store_args_copy(&sc.keys, CLAIMS_DONE);
 	store_args_copy(&sc.args, s->claim.token);
 	store_args_i64(&sc.args, DONE_LEASES * (long long)s->claim.lease);
+	store_stats_args(s, &sc.keys, &sc.args);
 	rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "claim confirm",
 	    err);
+	store_stats_sent(s, rc == 0);
 	store_script_free(&sc);
 	return rc;
 }
@@ -451,9 +472,11 @@ flux_store_rollback(struct flux_store *s, char err[])
 		store_args_copy(&sc.args, cl->undo[i].oldrec);
 		store_args_copy(&sc.args, cl->undo[i].oldentry);
 	}
+	store_stats_args(s, &sc.keys, &sc.args);
 	if ((rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "rollback",
 	    err)) == 0)
 		store_claim_clear(s);
+	store_stats_sent(s, rc == 0);
 	store_script_free(&sc);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <hiredis.h>
 
 #include "metric.h"
+#include "stats.h"
 
 /* The prefix of the de-duplication records, flux.last.<metric> (SPEC 5). */
 #define STORE_LAST_PREFIX "flux.last."
@@ -50,7 +51,10 @@ struct store_claim {
 struct flux_store {
 	redisContext		*ctx;
 	struct store_claim	 claim;
+	struct flux_stats	*stats;		/* the request's counts, or NULL */
+	int			 owed;		/* replies of commands sent unread */
 };
+
 
 /*
  * A list of strings being built for one command (the keys or the
@@ -85,6 +89,9 @@ struct store_script {
 };
 
 void	store_script_free(struct store_script *sc);
+int	store_stats_args(struct flux_store *s, struct store_args *keys,
+	    struct store_args *args);
+void	store_stats_sent(struct flux_store *s, int ok);
 
 int	store_command(struct flux_store *s, int want, redisReply **reply,
 	    const char *what, char err[], const char *fmt, ...)
@@ -93,6 +100,8 @@ int	store_command_args(struct flux_store *s, const struct store_args *a,
 	    int want, redisReply **reply, const char *what, char err[]);
 int	store_script_run(struct flux_store *s, const struct store_script *sc,
 	    int want, redisReply **reply, const char *what, char err[]);
+int	store_script_send(struct flux_store *s, const struct store_script *sc,
+	    char err[]);
 void	store_reply_error(const struct flux_store *s, const redisReply *r,
 	    const char *what, char err[]);
 

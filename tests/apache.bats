@@ -109,7 +109,35 @@ code_of() { curl -s -o "$STACK_DIR/out" -w '%{http_code}' "$@"; }
 
 @test "the status check works through Apache" {
 	[ "$(code_of "http://$HOST/flux/metric_data?status=true")" = 200 ]
-	[ "$(cat "$STACK_DIR/out")" = '{"status": "ok"}' ]
+	[ "$(jq -r .status "$STACK_DIR/out")" = ok ]
+}
+
+@test "INSTALL's access log recipe logs /flux/ requests without their query string" {
+	local mode=; [ "$FLUX_MODE" = fcgi ] && mode=fcgid
+	stop_apache
+	# The recipe's lines, as INSTALL (section 12) writes them.
+	{
+		echo "LoadModule setenvif_module /usr/lib/apache2/modules/mod_setenvif.so"
+		echo 'LogFormat "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" combined'
+		sed -n '/^  SetEnvIf Request_URI "^\/flux\/"/,/env=!flux_request$/p' "$FLUX_TOP/INSTALL" |
+		    sed -e 's/^  //' -e "s|\${APACHE_LOG_DIR}|$STACK_DIR/apache/logs/recipe|"
+	} > "$STACK_DIR/apache/conf.d/recipe.conf"
+	mkdir -p "$STACK_DIR/apache/logs/recipe"
+	chmod -R o+rwX "$STACK_DIR/apache/logs/recipe"
+	[ "$(grep -c CustomLog "$STACK_DIR/apache/conf.d/recipe.conf")" = 2 ]
+	start_apache "$STACK_DIR/inst/usr/lib/flux/cgi-bin" "$STACK_DIR/flux.conf" $mode
+	T=$(minute_ts)
+	[ "$(code_of "http://$HOST/flux/metric_data?metric=test.recipe&value=1&timestamp=$T&key=$KEY")" = 204 ]
+	[ "$(code_of "http://$HOST/trivial/trivial?q=kept")" = 204 ]
+	rm "$STACK_DIR/apache/conf.d/recipe.conf"
+	stop_apache
+	start_apache "$STACK_DIR/inst/usr/lib/flux/cgi-bin" "$STACK_DIR/flux.conf" $mode
+	log=$STACK_DIR/apache/logs/recipe/access.log
+	cat "$log"
+	grep -q '"GET /flux/metric_data HTTP/1.1" 204' "$log"
+	grep -q '"GET /trivial/trivial?q=kept HTTP/1.1" 204' "$log"
+	run grep -c -e "$KEY" -e 'key=' "$log"
+	[ "$output" = 0 ]
 }
 
 @test "the installed site for Vista names Skyline's FLUX_IP and FLUX_PORT, and is what this suite runs" {

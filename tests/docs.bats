@@ -40,8 +40,8 @@ teardown_file() {
 	man=$(sed -n 's/^\.Op Cm \(.*\)$/\1/p' "$FLUX_TOP/man/flux-batch.8" | tr -d '|' | tr -s ' ')
 	run "$FLUX_TOP/batch/flux-batch" --help
 	help=$(sed -n 's/^  \([a-z]*\)  .*/\1/p' <<<"$output" | tr '\n' ' ')
-	[ "$man" = "flush populate uploads check" ]
-	[ "$help" = "flush populate uploads check " ]
+	[ "$man" = "flush populate uploads check status" ]
+	[ "$help" = "flush populate uploads check status " ]
 }
 
 @test "README, INSTALL and the manual pages name no file outside the repository" {

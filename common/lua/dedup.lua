@@ -40,20 +40,25 @@
 -- script by its effects, which allows TIME before writes.
 
 -- KEYS: the pending set (token -> lease deadline), the done set (token ->
--- expiry), the hash of entries (LAST_HASH), then per point, in the order of
--- the points, its flux.last (LAST) and its claim list, flux.claims.<metric>
--- (LIST).
-local PENDING_SET, DONE_SET, LAST_HASH = KEYS[1], KEYS[2], KEYS[3]
-local FIRST_POINT_KEY, KEYS_PER_POINT, LAST, LIST = 4, 2, 0, 1
+-- expiry), the hash of entries (LAST_HASH), the hash of this minute's
+-- self-metrics (STATS, common/lua/stats.lua), then per point, in the order
+-- of the points, its flux.last (LAST) and its claim list,
+-- flux.claims.<metric> (LIST).
+local PENDING_SET, DONE_SET = KEYS[1], KEYS[2]
+local LAST_HASH, STATS = KEYS[3], KEYS[4]
+local FIRST_POINT_KEY, KEYS_PER_POINT, LAST, LIST = 5, 2, 0, 1
 -- ARGV: "1" to apply or "0" for a test request (which only reads), the
 -- lease in milliseconds, this request's token, the tokens it has seen
--- pending (space-separated), then per point its timestamp (TS) and the
--- record it would write (RECORD).
+-- pending (space-separated), the request's counts and delivery outcome
+-- for count_stats(), the field its duplicates are counted in ('' none),
+-- then per point its timestamp (TS) and the record it would write
+-- (RECORD).
 local apply = ARGV[1] == '1'
 local lease = tonumber(ARGV[2])
 local token = ARGV[3]
 local seen_arg = ARGV[4]
-local FIRST_POINT_ARG, ARGS_PER_POINT, TS, RECORD = 5, 2, 0, 1
+local stats_spec, stats_delivery, duplicates_field = ARGV[5], ARGV[6], ARGV[7]
+local FIRST_POINT_ARG, ARGS_PER_POINT, TS, RECORD = 8, 2, 0, 1
 
 -- Claim states.
 local PENDING, DONE, ABANDONED = 'p', 'd', 'a'
@@ -305,6 +310,20 @@ if apply and taken and not waiting then
     redis.call('HSET', LAST_HASH, unpack(entry_writes, first,
       math.min(first + CHUNK - 1, #entry_writes)))
   end
+end
+-- The request's counts, with its duplicates, once it is decided: a
+-- request with a waiting point runs the script again.
+if not (apply and waiting) then
+  local duplicates = 0
+  for i = 1, npoints do
+    if reply[2 + REPLY_PER_POINT * (i - 1)] == DUPLICATE then
+      duplicates = duplicates + 1
+    end
+  end
+  if duplicates > 0 and duplicates_field ~= '' then
+    stats_spec = stats_spec .. ' ' .. duplicates_field .. ' ' .. duplicates
+  end
+  count_stats(STATS, stats_spec, stats_delivery)
 end
 reply[1] = table.concat(met_pending, ' ')
 return reply

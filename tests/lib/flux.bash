@@ -55,6 +55,10 @@ write_conf() {
 		"FLUX_CARBON_PICKLE_PORT = ${CARBON_PICKLE_PORT:-1}"
 		"FLUX_SPOOL_PATH = $STACK_DIR/spool"
 		"FLUX_CARBON_TIMEOUT_MS = 2000"
+		# flux-batch's own metrics would join what a test's carbon gets:
+		# tests/selfmetrics.bats turns them on.
+		"FLUX_SELF_METRICS = false"
+		"FLUX_BATCH_LOG = none"
 	)
 	local line extra
 	{

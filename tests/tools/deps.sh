@@ -39,6 +39,10 @@ test  libclang-rt-dev
 # (tests/lib/sheet.bash writes workbooks with these)
 test  python3-openpyxl
 test  python3-xlwt
+# (tests/browser.bats: the chromium of Debian, driven over its DevTools
+# protocol by tests/browser/pages.py, with a font for its screenshots)
+test  chromium                chromium
+test  fonts-dejavu-core
 test  bats                    bats
 test  perl                    prove
 test  apache2                 apache2 htpasswd
