@@ -159,7 +159,7 @@ code_of() { curl -s -o "$STACK_DIR/out" -w '%{http_code}' "$@"; }
 	[ "$(whisper_fetch_value vista.root.get "$T")" = "1.500000" ]
 	[ "$(entry vista.root.get)" = "{'timestamp': $T, 'value': 1.5}" ]
 	[ "$(code_of "$VISTA/metric_data?status=true")" = 200 ]
-	[ "$(cat "$STACK_DIR/out")" = '{"status": "ok"}' ]
+	[ "$(jq -r .status "$STACK_DIR/out")" = ok ]
 	run curl -s -w '%{http_code}' -H 'Content-Type: application/json' \
 	    -d '{"key":"'$KEY'","metrics":[{"metric":"vista.root.post","timestamp":'$T',"value":2.5}]}' \
 	    "$VISTA/metric_data_post"
