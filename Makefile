@@ -13,6 +13,8 @@ DOCDIR ?= $(PREFIX)/share/doc/flux
 SYSCONFDIR ?= /etc
 CRONDIR ?= $(SYSCONFDIR)/cron.d
 APACHECONFDIR ?= $(SYSCONFDIR)/apache2/conf-available
+# Where the site for Skyline's Vista goes (not enabled: INSTALL, section 8).
+APACHESITEDIR ?= $(SYSCONFDIR)/apache2/sites-available
 LOCALSTATEDIR ?= /var
 # The defaults of FLUX_SPOOL_PATH, DATA_UPLOADS_PATH and
 # FLUX_SAVE_UPLOADS_PATH (flux.conf(5)): set those too if you move them.
@@ -78,7 +80,7 @@ UNIT = tests/unit/test_unit tests/unit/pickle_rt tests/unit/lua_text \
 # The Redis scripts kept as Lua files (common/lua/), each embedded in the
 # program as the C string NAME_lua of a generated header common/lua/NAME.lua.h.
 LUA_HEADERS = common/lua/dedup.lua.h common/lua/advance.lua.h \
-	common/lua/stats.lua.h
+	common/lua/rollback.lua.h common/lua/last.lua.h common/lua/stats.lua.h
 
 all: $(CGIS) $(BATCH)
 
@@ -148,7 +150,8 @@ check-cluster: deps-check all
 	bash tests/cluster/run.sh
 
 # Files made from a template with the install-time directories: the cron
-# entry and the Apache configuration. $(call subst_dirs,IN) writes stdout.
+# entry, the Apache configuration and the site for Vista.
+# $(call subst_dirs,IN) writes stdout.
 subst_dirs = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CGIDIR@|$(CGIDIR)|g' \
 	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@WWWUSER@|$(WWWUSER)|g' $(1)
 # $(call install_new,CMD,FILE,MODE): FILE from CMD's output, unless FILE
@@ -163,15 +166,15 @@ remove_same = if [ -e "$(DESTDIR)$(2)" ]; then \
 	echo "removed $(DESTDIR)$(2)"; else echo "kept $(DESTDIR)$(2): edited"; fi; fi
 STATEDIRS = $(SPOOLDIR) $(UPLOADSDIR) $(SAVEDIR)
 
-# install: programs, man pages, configuration, cron entry, Apache conf,
-# and the directories the web server writes. A packager whose own scripts
+# install: programs, man pages, configuration, cron entry, Apache conf and
+# Vista's site, and the directories the web server writes. A packager whose own scripts
 # make those directories (debian/rules) calls install-files alone.
 install: install-files install-dirs
 
 install-files: all
 	$(INSTALL) -d $(DESTDIR)$(CGIDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/flux $(DESTDIR)$(CRONDIR) $(DESTDIR)$(APACHECONFDIR) \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(APACHESITEDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(CGIS) $(DESTDIR)$(CGIDIR)/
 	$(INSTALL) -m 0755 $(BATCH) $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 0644 man/flux.conf.5 $(DESTDIR)$(MANDIR)/man5/
@@ -181,6 +184,7 @@ install-files: all
 	@$(call install_new,cat flux.conf.example,$(SYSCONFDIR)/flux/flux.conf,0640)
 	@$(call install_new,$(call subst_dirs,cron/flux.in),$(CRONDIR)/flux,0644)
 	@$(call install_new,$(call subst_dirs,apache/flux.conf.in),$(APACHECONFDIR)/flux.conf,0644)
+	@$(call install_new,$(call subst_dirs,apache/flux-vista.conf.in),$(APACHESITEDIR)/flux-vista.conf,0644)
 	@if [ -e "$(DESTDIR)$(CRONDIR)/flux-batch" ]; then \
 		echo "note: $(DESTDIR)$(CRONDIR)/flux-batch is an older install's: remove it"; fi
 
@@ -201,8 +205,8 @@ install-dirs:
 	fi
 
 # uninstall: what install made, except the operator's: a configuration, cron
-# entry or Apache conf that differs from what install wrote, and a spool or
-# upload directory that still holds something, are kept (and named).
+# entry, Apache conf or site that differs from what install wrote, and a
+# spool or upload directory that still holds something, are kept (and named).
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(CGIDIR)/,$(notdir $(CGIS))) $(DESTDIR)$(SBINDIR)/flux-batch
 	rm -f $(DESTDIR)$(MANDIR)/man5/flux.conf.5 $(DESTDIR)$(MANDIR)/man7/flux.7 \
@@ -213,6 +217,7 @@ uninstall:
 	@$(call remove_same,cat flux.conf.example,$(SYSCONFDIR)/flux/flux.conf)
 	@$(call remove_same,$(call subst_dirs,cron/flux.in),$(CRONDIR)/flux)
 	@$(call remove_same,$(call subst_dirs,apache/flux.conf.in),$(APACHECONFDIR)/flux.conf)
+	@$(call remove_same,$(call subst_dirs,apache/flux-vista.conf.in),$(APACHESITEDIR)/flux-vista.conf)
 	@for d in $(CGIDIR) $(DOCDIR) $(SYSCONFDIR)/flux $(STATEDIRS) \
 		$(sort $(filter %/flux/,$(dir $(CGIDIR) $(UPLOADSDIR) $(SAVEDIR)))); do \
 		[ -d "$(DESTDIR)$$d" ] || continue; \

@@ -9,18 +9,25 @@
 # confirm, a SET or an EVAL), logged with a threshold of 0; the commands
 # run inside a script are not logged apart, they are in its EVAL's time.
 #
-#   usage: bash bench/dedup.sh [BASE_REV] [REQUESTS] [ROUNDS]
-#   prints, per build: wall ms per request (the mean, and the median and
-#   95th percentile of the requests' own times) and Redis us per request, for a
-#   GET of one point, a POST of 450 points and a GET refused for its key
-#   (no de-dup: since the self-metrics it sends its counts after the
-#   answer, without waiting), and the ratios new / base.
+#   usage: bash bench/dedup.sh [BASE_REV] [REQUESTS] [ROUNDS] [OTHERS]
+#   prints, per build: wall ms per request (the mean, then the 50th and
+#   99th percentiles of the requests of all rounds) and Redis us per
+#   request, for a GET of one point, a POST of 450 points and a GET
+#   refused for its key (no de-dup: since the self-metrics it sends its
+#   counts after the answer, without waiting), and the ratios new / base.
+#   OTHERS (default 0): entries of other metrics put in the hash
+#   flux.last.metric_data before each run, as a site with that many metrics
+#   has. Redis keeps a hash of up to hash-max-listpack-entries fields (512
+#   in Redis 7) as one list, in which each field written is searched for:
+#   with OTHERS 0 the 450 points' own fields make such a list, a site of
+#   over 512 metrics has a hash table instead.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 BASE=${1:-c503794}
 N=${2:-200}
 ROUNDS=${3:-3}
+OTHERS=${4:-0}
 source tests/lib/flux.bash
 
 make -s -j2 all
@@ -31,9 +38,6 @@ make -s -j2 -C "$B/base" all >/dev/null
 stack_init "$B/stack"
 start_redis
 write_conf "FLUX_SEND_TO_CARBON = false" "FLUX_LOG_LEVEL = warn"
-# The older build must read the file too: settings it does not know, only
-# flux-batch's, go.
-sed -i -e '/^FLUX_SELF_METRICS /d' -e '/^FLUX_BATCH_LOG /d' "$FLUX_CONF"
 NOW=$(date +%s)
 
 # Bodies: request i posts metrics bench.m0..m449 at NOW - 3000 + i, so
@@ -49,18 +53,20 @@ for i in range(n):
 EOF
 
 # run BUILD_DIR KIND PREFIX LATFILE: N requests; prints "wall_ms redis_us"
-# per request and adds each request's own time (us) to LATFILE. The times
-# are read from $EPOCHREALTIME: no process of their own.
+# per request, and appends each request's wall time (us) to LATFILE.
 run() {
-	local dir=$1 kind=$2 pfx=$3 latf=$4 i t0 t1 us s e
-	local -a lat=()
+	local dir=$1 kind=$2 pfx=$3 lat=$4 i t0 t1 r0 us key
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
+	redis-cli -s "$REDIS_SOCK" eval "for i = 1, tonumber(ARGV[1]) do
+	    redis.call('HSET', KEYS[1], 'bench.other.' .. i, ARGV[2]) end" 1 \
+	    flux.last.metric_data "$OTHERS" "{'timestamp': $((NOW - 3600)), 'value': 1.0}" >/dev/null
 	redis-cli -s "$REDIS_SOCK" config set slowlog-log-slower-than 0 >/dev/null
 	redis-cli -s "$REDIS_SOCK" config set slowlog-max-len $((4 * N + 100)) >/dev/null
 	redis-cli -s "$REDIS_SOCK" slowlog reset >/dev/null
 	t0=$(date +%s%N)
 	for ((i = 0; i < N; i++)); do
-		s=$EPOCHREALTIME
+		# The wall clock in microseconds, read without a fork (bash 5).
+		r0=${EPOCHREALTIME//[.,]/}
 		if [ "$kind" = get ] || [ "$kind" = refused ]; then
 			key=$KEY; [ "$kind" = refused ] && key=abcdefghij0123456789ABCDEFGHIJ99
 			env -i FLUX_CONF="$FLUX_CONF" REQUEST_METHOD=GET \
@@ -72,19 +78,16 @@ run() {
 			    CONTENT_TYPE=application/json \
 			    "$dir/cgi-bin/metric_data_post" >/dev/null <"$B/post.$i"
 		fi
-		e=$EPOCHREALTIME
-		lat+=($(( ${e/./} - ${s/./} )))
+		echo $(( ${EPOCHREALTIME//[.,]/} - r0 )) >> "$lat"
 	done
 	t1=$(date +%s%N)
-	printf '%s\n' "${lat[@]}" >> "$latf"
 	# Every logged command but redis-cli's own (this script's).
 	us=$(redis-cli -s "$REDIS_SOCK" --json slowlog get -1 | /usr/bin/python3 -c '
 import json, sys
 mine = {"hello", "slowlog", "config", "flushall", "exists", "info", "ping"}
 print(sum(e[2] for e in json.load(sys.stdin) if e[3][0].lower() not in mine))')
 	# Every request must have taken its points: the last one's record.
-	[ "$kind" = refused ] ||
-		[ "$(redis-cli -s "$REDIS_SOCK" exists "flux.last.bench.$pfx" "flux.last.bench.m0")" != 0 ] ||
+	[ "$(redis-cli -s "$REDIS_SOCK" exists "flux.last.bench.$pfx" "flux.last.bench.m0")" != 0 ] ||
 		{ echo "dedup.sh: nothing was recorded" >&2; exit 1; }
 	awk -v w=$((t1 - t0)) -v u="$us" -v n="$N" 'BEGIN { printf "%.3f %.1f\n", w / n / 1e6, u / n }'
 }
@@ -102,27 +105,25 @@ for kind in get post refused; do
 	done
 done
 
-# pct FILE P: the P-th percentile of the times in FILE, in ms.
+# pct FILE P: the P-th percentile (nearest rank) of FILE's numbers, in ms.
 pct() {
-	sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END {
-		i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1
-		printf "%.3f", v[i] / 1000 }'
+	sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 }
+	    END { r = int(NR * p / 100 + 0.999999); if (r < 1) r = 1; printf "%.3f", v[r] / 1000 }'
 }
 
-printf '%-7s %-5s %12s %8s %8s %14s\n' request build "wall ms/req" p50 p95 "redis us/req"
+printf '%-6s %-5s %12s %8s %8s %14s\n' request build "wall ms/req" p50 p99 "redis us/req"
 for kind in get post refused; do
-	declare -A p50 p95
 	for b in base new; do
-		p50[$b]=$(pct "$B/lat.$kind.$b" 50)
-		p95[$b]=$(pct "$B/lat.$kind.$b" 95)
 		awk -v k="$kind" -v b="$b" -v w="${wall[$kind.$b]}" -v u="${redis[$kind.$b]}" -v r="$ROUNDS" \
-		    -v p50="${p50[$b]}" -v p95="${p95[$b]}" \
-		    'BEGIN { printf "%-7s %-5s %12.3f %8.3f %8.3f %14.1f\n", k, b, w / r, p50, p95, u / r }'
+		    -v p50="$(pct "$B/lat.$kind.$b" 50)" -v p99="$(pct "$B/lat.$kind.$b" 99)" \
+		    'BEGIN { printf "%-6s %-5s %12.3f %8s %8s %14.1f\n", k, b, w / r, p50, p99, u / r }'
 	done
 	awk -v k="$kind" -v wb="${wall[$kind.base]}" -v wn="${wall[$kind.new]}" \
 	    -v ub="${redis[$kind.base]}" -v un="${redis[$kind.new]}" \
-	    -v p50b="${p50[base]}" -v p50n="${p50[new]}" -v p95b="${p95[base]}" -v p95n="${p95[new]}" \
-	    'BEGIN { printf "%-7s %-5s %12.3f %8.3f %8.3f %14s   (new / base)\n", k, "ratio", wn / wb,
-	        p50n / p50b, p95n / p95b, (ub > 0 ? sprintf("%.3f", un / ub) : "n/a") }'
+	    -v p50="$(awk -v a="$(pct "$B/lat.$kind.new" 50)" -v b="$(pct "$B/lat.$kind.base" 50)" 'BEGIN { printf "%.3f", a / b }')" \
+	    -v p99="$(awk -v a="$(pct "$B/lat.$kind.new" 99)" -v b="$(pct "$B/lat.$kind.base" 99)" 'BEGIN { printf "%.3f", a / b }')" \
+	    'BEGIN { printf "%-6s %-5s %12.3f %8s %8s %14s   (new / base)\n", k, "ratio", wn / wb, p50, p99,
+	        (ub > 0 ? sprintf("%.3f", un / ub) : "n/a") }'
 done
-echo "base $BASE, $N requests x $ROUNDS rounds per build, alternating; GET = 1 point, POST = 450 points, refused = a GET with a wrong key"
+echo "base $BASE, $N requests x $ROUNDS rounds per build, alternating; GET = 1 point, POST = 450 points, refused = a GET with a wrong key;" \
+	"$OTHERS other metrics in flux.last.metric_data"

@@ -3,11 +3,11 @@
  * of a whole request in one Lua script (common/lua/dedup.lua, which says
  * what a claim is and what each of its keys holds), the confirm that ends
  * the request's claim once its points are delivered or spooled, and the
- * rollback when they could be neither.
+ * rollback when they could be neither (common/lua/rollback.lua).
  *
- * The script returns, per point, whether it was taken and what the key
- * held before, which is what a rollback needs to put each key back unless
- * a newer request moved it on. The keys are read with MGET and written
+ * The script returns, per point, whether it was taken and what its record
+ * and its entry in flux.last.metric_data held before, which is what a
+ * rollback needs to put each back unless a newer request moved it on. The keys are read with MGET and written
  * with MSET, in chunks, not with a GET and a SET each: for 450 points that
  * was 445 instead of 740 microseconds of Redis time.
  */
@@ -21,6 +21,7 @@
 #include "util.h"
 
 #include "lua/dedup.lua.h"
+#include "lua/rollback.lua.h"
 #include "lua/stats.lua.h"
 
 /*
@@ -54,6 +55,7 @@
 enum dedup_key {
 	DK_PENDING,		/* CLAIMS_PENDING */
 	DK_DONE,		/* CLAIMS_DONE */
+	DK_LAST_HASH,		/* STORE_LAST_HASH */
 	DK_STATS,		/* this minute's self-metrics (store_stats.c) */
 	DK_POINTS		/* then per point: */
 };
@@ -82,8 +84,8 @@ enum dedup_point_arg {
 #define DA(i, which)	(DA_POINTS + DA_PER_POINT * (i) + (which))
 
 /*
- * The reply: the tokens of the pending claims met, then per point a code
- * and the record its key held before.
+ * The reply: the tokens of the pending claims met, then per point a code,
+ * the record its key held before and the entry its field held before.
  */
 enum dedup_code {
 	DEDUP_DUPLICATE,	/* not newer: dropped */
@@ -92,9 +94,10 @@ enum dedup_code {
 	DEDUP_WAIT		/* held back by another request's pending claim */
 };
 #define DEDUP_REPLY_TOKENS	0
-#define DEDUP_REPLY_CODE(i)	(1 + 2 * (i))
-#define DEDUP_REPLY_OLD(i)	(2 + 2 * (i))
-#define DEDUP_REPLY_LEN(n)	(1 + 2 * (n))
+#define DEDUP_REPLY_CODE(i)	(1 + 3 * (i))
+#define DEDUP_REPLY_OLD(i)	(2 + 3 * (i))
+#define DEDUP_REPLY_OLD_ENTRY(i) (3 + 3 * (i))
+#define DEDUP_REPLY_LEN(n)	(1 + 3 * (n))
 
 /*
  * The confirm: the claim moves from the pending set to the done set with
@@ -111,28 +114,6 @@ static const char confirm_lua[] = STATS_LUA
     "redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])\n"
     "return 0\n";
 
-/*
- * The rollback: each flux.last key that still holds the record this
- * request wrote gets back the record it held before ("1") or is deleted
- * ("0"), newest change first; then the claim leaves the pending set, so a
- * request waiting on it takes the point; and the request's counts are
- * added to its minute's. KEYS: the pending set, then the flux.last keys,
- * then the minute's counts; ARGV: the token, then per key the record
- * written, the flag and the old record, then the counts and the delivery
- * outcome.
- */
-static const char rollback_lua[] = STATS_LUA
-    "count_stats(KEYS[#KEYS], ARGV[#ARGV - 1], ARGV[#ARGV])\n"
-    "for i = 2, #KEYS - 1 do\n"
-    "  local key, a = KEYS[i], 3 * i - 4\n"
-    "  if redis.pcall('GET', key) == ARGV[a] then\n"
-    "    if ARGV[a + 1] == '1' then redis.call('SET', key, ARGV[a + 2])\n"
-    "    else redis.call('DEL', key) end\n"
-    "  end\n"
-    "end\n"
-    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
-    "return 0\n";
-
 /* Forget the request's claim: nothing to confirm or roll back. */
 void
 store_claim_clear(struct flux_store *s)
@@ -144,6 +125,7 @@ store_claim_clear(struct flux_store *s)
 		free(cl->undo[i].key);
 		free(cl->undo[i].newrec);
 		free(cl->undo[i].oldrec);
+		free(cl->undo[i].oldentry);
 	}
 	free(cl->undo);
 	cl->undo = NULL;
@@ -173,6 +155,7 @@ build_dedup(struct store_script *sc, struct flux_store *s,
 	store_args_reserve(&sc->args, DA(n, 0));
 	store_args_copy(&sc->keys, CLAIMS_PENDING);
 	store_args_copy(&sc->keys, CLAIMS_DONE);
+	store_args_copy(&sc->keys, STORE_LAST_HASH);
 	store_args_copy(&sc->args, apply ? "1" : "0");
 	store_args_i64(&sc->args, (long long)s->claim.lease);
 	store_args_copy(&sc->args, s->claim.token);
@@ -196,18 +179,22 @@ build_dedup(struct store_script *sc, struct flux_store *s,
 	}
 }
 
-/* Keep what a rollback needs of a taken point; -1 when out of memory. */
+/*
+ * Keep what a rollback needs of taken point i (the script's keys and
+ * arguments in sc, its reply r); -1 when out of memory.
+ */
 static int
-undo_add(struct store_claim *cl, const char *key, const char *newrec,
-    const char *oldrec, int had_old)
+undo_add(struct store_claim *cl, const struct store_script *sc,
+    const redisReply *r, size_t i)
 {
 	struct store_undo	*u = &cl->undo[cl->nundo++];
 
-	u->had_old = had_old;
-	u->key = strdup(key);
-	u->newrec = strdup(newrec);
-	u->oldrec = strdup(oldrec);
-	return u->key && u->newrec && u->oldrec ? 0 : -1;
+	u->had_old = r->element[DEDUP_REPLY_CODE(i)]->integer == DEDUP_TAKEN_OVER;
+	u->key = strdup(sc->keys.v[DK(i, DK_LAST)]);
+	u->newrec = strdup(sc->args.v[DA(i, DA_RECORD)]);
+	u->oldrec = strdup(r->element[DEDUP_REPLY_OLD(i)]->str);
+	u->oldentry = strdup(r->element[DEDUP_REPLY_OLD_ENTRY(i)]->str);
+	return u->key && u->newrec && u->oldrec && u->oldentry ? 0 : -1;
 }
 
 /* Whether r is a well-formed reply of dedup.lua for n points. */
@@ -224,7 +211,8 @@ reply_valid(const redisReply *r, size_t n)
 
 		if (code->type != REDIS_REPLY_INTEGER ||
 		    code->integer < DEDUP_DUPLICATE || code->integer > DEDUP_WAIT ||
-		    r->element[DEDUP_REPLY_OLD(i)]->type != REDIS_REPLY_STRING)
+		    r->element[DEDUP_REPLY_OLD(i)]->type != REDIS_REPLY_STRING ||
+		    r->element[DEDUP_REPLY_OLD_ENTRY(i)]->type != REDIS_REPLY_STRING)
 			return 0;
 	}
 	return 1;
@@ -258,9 +246,7 @@ take_reply(struct flux_store *s, struct flux_points *p, const size_t *idx,
 		p->v[idx[i]].state = code != DEDUP_DUPLICATE ? FLUX_PT_ACCEPT :
 		    FLUX_PT_DUP;
 		if (apply && code != DEDUP_DUPLICATE &&
-		    undo_add(cl, sc->keys.v[DK(i, DK_LAST)], sc->args.v[DA(i, DA_RECORD)],
-		    r->element[DEDUP_REPLY_OLD(i)]->str,
-		    code == DEDUP_TAKEN_OVER) == -1)
+		    undo_add(cl, sc, r, i) == -1)
 			return -1;
 	}
 	cl->claimed = apply && cl->nundo > 0;
@@ -437,7 +423,8 @@ flux_store_confirm(struct flux_store *s, char err[])
 
 /*
  * Put back what the last applied flux_store_dedup() changed, newest change
- * first, each key only if it still holds the record this request wrote.
+ * first, each record and entry only if it still holds what this request
+ * wrote (common/lua/rollback.lua).
  */
 int
 flux_store_rollback(struct flux_store *s, char err[])
@@ -449,15 +436,17 @@ flux_store_rollback(struct flux_store *s, char err[])
 
 	if (cl->nundo == 0)
 		return 0;
-	store_args_reserve(&sc.keys, 1 + cl->nundo);
-	store_args_reserve(&sc.args, 1 + 3 * cl->nundo);
+	store_args_reserve(&sc.keys, 2 + cl->nundo);
+	store_args_reserve(&sc.args, 1 + 4 * cl->nundo);
 	store_args_copy(&sc.keys, CLAIMS_PENDING);
+	store_args_copy(&sc.keys, STORE_LAST_HASH);
 	store_args_copy(&sc.args, cl->token);
 	for (i = cl->nundo; i-- > 0;) {
 		store_args_copy(&sc.keys, cl->undo[i].key);
 		store_args_copy(&sc.args, cl->undo[i].newrec);
 		store_args_copy(&sc.args, cl->undo[i].had_old ? "1" : "0");
 		store_args_copy(&sc.args, cl->undo[i].oldrec);
+		store_args_copy(&sc.args, cl->undo[i].oldentry);
 	}
 	store_stats_args(s, &sc.keys, &sc.args);
 	if ((rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "rollback",

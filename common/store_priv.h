@@ -19,6 +19,11 @@
 
 /* The prefix of the de-duplication records, flux.last.<metric> (SPEC 5). */
 #define STORE_LAST_PREFIX "flux.last."
+/*
+ * The hash of their entries, one field per metric, which Skyline's readers
+ * look up before the record (common/lua/record.lua).
+ */
+#define STORE_LAST_HASH "flux.last.metric_data"
 
 /* A reply type for store_command(): any reply but an error. */
 #define STORE_REPLY_ANY (-1)
@@ -29,6 +34,7 @@ struct store_undo {
 	char	*newrec;	/* the record this request wrote */
 	char	*oldrec;	/* what the key held, when had_old */
 	int	 had_old;
+	char	*oldentry;	/* its entry in STORE_LAST_HASH, "" when none */
 };
 
 /* Random bytes in a request's token: 64 bits, written as 16 hex digits. */

@@ -2,7 +2,8 @@
 # End to end through a real Apache (mod_cgid; mod_fcgid when run from
 # tests/fcgi/) serving the installed CGIs:
 # the seed's curl examples exactly as written, chunked and gzip bodies,
-# and answers to oversized bodies that reach the client.
+# answers to oversized bodies that reach the client, and the installed
+# site for Skyline's Vista (the root paths on a port of their own).
 
 # Sourced once, at file level: bats runs setup_file, each test and
 # teardown_file in processes of their own, and each needs the helpers.
@@ -14,6 +15,14 @@ setup_file() {
 	make -s -C "$FLUX_TOP" install DESTDIR="$STACK_DIR/inst" PREFIX=/usr \
 		SYSCONFDIR=/etc >/dev/null
 	write_conf
+	# The site for Vista as installed, on a private port in place of
+	# Skyline's FLUX_PORT 8000, naming the staged programs.
+	flux_free_port > "$STACK_DIR/vista.port"
+	mkdir -p "$STACK_DIR/apache/conf.d"
+	sed -e "s|127.0.0.1:8000|127.0.0.1:$(cat "$STACK_DIR/vista.port")|" \
+	    -e "s| /usr/lib/flux/cgi-bin/| $STACK_DIR/inst/usr/lib/flux/cgi-bin/|" \
+	    "$STACK_DIR/inst/etc/apache2/sites-available/flux-vista.conf" \
+	    > "$STACK_DIR/apache/conf.d/flux-vista.conf"
 	# Under tests/fcgi/ the same suite runs with mod_fcgid: resident responders.
 	local mode=; [ "$FLUX_MODE" = fcgi ] && mode=fcgid
 	start_apache "$STACK_DIR/inst/usr/lib/flux/cgi-bin" "$STACK_DIR/flux.conf" $mode
@@ -26,6 +35,7 @@ teardown_file() {
 setup() {
 	APACHE_PORT=$(cat "$STACK_DIR/ports/apache" 2>/dev/null || echo "${FLUX_URL##*:}")
 	HOST=127.0.0.1:$APACHE_PORT
+	VISTA=http://127.0.0.1:$(cat "$STACK_DIR/vista.port")
 	write_conf
 	redis-cli -s "$REDIS_SOCK" flushall >/dev/null
 }
@@ -128,4 +138,56 @@ code_of() { curl -s -o "$STACK_DIR/out" -w '%{http_code}' "$@"; }
 	grep -q '"GET /trivial/trivial?q=kept HTTP/1.1" 204' "$log"
 	run grep -c -e "$KEY" -e 'key=' "$log"
 	[ "$output" = 0 ]
+}
+
+@test "the installed site for Vista names Skyline's FLUX_IP and FLUX_PORT, and is what this suite runs" {
+	f="$STACK_DIR/inst/etc/apache2/sites-available/flux-vista.conf"
+	grep -qx 'Listen 127.0.0.1:8000' "$f"
+	grep -qx '<VirtualHost 127.0.0.1:8000>' "$f"
+	grep -qx '	ScriptAliasMatch ^/(metric_data|metric_data_post|populate_metric)$ /usr/lib/flux/cgi-bin/$1' "$f"
+	# The copy this suite's Apache runs differs in the port and the path only.
+	diff <(sed -e 's/:8000/:PORT/' -e 's| /usr/lib/flux/cgi-bin/| /LIB/|' "$f") \
+	    <(sed -e "s/:$(cat "$STACK_DIR/vista.port")/:PORT/" \
+	    -e "s| $STACK_DIR/inst/usr/lib/flux/cgi-bin/| /LIB/|" "$STACK_DIR/apache/conf.d/flux-vista.conf")
+}
+
+@test "Vista's calls at the root of its port: metric_data, metric_data_post, populate_metric" {
+	T=$(minute_ts)
+	# Vista's worker: a GET with the key last.
+	run curl -s -w '%{http_code}' "$VISTA/metric_data?metric=vista.root.get&value=1.5&timestamp=$T&key=$KEY"
+	[ "$output" = 204 ]
+	[ "$(whisper_fetch_value vista.root.get "$T")" = "1.500000" ]
+	[ "$(entry vista.root.get)" = "{'timestamp': $T, 'value': 1.5}" ]
+	[ "$(code_of "$VISTA/metric_data?status=true")" = 200 ]
+	[ "$(jq -r .status "$STACK_DIR/out")" = ok ]
+	run curl -s -w '%{http_code}' -H 'Content-Type: application/json' \
+	    -d '{"key":"'$KEY'","metrics":[{"metric":"vista.root.post","timestamp":'$T',"value":2.5}]}' \
+	    "$VISTA/metric_data_post"
+	[ "$output" = 204 ]
+	[ "$(whisper_fetch_value vista.root.post "$T")" = "2.500000" ]
+	# Vista's fetcher: requests.post(url, json=payload), its URL list a
+	# Python list's text in double quotes.
+	run curl -s -w '%{http_code}' -H 'Content-Type: application/json' \
+	    -d '{"remote_host_type": "graphite", "remote_target": "stats.web1.cpu", "metric": "vista.remote.stats.web1.cpu", "namespace_prefix": "vista.remote", "key": "'$KEY'", "token": "None", "user": "None", "password": "None", "fetch_resolution_urls": "\"['"'"'http://graphite.example.org/render/?from=-7days&format=json&target=stats.web1.cpu'"'"']\""}' \
+	    "$VISTA/populate_metric"
+	[ "$output" = 204 ]
+	[[ "$(redis-cli -s "$REDIS_SOCK" lrange flux.populate_metric.queue 0 -1)" == *'"metric":"vista.remote.stats.web1.cpu"'* ]]
+	# Under mod_fcgid, by resident responders: populate_metric is reached
+	# through this port only, in this suite.
+	if [ "$FLUX_MODE" = fcgi ]; then
+		grep -q "mod_fcgid: server .*/cgi-bin/populate_metric(.*) started" "$STACK_DIR/apache/logs/error.log"
+	fi
+}
+
+@test "the Vista port serves those three paths only, and only to the addresses it names" {
+	# Another address (Linux answers all of 127/8 on loopback).
+	for p in metric_data metric_data_post populate_metric; do
+		[ "$(code_of --interface 127.0.0.2 "$VISTA/$p?status=true")" = 403 ]
+	done
+	[ "$(code_of --interface 127.0.0.2 "http://$HOST/flux/metric_data?status=true")" = 200 ]
+	# Nothing else on that port, not even /flux/.
+	for p in / /flux/metric_data /metric_data/x /upload_data /trivial/trivial; do
+		[ "$(code_of "$VISTA$p?status=true")" = 403 ]
+	done
+	[ "$(code_of "$VISTA/metric_data?status=true")" = 200 ]
 }

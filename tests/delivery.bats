@@ -190,11 +190,15 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 @test "neither delivered nor spooled: 503 and flux.last is rolled back" {
 	T=$(minute_ts)
 	redis-cli -s "$REDIS_SOCK" set flux.last.test.rb.old "[$((T - 60)), 1.0]" >/dev/null
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data test.rb.old "{'timestamp': $((T - 120)), 'value': None}" >/dev/null
 	write_conf "FLUX_CARBON_PICKLE_PORT = 1" "FLUX_SPOOL_PATH = $STACK_DIR/no/such/dir"
 	post '{"key":"'$KEY'","metrics":[{"metric":"test.rb.old","timestamp":'$T',"value":2},{"metric":"test.rb.new","timestamp":'$T',"value":3}]}'
 	expect 503 "$(err_body 503 'points could not be delivered or spooled, retry later')"
 	[ "$(last test.rb.old)" = "[$((T - 60)), 1.0]" ]
 	[ -z "$(last test.rb.new)" ]
+	# The entries in flux.last.metric_data too: back as they were, or gone.
+	[ "$(entry test.rb.old)" = "{'timestamp': $((T - 120)), 'value': None}" ]
+	[ "$(redis-cli -s "$REDIS_SOCK" hexists flux.last.metric_data test.rb.new)" = 0 ]
 	grep -q 'neither delivered nor spooled' "$STACK_DIR/cgi.err"
 	# The client's retry, once carbon is back, is not discarded as a duplicate.
 	write_conf
@@ -213,9 +217,30 @@ print(json.dumps({'key':'$KEY','metrics':m}))" > "$STACK_DIR/big.json"
 	pid=$!
 	sleep 0.5
 	redis-cli -s "$REDIS_SOCK" set flux.last.test.rb.race "[$T, 9.0]" >/dev/null
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data test.rb.race "{'timestamp': $T, 'value': 9.0}" >/dev/null
 	# Only this pid: a plain wait would also wait for the capture listener.
 	wait "$pid"
 	[ "$(last test.rb.race)" = "[$T, 9.0]" ]
+	[ "$(entry test.rb.race)" = "{'timestamp': $T, 'value': 9.0}" ]
+}
+
+@test "a rollback puts back an entry the request moved on, and leaves an entry Vista moved on" {
+	T=$(minute_ts)
+	start_capture stall
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data test.rb.a "{'timestamp': $((T - 120)), 'value': 1.0}" \
+		test.rb.b "{'timestamp': $((T - 120)), 'value': 1.0}" >/dev/null
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 1500" \
+		"FLUX_SPOOL_PATH = $STACK_DIR/no/such/dir"
+	post '{"key":"'$KEY'","metrics":[{"metric":"test.rb.a","timestamp":'$((T - 60))',"value":2},{"metric":"test.rb.b","timestamp":'$((T - 60))',"value":2}]}' &
+	pid=$!
+	wait_claimed test.rb.b
+	[ "$(entry test.rb.a)" = "{'timestamp': $((T - 60)), 'value': 2.0}" ]
+	# Vista's fetcher writes its own entry for b meanwhile.
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data test.rb.b "{'timestamp': $T, 'value': None}" >/dev/null
+	wait "$pid" || true
+	[ "$(entry test.rb.a)" = "{'timestamp': $((T - 120)), 'value': 1.0}" ]
+	[ -z "$(last test.rb.a)" ]
+	[ "$(entry test.rb.b)" = "{'timestamp': $T, 'value': None}" ]
 }
 
 # claim_get FILE QUERY: a GET in the background, its status into FILE.
@@ -423,8 +448,9 @@ arg = re.compile(r'"((?:[^"\\]|\\.)*)"')
 keys_of = {
     'time': lambda a: [], 'mget': lambda a: a, 'mset': lambda a: a[0::2],
 }
-for c in ('get', 'set', 'del', 'hmget', 'hset', 'zscore', 'zadd', 'zrem',
-          'zcount', 'zremrangebyrank', 'hincrby', 'expire'):
+for c in ('get', 'set', 'del', 'hget', 'hmget', 'hset', 'hdel', 'type',
+          'zscore', 'zadd', 'zrem', 'zcount', 'zremrangebyrank', 'hincrby',
+          'expire'):
     keys_of[c] = lambda a: a[:1]
 passed = None
 for line in open(sys.argv[1]):
@@ -441,6 +467,28 @@ for line in open(sys.argv[1]):
 EOF_PY
 }
 
+# monitored JSON: POST JSON while redis-cli monitor writes every command
+# Redis runs to $BATS_TEST_TMPDIR/monitor.
+monitored() {
+	local mon
+	redis-cli -s "$REDIS_SOCK" monitor > "$BATS_TEST_TMPDIR/monitor" &
+	mon=$!
+	sleep 0.2
+	post "$1"
+	sleep 0.2
+	kill "$mon"
+	wait "$mon" || true
+}
+
+# all_in_keys: no command of a script in the monitor's log touched a key
+# its EVAL did not pass in KEYS (those that did are printed).
+all_in_keys() {
+	local out
+	out=$(script_keys "$BATS_TEST_TMPDIR/monitor") || return 1
+	echo "$out"
+	[ -z "$out" ]
+}
+
 @test "every key the de-dup script touches is passed in KEYS" {
 	T=$(minute_ts)
 	tok=00000000deadbeef
@@ -448,20 +496,24 @@ EOF_PY
 	# script also looks up claims in both sets, and one taken over another.
 	plant test.claim.keys "[$T, 5.0]" "$tok:-:$T" "$tok" p 1000
 	plant test.claim.keys2 "[$((T - 60)), 5.0]" "0000000000c0ffee:-:$((T - 60))"
-	redis-cli -s "$REDIS_SOCK" monitor > "$BATS_TEST_TMPDIR/monitor" &
-	mon=$!
-	sleep 0.2
-	post '{"key":"'$KEY'","metrics":[{"metric":"test.claim.keys","timestamp":'$T',"value":6},{"metric":"test.claim.keys2","timestamp":'$T',"value":6}]}'
+	monitored '{"key":"'$KEY'","metrics":[{"metric":"test.claim.keys","timestamp":'$T',"value":6},{"metric":"test.claim.keys2","timestamp":'$T',"value":6}]}'
 	expect 204
-	sleep 0.2
-	kill "$mon"
-	wait "$mon" || true
 	grep -q '\[0 lua\] "ZSCORE" "flux.claim.done"' "$BATS_TEST_TMPDIR/monitor"
 	grep -q '\[0 lua\] "MSET"' "$BATS_TEST_TMPDIR/monitor"
-	run script_keys "$BATS_TEST_TMPDIR/monitor"
-	echo "$output"
-	[ "$status" = 0 ]
-	[ -z "$output" ]
+	grep -q '\[0 lua\] "HMGET" "flux.last.metric_data" "test.claim.keys" "test.claim.keys2"' "$BATS_TEST_TMPDIR/monitor"
+	grep -q '\[0 lua\] "HSET" "flux.last.metric_data" "test.claim.keys"' "$BATS_TEST_TMPDIR/monitor"
+	all_in_keys
+}
+
+@test "every key the rollback script touches is passed in KEYS" {
+	T=$(minute_ts)
+	redis-cli -s "$REDIS_SOCK" set flux.last.test.rb.keys "[$((T - 60)), 1.0]" >/dev/null
+	write_conf "FLUX_CARBON_PICKLE_PORT = 1" "FLUX_SPOOL_PATH = $STACK_DIR/no/such/dir"
+	monitored '{"key":"'$KEY'","metrics":[{"metric":"test.rb.keys","timestamp":'$T',"value":6},{"metric":"test.rb.keys2","timestamp":'$T',"value":6}]}'
+	expect 503
+	grep -q '\[0 lua\] "HDEL" "flux.last.metric_data" "test.rb.keys"' "$BATS_TEST_TMPDIR/monitor"
+	grep -q '\[0 lua\] "SET" "flux.last.test.rb.keys"' "$BATS_TEST_TMPDIR/monitor"
+	all_in_keys
 }
 
 @test "redis unreachable: points are still delivered, without de-dup, with a warning" {
@@ -520,10 +572,11 @@ EOF_PY
 	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}],"test":true}'
 	expect 200
 	# Commands since the reset, but our CONFIG and INFO and the script's own
-	# TIME, its MGET of flux.last and flux.claims, and its count of the
-	# request in the minute's self-metrics (commandstats counts commands
-	# run inside a script too; a test request sets nothing else).
-	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' -e '^cmdstat_time:calls=1,' -e '^cmdstat_mget:calls=1,' -e '^cmdstat_hincrby:calls=1,' -e '^cmdstat_expire:calls=1,'"
+	# TIME, its MGET of flux.last and flux.claims, its HMGET of the entries
+	# in flux.last.metric_data and its count of the request in the minute's
+	# self-metrics (commandstats counts commands run inside a script too; a
+	# test request sets nothing else).
+	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' -e '^cmdstat_time:calls=1,' -e '^cmdstat_mget:calls=1,' -e '^cmdstat_hmget:calls=1,' -e '^cmdstat_hincrby:calls=1,' -e '^cmdstat_expire:calls=1,'"
 	echo "$output"
 	[ "${#lines[@]}" = 1 ]
 	[[ "${lines[0]}" == cmdstat_eval:calls=1,* ]]
@@ -533,16 +586,17 @@ EOF_PY
 	redis-cli -s "$REDIS_SOCK" config resetstat >/dev/null
 	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}]}'
 	expect 204
-	# The script: TIME, one MGET of flux.last and flux.claims, a look for
-	# lapsed claims in each set (ZCOUNT), the claim's ZADD with its deadline
-	# and one MSET of flux.last and flux.claims, and the request counted
-	# (HINCRBY, EXPIRE); then the confirm's script: the points counted
-	# delivered (HINCRBY accepted and delivered, HSET of the delivery's
-	# outcome, EXPIRE), TIME, ZREM from pending, ZADD to done. Nothing else:
-	# the self-metrics cost no round trip.
+	# The script: TIME, one MGET of flux.last and flux.claims and one HMGET
+	# of the entries in flux.last.metric_data, a look for lapsed claims in
+	# each set (ZCOUNT), the claim's ZADD with its deadline, one MSET of
+	# flux.last and flux.claims and one HSET of the entries, and the
+	# request counted (HINCRBY, EXPIRE); then the confirm's script: the
+	# points counted delivered (HINCRBY accepted and delivered, HSET of the
+	# delivery's outcome, EXPIRE), TIME, ZREM from pending, ZADD to done.
+	# Nothing else: the self-metrics cost no round trip.
 	run bash -c "redis-cli -s '$REDIS_SOCK' info commandstats | tr -d '\r' | grep '^cmdstat_' | grep -v -e '^cmdstat_config' -e '^cmdstat_info' | cut -d, -f1 | sort"
 	echo "$output"
-	[ "$output" = "$(printf '%s\n' cmdstat_eval:calls=2 cmdstat_expire:calls=2 cmdstat_hincrby:calls=3 cmdstat_hset:calls=1 cmdstat_mget:calls=1 cmdstat_mset:calls=1 cmdstat_time:calls=2 cmdstat_zadd:calls=2 cmdstat_zcount:calls=2 cmdstat_zrem:calls=1)" ]
+	[ "$output" = "$(printf '%s\n' cmdstat_eval:calls=2 cmdstat_expire:calls=2 cmdstat_hincrby:calls=3 cmdstat_hmget:calls=1 cmdstat_hset:calls=2 cmdstat_mget:calls=1 cmdstat_mset:calls=1 cmdstat_time:calls=2 cmdstat_zadd:calls=2 cmdstat_zcount:calls=2 cmdstat_zrem:calls=1)" ]
 	# The claim is done, and flux.claims names it.
 	tok=$(claims t.rt.a)
 	[[ "$tok" =~ ^[0-9a-f]{16}:-:[0-9]+$ ]]

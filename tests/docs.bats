@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # The operator's reference: the manual pages are clean for mandoc, list
 # exactly the settings and defaults of common/conf.c (as flux.conf.example
-# does), README's examples work when pasted, and README, INSTALL and the
-# manual pages point at nothing outside the repository.
+# does), README's examples work when pasted, README, INSTALL and the
+# manual pages point at nothing outside the repository, and the package's
+# Build-Depends name every library the build uses.
 bats_require_minimum_version 1.5.0
 
 # Sourced once, at file level: bats runs setup_file, each test and
@@ -121,4 +122,22 @@ run_block() {
 	run_block "$n"
 	[ "$(jq -r .upload.status "$BATS_TEST_TMPDIR/body.$n")" = failed ]
 	[[ "$(jq -r .upload.error "$BATS_TEST_TMPDIR/body.$n")" == "2020-05-16-11.device_id.012383.csv: column roof: 4 points older than carbon keeps, not sent (retentions 60s:7d of [default] in '$STACK_DIR/carbon/conf/storage-schemas.conf': nothing before "* ]]
+}
+
+@test "debian/control's Build-Depends names the package of every library the Makefile builds with" {
+	local mod file owner missing=
+	local -a files=(/usr/include/csv.h /usr/include/fcgiapp.h)
+	for mod in $(sed -n 's/^PKGS = //p' "$FLUX_TOP/Makefile"); do
+		files+=("$(pkg-config --variable=pcfiledir "$mod")/$mod.pc")
+	done
+	[ "${#files[@]}" -gt 4 ]
+	deps=" $(sed -n '/^Build-Depends:/,/^[A-Z][a-z-]*: /{/^Build-Depends:/p;/^ /p}' "$FLUX_TOP/debian/control" |
+	    sed -e 's/^Build-Depends://' -e 's/([^)]*)//g' | tr -d ', ' | tr '\n|' '  ') "
+	for file in "${files[@]}"; do
+		owner=$(dpkg -S "$file" | head -n 1 | cut -d: -f1)
+		[ -n "$owner" ]
+		[[ "$deps" == *" $owner "* ]] || missing+=" $owner"
+	done
+	echo "missing:$missing"
+	[ -z "$missing" ]
 }

@@ -28,11 +28,13 @@ load_script() {
 	[[ "$output" =~ ^[0-9a-f]{40}$ ]]
 }
 
-@test "Redis compiles the embedded flux.last advance script" {
-	run load_script advance
-	echo "$output"
-	[ "$status" = 0 ]
-	[[ "$output" =~ ^[0-9a-f]{40}$ ]]
+@test "Redis compiles the embedded flux.last scripts: rollback, advance, read" {
+	for name in rollback advance last; do
+		run load_script "$name"
+		echo "$name: $output"
+		[ "$status" = 0 ]
+		[[ "$output" =~ ^[0-9a-f]{40}$ ]]
+	done
 }
 
 @test "a script with a syntax error is refused (the check can fail)" {
@@ -44,5 +46,5 @@ load_script() {
 @test "lua_text knows no other script" {
 	run "$FLUX_TOP/tests/unit/lua_text" nosuch
 	[ "$status" = 2 ]
-	[ "$output" = "usage: lua_text dedup|advance" ]
+	[ "$output" = "usage: lua_text dedup|rollback|advance|last" ]
 }

@@ -159,6 +159,39 @@ failed_once() {
 	[ "$(last target.catchup.cpu)" = "[$HIST_END, $(( HIST_END / 60 % 1000 )).25]" ]
 }
 
+@test "a catch-up from the entry Skyline left in flux.last.metric_data; both records move on" {
+	# After a move from Skyline's Flux: the entry, and no string key (it expired).
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data target.entry.cpu "{'timestamp': $((HIST_END - 3600)), 'value': 12.5}" >/dev/null
+	job target.entry.cpu graphite "$HIST_URL"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"populate 'target.entry.cpu': last timestamp $((HIST_END - 3600))"* ]]
+	[[ "$batch_log" == *", 60 bins kept, 60 sent, "* ]]
+	[ "$(last target.entry.cpu)" = "[$HIST_END, $(( HIST_END / 60 % 1000 )).25]" ]
+	[ "$(entry target.entry.cpu)" = "{'timestamp': $HIST_END, 'value': $(( HIST_END / 60 % 1000 )).25}" ]
+}
+
+# populate_over METRIC RECORD_TS ENTRY_TS ENTRY_VALUE: run a job for
+# METRIC over its record at RECORD_TS and its entry at ENTRY_TS, the
+# entry's value written as Python or Vista writes it.
+populate_over() {
+	redis-cli -s "$REDIS_SOCK" set "flux.last.$1" "[$2, 1.0]" >/dev/null
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data "$1" "{'timestamp': $3, 'value': $4}" >/dev/null
+	job "$1" graphite "$HIST_URL"
+	flux_batch populate
+	ok_run
+}
+
+@test "the newer of the record and the entry is the last timestamp" {
+	# Vista's fetcher writes entries of its own, with None for a null value.
+	populate_over target.newer.cpu $((HIST_END - 3600)) $((HIST_END - 600)) None
+	[[ "$batch_log" == *"populate 'target.newer.cpu': last timestamp $((HIST_END - 600))"* ]]
+	[[ "$batch_log" == *", 10 bins kept, 10 sent, "* ]]
+	populate_over target.newer2.cpu $((HIST_END - 600)) $((HIST_END - 3600)) 1.0
+	[[ "$batch_log" == *"populate 'target.newer2.cpu': last timestamp $((HIST_END - 600))"* ]]
+	[ "$(entry target.newer2.cpu)" = "{'timestamp': $HIST_END, 'value': $(( HIST_END / 60 % 1000 )).25}" ]
+}
+
 @test "a flux.last holding a bare integer timestamp is read too" {
 	redis-cli -s "$REDIS_SOCK" set flux.last.target.bare.cpu "$((HIST_END - 600))" >/dev/null
 	job target.bare.cpu graphite "$HIST_URL"
@@ -177,6 +210,7 @@ failed_once() {
 	ok_run
 	[[ "$batch_log" == *"0 bins kept, 0 sent"* ]]
 	[ "$(last target.ahead.cpu)" = "[$((HIST_END - 600)), 7.0]" ]
+	[ -z "$(entry target.ahead.cpu)" ]
 }
 
 @test "a metric unknown to the local Graphite gets every point fetched" {

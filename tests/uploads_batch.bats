@@ -162,6 +162,9 @@ example_points() {
 	run --separate-stderr batch uploads
 	[ "$(last "$UPNS.roof")" = "[$((T0 + 2700)), 46.34]" ]
 	[ "$(last "$UPNS.floor")" = "[$((T0 + 2700)), 23.06]" ]
+	# And its entry in flux.last.metric_data, which Skyline's readers look up first.
+	[ "$(entry "$UPNS.roof")" = "{'timestamp': $((T0 + 2700)), 'value': 46.34}" ]
+	[ "$(entry "$UPNS.floor")" = "{'timestamp': $((T0 + 2700)), 'value': 23.06}" ]
 }
 
 @test "a dropped-in upload with the key in info.json is processed the same way" {
@@ -218,6 +221,16 @@ example_points() {
 	[ "$(status_of "$UPNS.newer" ".columns[\"roof ($UPCSV)\"]")" = "complete - 2 points submitted, 2 already known" ]
 }
 
+@test "only points newer than the entry Skyline left in flux.last.metric_data are sent" {
+	use_capture
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data "$UPNS.roof" "{'timestamp': $((T0 + 1800)), 'value': None}" >/dev/null
+	drop_example newer
+	run --separate-stderr batch uploads
+	[ "$(captured | grep -c "^$UPNS.roof ")" = 1 ]
+	[ "$(status_of "$UPNS.newer" ".columns[\"roof ($UPCSV)\"]")" = "complete - 1 points submitted, 3 already known" ]
+	[ "$(entry "$UPNS.roof")" = "{'timestamp': $((T0 + 2700)), 'value': 46.34}" ]
+}
+
 @test "flux.last never moves back when older data is resubmitted" {
 	use_capture
 	redis-cli -s "$REDIS_SOCK" set "flux.last.$UPNS.roof" "[2000000000, 1.0]" >/dev/null
@@ -225,6 +238,7 @@ example_points() {
 	run --separate-stderr batch uploads
 	outcome old complete
 	[ "$(last "$UPNS.roof")" = "[2000000000, 1.0]" ]
+	[ -z "$(entry "$UPNS.roof")" ]
 }
 
 @test "-n prints what it would send and changes nothing" {

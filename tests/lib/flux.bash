@@ -142,6 +142,9 @@ err_body() { printf '{"code": %s, "message": "%s"}' "$1" "$2"; }
 
 # last METRIC: the flux.last record of a metric ("" when none).
 last() { redis-cli -s "$REDIS_SOCK" get "flux.last.$1"; }
+# entry METRIC: its entry in the hash flux.last.metric_data, which Skyline's
+# readers look up first ("" when none).
+entry() { redis-cli -s "$REDIS_SOCK" hget flux.last.metric_data "$1"; }
 
 # minute_ts [AGO]: a minute-aligned timestamp AGO minutes back (default 1).
 minute_ts() { echo $(( $(date +%s) / 60 * 60 - 60 * ${1:-1} )); }
