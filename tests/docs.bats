@@ -49,9 +49,11 @@ teardown_file() {
 	cd "$FLUX_TOP"
 	run grep -n -e SPEC -e '\.\./shared' -e 'shared folder' README.md INSTALL man/*
 	[ "$status" = 1 ]
-	# Every repository path they name exists.
+	# Every repository path they name exists, but what the build or the
+	# tests make (.gitignore's), which a fresh clone has not yet.
 	for p in $(grep -ohP '(?<![\w./-])(tests|man|cron|apache|debian|bench|batch|common|cgi-bin)/[\w.-]+(/[\w.-]+)*' \
 	    README.md INSTALL | sort -u); do
+		git check-ignore -q "$p" && continue
 		[ -e "$p" ] || { echo "no such file: $p"; false; }
 	done
 }
