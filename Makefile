@@ -143,6 +143,12 @@ check-valgrind: deps-check all $(UNIT)
 	FLUX_VALGRIND=1 prove -e bats tests/metric_data.bats tests/metric_data_post.bats \
 		tests/conf.bats tests/health.bats tests/pages.bats
 
+# Flux past one machine (tests/cluster/run.sh): two nodes behind one
+# Redis master, a replica and three sentinels, carbon-c-relay in front of
+# two carbon-caches, under load and faults; about 2 minutes.
+check-cluster: deps-check all
+	bash tests/cluster/run.sh
+
 # Files made from a template with the install-time directories: the cron
 # entry, the Apache configuration and the site for Vista.
 # $(call subst_dirs,IN) writes stdout.
@@ -259,6 +265,6 @@ fuzz: deps-check $(FUZZ)
 bench: all
 	bash bench/run.sh
 
-.PHONY: all bench check check-valgrind deps-check install install-files install-dirs uninstall clean fuzz
+.PHONY: all bench check check-cluster check-valgrind deps-check install install-files install-dirs uninstall clean fuzz
 
 -include $(COMMON_SRC:.c=.d) $(CGIS:=.d) $(BATCH_SRC:.c=.d) $(UNIT:=.d)

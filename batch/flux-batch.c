@@ -25,6 +25,7 @@
 #include "fs.h"
 #include "log.h"
 #include "spool.h"
+#include "store.h"
 #include "util.h"
 
 #define FLUX_VERSION "0.1.0"
@@ -150,6 +151,73 @@ job_flush(const struct flux_conf *c, int dryrun)
 	return rc;
 }
 
+/* This node's id (batch.h), read from the lock file once it is held. */
+static char	node_id[2 * BATCH_NODE_BYTES + 1];
+
+const char *
+batch_node(void)
+{
+	return node_id;
+}
+
+/*
+ * Renew a job's or an upload's lease l when it is due (cheap to call
+ * often): -1 once it is lost (*lost set), when this run stalled past it
+ * and another node took the work; then this run stops working on it. A
+ * renewal Redis refused (a fail-over under way) is tried again at the
+ * next call. what names the work in messages ("upload <id>").
+ */
+int
+batch_lease_keep(struct flux_store *s, struct flux_store_lease *l, int *lost,
+    const char *what)
+{
+	char	err[FLUX_ERRLEN];
+	int	rc;
+
+	if (l == NULL || *lost)
+		return *lost ? -1 : 0;
+	if ((rc = flux_store_lease_keep(s, l, err)) == -1)
+		flux_warn("%s: lease not renewed: %s", what, err);
+	else if (rc == 1) {
+		*lost = 1;
+		flux_warn("%s: its lease ran out and another run took it; leaving "
+		    "it to that run", what);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The node's id in the lock file fd (held): the one written there by an
+ * earlier run, else a new one, written and synced before any lease names
+ * it. 0, or -1 with err.
+ */
+static int
+read_node_id(int fd, const char *path, char err[])
+{
+	char	buf[2 * BATCH_NODE_BYTES + 2];
+	ssize_t	n;
+
+	if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) == -1)
+		return flux_errf(err, "cannot read lock file '%s': %s", path,
+		    strerror(errno));
+	buf[n] = '\0';
+	if (n >= 2 * BATCH_NODE_BYTES &&
+	    strspn(buf, "0123456789abcdef") == 2 * BATCH_NODE_BYTES) {
+		memcpy(node_id, buf, 2 * BATCH_NODE_BYTES);
+		node_id[2 * BATCH_NODE_BYTES] = '\0';
+		return 0;
+	}
+	flux_random_hex(node_id, BATCH_NODE_BYTES);
+	snprintf(buf, sizeof(buf), "%s\n", node_id);
+	if (ftruncate(fd, 0) == -1 ||
+	    pwrite(fd, buf, strlen(buf), 0) != (ssize_t)strlen(buf) ||
+	    fsync(fd) == -1)
+		return flux_errf(err, "cannot write lock file '%s': %s", path,
+		    strerror(errno));
+	return 0;
+}
+
 /* take_lock() found the lock held by another run: not a failure. */
 #define LOCK_BUSY (-2)
 
@@ -203,13 +271,14 @@ batch_progress(const char *job, size_t done, size_t total, const char *unit,
  * Hold an exclusive lock for the life of the process: the descriptor,
  * LOCK_BUSY when another run holds it, or -1. The lock file is never
  * reached through a symbolic link (one planted in the spool would make us
- * create the file it names), and must be a regular file.
+ * create the file it names), and must be a regular file. It holds the
+ * node's id.
  */
 static int
 take_lock(const struct flux_conf *c)
 {
 	struct stat	st;
-	char		path[FLUX_PATH_MAX];
+	char		path[FLUX_PATH_MAX], err[FLUX_ERRLEN];
 	int		fd, busy;
 
 	if (flux_fs_join(path, sizeof(path), c->spool_path, ".flux-batch.lock") == -1) {
@@ -231,6 +300,11 @@ take_lock(const struct flux_conf *c)
 		flux_info("another flux-batch holds '%s'; nothing to do", path);
 		close(fd);
 		return busy ? LOCK_BUSY : -1;
+	}
+	if (read_node_id(fd, path, err) == -1) {
+		flux_err("%s", err);
+		close(fd);
+		return -1;
 	}
 	return fd;
 }

@@ -135,6 +135,9 @@ spill_row(void *ctx, uint64_t line, int64_t ts, const double *values)
 		return -1;
 	f->count++;
 	progress(f, "rows", 0);
+	/* A long file keeps the upload's lease (a look at the clock). */
+	if (f->count % PROGRESS_EVERY == 0 && up_keep(f->u) == -1)
+		return -1;
 	return 0;
 }
 
@@ -340,7 +343,7 @@ flush(struct file *f)
 
 	if (f->chunk.n == 0)
 		return 0;
-	if (deliver(f) == -1) {
+	if (up_keep(f->u) == -1 || deliver(f) == -1) {
 		f->failed = 1;
 		return -1;
 	}

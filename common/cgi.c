@@ -554,22 +554,24 @@ flux_env_store(struct flux_env *e)
 }
 
 /*
- * After a Redis command failed: drop the connection, and when it was
- * carried over from an earlier request (Redis may have closed an idle
- * connection, or restarted), connect once more and return the new one;
- * else NULL. This is the transparent reconnection of resident mode.
+ * After a Redis command failed: drop the connection and, once a request,
+ * connect again and return the new one (else NULL). That is worth it when
+ * the connection was carried over from an earlier request (Redis may have
+ * closed an idle connection, or restarted), and behind sentinels, where
+ * the master may just have changed: the new connection asks the sentinels
+ * again. This is the transparent reconnection of resident mode.
  */
 struct flux_store *
 flux_env_store_retry(struct flux_env *e)
 {
-	int	reused = e->store_reused;
+	int	again = e->store_retry;
 
 	flux_store_close(e->store);
 	e->store = NULL;
-	e->store_reused = 0;
-	if (!reused)
+	e->store_retry = 0;
+	if (!again)
 		e->store_failed = 1;
-	return reused ? flux_env_store(e) : NULL;
+	return again ? flux_env_store(e) : NULL;
 }
 
 static long
@@ -752,7 +754,8 @@ env_begin(struct flux_env *env, char **envp)
 {
 	env_config(env, request_conf_path(envp));
 	env->store_failed = 0;
-	env->store_reused = env->store != NULL;
+	env->store_retry = env->store != NULL ||
+	    (env->conf_ok && env->conf.redis_sentinels.n > 0);
 }
 
 static long

@@ -71,7 +71,7 @@ struct flux_env {
 	int			 conf_ok;
 	struct flux_store	*store;
 	int			 store_failed;	/* no new connection this request */
-	int			 store_reused;	/* store came from an earlier request */
+	int			 store_retry;	/* one more connection may be tried */
 	const char		*program;
 	struct flux_stats	 stats;		/* what this request did */
 };

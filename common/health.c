@@ -155,7 +155,7 @@ flux_health_check(const struct flux_conf *c, struct flux_store *s,
 	if (s == NULL)
 		snprintf(h->redis_err, sizeof(h->redis_err), "%s", store_err);
 	else if (flux_store_health(s, now, FLUX_POPJOB_QUEUE,
-	    FLUX_POPJOB_PROCESSING, &rh, h->redis_err) == 0) {
+	    FLUX_POPJOB_RUNNING, FLUX_POPJOB_PROCESSING, &rh, h->redis_err) == 0) {
 		h->redis_ok = 1;
 		h->queued = rh.queued;
 		h->running = rh.running;
@@ -237,8 +237,9 @@ flux_health_json(const struct flux_health *h, int64_t now, int detail)
 
 /*
  * The check of a request, on its Redis connection: a resident process's
- * connection may have gone stale since its last request, so a failure on
- * one carried over is tried once more on a new one, as every command is.
+ * connection may have gone stale since its last request, and behind
+ * sentinels the master may just have changed, so a failure there is
+ * tried once more on a new connection, as every command is.
  */
 void
 flux_health_env(struct flux_env *env, int64_t now, struct flux_health *h)
@@ -247,7 +248,7 @@ flux_health_env(struct flux_env *env, int64_t now, struct flux_health *h)
 	const char		*why = "cannot connect to redis (see the error log)";
 
 	flux_health_check(&env->conf, s, why, now, h);
-	if (!h->redis_ok && s != NULL && env->store_reused &&
+	if (!h->redis_ok && s != NULL && env->store_retry &&
 	    (s = flux_env_store_retry(env)) != NULL)
 		flux_health_check(&env->conf, s, why, now, h);
 	else if (!h->redis_ok && s != NULL)

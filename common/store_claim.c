@@ -14,9 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "store.h"
 #include "store_priv.h"
@@ -133,29 +131,6 @@ store_claim_clear(struct flux_store *s)
 	cl->undo = NULL;
 	cl->nundo = 0;
 	cl->claimed = 0;
-}
-
-/* A new token for this request: 64 random bits, in hex. */
-static void
-new_token(char token[2 * STORE_TOKEN_BYTES + 1])
-{
-	static const char	hex[] = "0123456789abcdef";
-	static unsigned long	counter;
-	unsigned char		r[STORE_TOKEN_BYTES];
-	size_t			i;
-	uint64_t		fallback;
-
-	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-		/* Early boot without entropy: unique enough per host and time. */
-		fallback = (uint64_t)flux_clock_ms(CLOCK_REALTIME) ^
-		    ((uint64_t)getpid() << 40) ^ (uint64_t)++counter << 20;
-		memcpy(r, &fallback, sizeof(r));
-	}
-	for (i = 0; i < sizeof(r); i++) {
-		token[2 * i] = hex[r[i] >> 4];
-		token[2 * i + 1] = hex[r[i] & 15];
-	}
-	token[2 * sizeof(r)] = '\0';
 }
 
 static int64_t
@@ -309,16 +284,6 @@ note_tokens(struct store_args *a, size_t at, const char *more)
 	}
 }
 
-/* Sleep ms milliseconds (a wait for another request's claim). */
-static void
-nap(int64_t ms)
-{
-	struct timespec	t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&t, &t) == -1)
-		;
-}
-
 /*
  * Before the script runs again for waiting points: sleep *pause ms, the
  * next pause twice as long up to WAIT_MAX_MS; -1 with err once the wait
@@ -336,7 +301,7 @@ wait_again(int64_t *deadline, int64_t *pause, int64_t lease, int nwait,
 		return flux_errf(err, "%d points still claimed by another "
 		    "request after %lld ms", nwait, (long long)(lease + WAIT_MARGIN_MS));
 	}
-	nap(*pause);
+	flux_sleep_ms(*pause);
 	*pause = *pause * 2 > WAIT_MAX_MS ? WAIT_MAX_MS : *pause * 2;
 	return 0;
 }
@@ -393,7 +358,7 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 
 	store_claim_clear(s);
 	s->claim.lease = lease_ms(c);
-	new_token(s->claim.token);
+	flux_random_hex(s->claim.token, STORE_TOKEN_BYTES);
 	if ((idx = calloc(p->n ? p->n : 1, sizeof(*idx))) == NULL)
 		return flux_errf(err, "out of memory");
 	for (i = 0; i < p->n; i++)
@@ -440,6 +405,17 @@ flux_store_confirm(struct flux_store *s, char err[])
 	store_stats_args(s, &sc.keys, &sc.args);
 	rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "claim confirm",
 	    err);
+	/*
+	 * The connection lost under it, or the master demoted (a fail-over):
+	 * once more on a new connection, as the claim may have reached the
+	 * promoted replica, and requests waiting on it there would otherwise
+	 * wait out its lease. Run twice, it does what it does once, but for
+	 * the self-metrics it carries: counted twice if the first run was
+	 * applied and only its reply lost.
+	 */
+	if (rc == -1 && !flux_store_usable(s))
+		rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "claim confirm",
+		    err);
 	store_stats_sent(s, rc == 0);
 	store_script_free(&sc);
 	return rc;

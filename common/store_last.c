@@ -63,6 +63,10 @@ flux_store_last_get(struct flux_store *s, const char *const *metrics, size_t n,
 		store_args_join(&sc.keys, STORE_LAST_PREFIX, metrics[i]);
 	rc = store_script_run(s, &sc, REDIS_REPLY_ARRAY, &r, "flux.last read",
 	    err);
+	/* A read: worth running again on a new connection (see below). */
+	if (rc == -1 && !flux_store_usable(s))
+		rc = store_script_run(s, &sc, REDIS_REPLY_ARRAY, &r, "flux.last read",
+		    err);
 	store_script_free(&sc);
 	if (rc == -1)
 		return -1;
@@ -106,6 +110,15 @@ flux_store_last_advance(struct flux_store *s, const char *const *metrics,
 	}
 	rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "flux.last update",
 	    err);
+	/*
+	 * The connection lost under it (a fail-over: the sentinels close the
+	 * old master's connections) or the master demoted: the store connects
+	 * again, and the script runs once more. It may have run already: run
+	 * twice it does what it does once.
+	 */
+	if (rc == -1 && !flux_store_usable(s))
+		rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL,
+		    "flux.last update", err);
 	store_script_free(&sc);
 	return rc;
 }

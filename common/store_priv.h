@@ -13,6 +13,7 @@
 
 #include <hiredis.h>
 
+#include "conf.h"
 #include "metric.h"
 #include "stats.h"
 
@@ -49,7 +50,9 @@ struct store_claim {
 };
 
 struct flux_store {
+	const struct flux_conf	*conf;		/* how to connect again */
 	redisContext		*ctx;
+	int			 lost;		/* master demoted: connect again */
 	struct store_claim	 claim;
 	struct flux_stats	*stats;		/* the request's counts, or NULL */
 	int			 owed;		/* replies of commands sent unread */

@@ -88,19 +88,21 @@ flux_store_count(struct flux_store *s, char err[])
 
 /*
  * The health check's round trip (SPEC 4.1: a write, as Skyline's
- * flux.listen heartbeat): KEYS flux.listen, the populate queue and its
- * processing list, then the hashes of the last minutes, newest first;
- * ARGV now, the heartbeat's life. Returns the queue's lengths and the
- * newest delivery outcome of those minutes (false: none).
+ * flux.listen heartbeat): KEYS flux.listen, the populate queue, its set of
+ * running (leased) jobs and the list where a Flux from before leases kept
+ * them, then the hashes of the last minutes, newest first; ARGV now, the
+ * heartbeat's life. Returns how many jobs wait and run, and the newest
+ * delivery outcome of those minutes (false: none).
  */
 static const char health_lua[] =
     "redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))\n"
     "local last = false\n"
-    "for i = 4, #KEYS do\n"
+    "for i = 5, #KEYS do\n"
     "  last = redis.call('HGET', KEYS[i], '" FLUX_STATS_DELIVERY "')\n"
     "  if last then break end\n"
     "end\n"
-    "return { redis.call('LLEN', KEYS[2]), redis.call('LLEN', KEYS[3]), last }\n";
+    "return { redis.call('LLEN', KEYS[2]),\n"
+    "  redis.call('ZCARD', KEYS[3]) + redis.call('LLEN', KEYS[4]), last }\n";
 
 /* Skyline's flux.listen heartbeat expires unless renewed within this. */
 #define LISTEN_TTL_S 120
@@ -122,7 +124,8 @@ minute_keys(struct store_args *keys, int64_t now, size_t n)
 
 int
 flux_store_health(struct flux_store *s, int64_t now, const char *queue,
-    const char *processing, struct flux_store_health *h, char err[])
+    const char *running, const char *legacy, struct flux_store_health *h,
+    char err[])
 {
 	struct store_script	 sc = { health_lua, { 0 }, { 0 } };
 	redisReply		*r = NULL;
@@ -131,7 +134,8 @@ flux_store_health(struct flux_store *s, int64_t now, const char *queue,
 	memset(h, 0, sizeof(*h));
 	store_args_copy(&sc.keys, "flux.listen");
 	store_args_copy(&sc.keys, queue);
-	store_args_copy(&sc.keys, processing);
+	store_args_copy(&sc.keys, running);
+	store_args_copy(&sc.keys, legacy);
 	if (minute_keys(&sc.keys, now, FLUX_HEALTH_MINUTES) == -1)
 		sc.keys.failed = 1;
 	store_args_i64(&sc.args, (long long)now);

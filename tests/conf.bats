@@ -71,6 +71,23 @@ bad_value() {
 	[ "$output" = 0 ]
 }
 
+@test "sentinels are host:port, the master has a name, a lease is 2 s or more" {
+	bad_value "REDIS_SENTINELS = 127.0.0.1:26379, sentinel-b" \
+		"a sentinel is host:port: 'REDIS_SENTINELS'"
+	bad_value "REDIS_SENTINELS = ::1:26379" "a sentinel is host:port: 'REDIS_SENTINELS'"
+	bad_value "REDIS_SENTINELS = 127.0.0.1:0" "a sentinel is host:port: 'REDIS_SENTINELS'"
+	bad_value "REDIS_SENTINEL_MASTER = " \
+		"the master's name must not be empty: 'REDIS_SENTINEL_MASTER'"
+	bad_value "FLUX_BATCH_LEASE_SECONDS = 1" \
+		"bad value '1' for 'FLUX_BATCH_LEASE_SECONDS': expected an integer from 2 to 86400"
+	p=$(flux_free_port)
+	write_conf "REDIS_SENTINELS = [::1]:$p, localhost:$p" "REDIS_SENTINEL_WAIT_MS = 0"
+	get "status=true"
+	expect 200
+	[ "$(jq -r .redis <<<"$cgi_body")" = unavailable ]
+	grep -q "warn: no redis master 'mymaster' from the sentinels within 0 ms: cannot connect to redis sentinel 'localhost:$p': Connection refused" "$STACK_DIR/cgi.err"
+}
+
 @test "a setting given twice is refused" {
 	conf_error "FLUX_MAX_AGE = 10" "FLUX_MAX_AGE = 20"
 	grep -q "flux.conf:11: setting given twice: 'FLUX_MAX_AGE'" "$STACK_DIR/cgi.err"

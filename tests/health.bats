@@ -147,10 +147,15 @@ no_detail() {
 	    "$STACK_DIR/uploads/ns.b/1700000001_0123456789abcdef0123456789abcdef" \
 	    "$STACK_DIR/uploads/.failed/ns.a/1700000002_0123456789abcdef0123456789abcdef"
 	redis-cli -s "$REDIS_SOCK" lpush flux.populate_metric.queue '{"a":1}' '{"b":2}' >/dev/null
-	redis-cli -s "$REDIS_SOCK" lpush flux.populate_metric.processing '{"c":3}' >/dev/null
+	redis-cli -s "$REDIS_SOCK" zadd flux.populate_metric.running 1 '00000000000000aa 00000000000000bb {"c":3}' >/dev/null
 	get "status=true"
 	expect 200
 	[ "$(health '.populate, .uploads')" = '[{"queued":2,"running":1},{"pending":2}]' ]
+	# A job a Flux from before leases left running counts too.
+	redis-cli -s "$REDIS_SOCK" lpush flux.populate_metric.processing '{"d":4}' >/dev/null
+	get "status=true"
+	expect 200
+	[ "$(health '.populate')" = '[{"queued":2,"running":2}]' ]
 }
 
 @test "flux-batch status: every part, with the detail, exit 0 while points are accepted" {

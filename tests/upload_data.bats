@@ -480,6 +480,13 @@ nothing_written() {
 	[ "$(printf '%s' "$cgi_body" | jq -r .upload.status)" = pending ]
 }
 
+@test "upload_status of an upload not on this node's disk, Redis unreachable: 503, not unknown" {
+	sed -i "s|^REDIS_SOCKET_PATH = .*|REDIS_SOCKET_PATH = $STACK_DIR/nothing.sock|" "$FLUX_CONF"
+	# Another node's upload, or one done and deleted: only Redis knows it.
+	http "$FLUX_URL/upload_status?upload_id_key=$UPNS.1700000000_0123456789abcdef0123456789abcdef"
+	expect 503 "$(err_body 503 'redis unavailable')"
+}
+
 @test "an upload is still accepted while Redis is unreachable" {
 	sed -i "s|^REDIS_SOCKET_PATH = .*|REDIS_SOCKET_PATH = $STACK_DIR/nothing.sock|" "$FLUX_CONF"
 	upload_form

@@ -161,10 +161,16 @@ populate_post() {
 	cgi populate_metric POST "" "$f" "$@"
 }
 
-# queued [LIST]: the jobs in the populate queue (or LIST: processing), one
-# per line, oldest first.
+# queued: the jobs in the populate queue, one per line, oldest first.
 queued() {
-	redis-cli -s "$REDIS_SOCK" lrange "flux.populate_metric.${1:-queue}" 0 -1 | tac
+	redis-cli -s "$REDIS_SOCK" lrange flux.populate_metric.queue 0 -1 | tac
+}
+
+# running: the populate jobs leased to a run ("<node> <token> <job>" in
+# the sorted set flux.populate_metric.running), without node and token.
+running() {
+	redis-cli -s "$REDIS_SOCK" zrange flux.populate_metric.running 0 -1 |
+	    sed 's/^[0-9a-f]* [0-9a-f]* //'
 }
 
 # flux_batch ARGS...: run flux-batch with the suite's config; sets
@@ -206,4 +212,38 @@ wait_count() {
 		fi
 		sleep 0.2
 	done
+}
+
+# load_body PREFIX CLIENT STEP METRICS T0: the metric_data_post body of one
+# client's request at one step of the load scripts (bench/faults.sh,
+# tests/cluster/run.sh): METRICS points PREFIX.m<i> at T0 + 60 * STEP, all
+# valued CLIENT * 1000 + STEP, so that clients racing on one step carry
+# values that say which request was delivered.
+load_body() {
+	local m sep="" ts=$(($5 + 60 * $3)) v=$(( $2 * 1000 + $3 ))
+	printf '{"key": "%s", "metrics": [' "$KEY"
+	for ((m = 0; m < $4; m++)); do
+		printf '%s{"metric": "%s.m%d", "timestamp": %d, "value": %d}' \
+		    "$sep" "$1" "$m" "$ts" "$v"
+		sep=", "
+	done
+	printf ']}'
+}
+
+# load_start CLIENTS CMD...: "CMD... N" in the background for each client
+# N from 1 to CLIENTS (the clients of the load scripts), their pids in
+# LOAD_PIDS; load_wait waits until every one has ended.
+load_start() {
+	local n=$1 c
+	shift
+	LOAD_PIDS=()
+	for ((c = 1; c <= n; c++)); do
+		"$@" "$c" &
+		LOAD_PIDS+=($!)
+	done
+}
+
+load_wait() {
+	local p
+	for p in "${LOAD_PIDS[@]}"; do wait "$p"; done
 }
