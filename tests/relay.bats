@@ -133,29 +133,33 @@ PY
 	all_landed relay.down 5 "$TS"
 }
 
-# relay_saw_down CACHE: post probe points until the relay has found the
-# carbon-cache of the sub-stack CACHE gone (its log says it could not
-# reconnect). A cache stopped under a relay's open connection loses the
-# lines the relay writes before it sees the close: carbon-c-relay learns of
-# it only from a failed write (INSTALL, "Scaling out", says to hold
-# delivery when restarting a cache). Up to 30 s.
+# relay_saw_down CACHE SINCE: post probe points until the relay has found
+# the carbon-cache of the sub-stack CACHE gone: a line of its log after
+# line SINCE says a write to it or a connection to it failed. A cache
+# stopped under a relay's open connection loses the lines the relay writes
+# before it sees the close: carbon-c-relay learns of it only from a failed
+# write (INSTALL, "Scaling out", says to hold delivery when restarting a
+# cache). Up to 30 s.
 relay_saw_down() {
-	local port i
+	local port i log=$STACK_DIR/relay/relay.log
 	port=$(cluster_port "$1" carbon-line)
 	for ((i = 0; i < 30; i++)); do
-		grep -q "127.0.0.1:$port: Connection refused" "$STACK_DIR/relay/relay.log" && return 0
+		tail -n +"$(($2 + 1))" "$log" | grep -q -e "to 127.0.0.1:$port: " -e "for 127.0.0.1:$port: " &&
+			return 0
 		post_many relay.probe$i 20 "$TS"
 		sleep 1
 	done
 	echo "the relay never found 127.0.0.1:$port down" >&2
+	grep "^\[" "$log" | tail -n 15 >&2
 	return 1
 }
 
 @test "a cache that is down: the relay keeps its share and delivers it when the cache is back" {
 	post_many relay.first 20 "$TS"
 	all_landed relay.first 20 "$TS"
+	since=$(wc -l < "$STACK_DIR/relay/relay.log")
 	cluster_sub cache-b stop_carbon
-	relay_saw_down cache-b
+	relay_saw_down cache-b "$since"
 	post_many relay.cachedown 20 "$TS"
 	[ "$(ls "$STACK_DIR"/spool/*.spool 2>/dev/null | wc -l)" = 0 ]
 	cluster_sub cache-b start_carbon
