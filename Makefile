@@ -17,6 +17,8 @@ APACHECONFDIR ?= $(SYSCONFDIR)/apache2/conf-available
 # and the directory of their sockets.
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 FCGISOCKDIR ?= /run/flux
+# Where the site for Skyline's Vista goes (not enabled: INSTALL, section 8).
+APACHESITEDIR ?= $(SYSCONFDIR)/apache2/sites-available
 LOCALSTATEDIR ?= /var
 # The defaults of FLUX_SPOOL_PATH, DATA_UPLOADS_PATH and
 # FLUX_SAVE_UPLOADS_PATH (flux.conf(5)): set those too if you move them.
@@ -64,15 +66,18 @@ COMMON_SRC = common/util.c common/log.c common/conf.c common/metric.c \
 	common/carbon.c common/spool.c common/deliver.c common/ingest.c \
 	common/multipart.c common/date.c common/fs.c common/upload.c \
 	common/status.c common/pylist.c common/series.c common/fetch.c \
-	common/popjob.c common/json.c common/telegraf.c
+	common/popjob.c common/json.c common/telegraf.c common/stats.c \
+	common/store_stats.c common/health.c
 COMMON_OBJ = $(COMMON_SRC:.c=.o)
 CGIS = cgi-bin/metric_data cgi-bin/metric_data_post cgi-bin/populate_metric \
-	cgi-bin/upload_data cgi-bin/upload_status
+	cgi-bin/upload_data cgi-bin/upload_status cgi-bin/status_page \
+	cgi-bin/upload_page
 BATCH = batch/flux-batch
 # The jobs flux-batch links besides its main().
 BATCH_SRC = batch/flux-batch.c batch/populate.c batch/uploads.c batch/upfile.c \
 	batch/report.c batch/unpack.c batch/sheet.c batch/xlsx.c batch/xls.c \
-	batch/retention.c batch/check.c batch/xalloc.c
+	batch/retention.c batch/check.c batch/xalloc.c batch/status.c \
+	batch/selfmetrics.c
 BATCH_OBJ = $(BATCH_SRC:.c=.o)
 UNIT = tests/unit/test_unit tests/unit/pickle_rt tests/unit/lua_text \
 	tests/unit/conf_table
@@ -80,7 +85,8 @@ UNIT = tests/unit/test_unit tests/unit/pickle_rt tests/unit/lua_text \
 # program as the C string NAME_lua of a generated header common/lua/NAME.lua.h,
 # with its SHA1 as NAME_lua_sha (for EVALSHA).
 LUA_HEADERS = common/lua/dedup.lua.h common/lua/advance.lua.h \
-	common/lua/confirm.lua.h
+	common/lua/rollback.lua.h common/lua/last.lua.h common/lua/confirm.lua.h \
+	common/lua/stats.lua.h
 
 all: $(CGIS) $(BATCH)
 
@@ -93,20 +99,28 @@ common/libflux.a: $(COMMON_OBJ)
 # How a Lua script is embedded: common/lua/embed.awk (plain awk, no extra
 # build tool) prints the files as one C string; comment lines are sent as
 # empty lines and indentation is dropped. The same awk prints the bare
-# text for sha1sum, the SHA1 Redis's script cache will know it by. dedup
-# and advance start with record.lua, the flux.last record reader both use.
-# tests/lua.bats has Redis compile the embedded text (SCRIPT LOAD) and
-# checks the SHA1, both printed by tests/unit/lua_text.
+# text for sha1sum, the SHA1 Redis's script cache will know it by. The
+# scripts start with record.lua, the flux.last record reader, and
+# stats.lua (the self-metrics' count_stats()); the confirm, which reads no
+# record, with stats.lua only. stats.lua is also made into the macro
+# STATS_LUA, for the scripts written in C (store_stats.c). tests/lua.bats
+# has Redis compile the embedded text (SCRIPT LOAD) and checks the SHA1,
+# both printed by tests/unit/lua_text.
 EMBED_LUA = awk -v text=1 -f common/lua/embed.awk $(2) | sha1sum | cut -c1-40 > $@.sha && \
 	awk -v name=$(1) -v sha="$$(cat $@.sha)" -f common/lua/embed.awk $(2) > $@.tmp && \
 	rm -f $@.sha && mv $@.tmp $@
-common/lua/%.lua.h: common/lua/record.lua common/lua/%.lua common/lua/embed.awk
-	$(call EMBED_LUA,$*_lua,common/lua/record.lua common/lua/$*.lua)
-common/lua/confirm.lua.h: common/lua/confirm.lua common/lua/embed.awk
-	$(call EMBED_LUA,confirm_lua,common/lua/confirm.lua)
+common/lua/%.lua.h: common/lua/record.lua common/lua/stats.lua common/lua/%.lua \
+		common/lua/embed.awk
+	$(call EMBED_LUA,$*_lua,common/lua/record.lua common/lua/stats.lua common/lua/$*.lua)
+common/lua/confirm.lua.h: common/lua/stats.lua common/lua/confirm.lua common/lua/embed.awk
+	$(call EMBED_LUA,confirm_lua,common/lua/stats.lua common/lua/confirm.lua)
+common/lua/stats.lua.h: common/lua/stats.lua common/lua/embed.awk
+	awk -v name=STATS_LUA -v macro=1 -f common/lua/embed.awk common/lua/stats.lua > $@.tmp
+	mv $@.tmp $@
 
 # Generated headers exist before the first compile that includes them.
-common/store_claim.o common/store_last.o tests/unit/lua_text.o: $(LUA_HEADERS)
+common/store_claim.o common/store_last.o common/store_stats.o \
+	tests/unit/lua_text.o: $(LUA_HEADERS)
 
 $(CGIS) $(UNIT): %: %.o common/libflux.a
 	$(CC) $(LDFLAGS) -o $@ $< common/libflux.a $(LIBS)
@@ -137,10 +151,17 @@ endif
 # The CGI suites once more, each CGI run under valgrind (errors and leaks fail).
 check-valgrind: deps-check all $(UNIT)
 	FLUX_VALGRIND=1 prove -e bats tests/metric_data.bats tests/metric_data_post.bats \
-		tests/conf.bats
+		tests/conf.bats tests/health.bats tests/pages.bats
+
+# Flux past one machine (tests/cluster/run.sh): two nodes behind one
+# Redis master, a replica and three sentinels, carbon-c-relay in front of
+# two carbon-caches, under load and faults; about 2 minutes.
+check-cluster: deps-check all
+	bash tests/cluster/run.sh
 
 # Files made from a template with the install-time directories: the cron
-# entry and the Apache configuration. $(call subst_dirs,IN) writes stdout.
+# entry, the Apache configurations, the site for Vista and the pools'
+# systemd unit. $(call subst_dirs,IN) writes stdout.
 subst_dirs = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CGIDIR@|$(CGIDIR)|g' \
 	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@WWWUSER@|$(WWWUSER)|g' \
 	-e 's|@WWWGROUP@|$(WWWGROUP)|g' -e 's|@FCGISOCKDIR@|$(FCGISOCKDIR)|g' $(1)
@@ -156,16 +177,16 @@ remove_same = if [ -e "$(DESTDIR)$(2)" ]; then \
 	echo "removed $(DESTDIR)$(2)"; else echo "kept $(DESTDIR)$(2): edited"; fi; fi
 STATEDIRS = $(SPOOLDIR) $(UPLOADSDIR) $(SAVEDIR)
 
-# install: programs, man pages, configuration, cron entry, Apache conf,
-# and the directories the web server writes. A packager whose own scripts
+# install: programs, man pages, configuration, cron entry, Apache conf and
+# Vista's site, and the directories the web server writes. A packager whose own scripts
 # make those directories (debian/rules) calls install-files alone.
 install: install-files install-dirs
 
 install-files: all
 	$(INSTALL) -d $(DESTDIR)$(CGIDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/flux $(DESTDIR)$(CRONDIR) $(DESTDIR)$(APACHECONFDIR) \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(SYSTEMDUNITDIR)
+		$(DESTDIR)$(APACHESITEDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR)
 	$(INSTALL) -m 0755 $(CGIS) $(DESTDIR)$(CGIDIR)/
 	$(INSTALL) -m 0755 $(BATCH) $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 0644 man/flux.conf.5 $(DESTDIR)$(MANDIR)/man5/
@@ -176,6 +197,7 @@ install-files: all
 	@$(call install_new,$(call subst_dirs,cron/flux.in),$(CRONDIR)/flux,0644)
 	@$(call install_new,$(call subst_dirs,apache/flux.conf.in),$(APACHECONFDIR)/flux.conf,0644)
 	@$(call install_new,$(call subst_dirs,apache/flux-pool.conf.in),$(APACHECONFDIR)/flux-pool.conf,0644)
+	@$(call install_new,$(call subst_dirs,apache/flux-vista.conf.in),$(APACHESITEDIR)/flux-vista.conf,0644)
 	$(call subst_dirs,systemd/flux-fcgi@.service.in) > $(DESTDIR)$(SYSTEMDUNITDIR)/flux-fcgi@.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/flux-fcgi@.service
 	@if [ -e "$(DESTDIR)$(CRONDIR)/flux-batch" ]; then \
@@ -198,8 +220,8 @@ install-dirs:
 	fi
 
 # uninstall: what install made, except the operator's: a configuration, cron
-# entry or Apache conf that differs from what install wrote, and a spool or
-# upload directory that still holds something, are kept (and named).
+# entry, Apache conf or site that differs from what install wrote, and a
+# spool or upload directory that still holds something, are kept (and named).
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(CGIDIR)/,$(notdir $(CGIS))) $(DESTDIR)$(SBINDIR)/flux-batch
 	rm -f $(DESTDIR)$(MANDIR)/man5/flux.conf.5 $(DESTDIR)$(MANDIR)/man7/flux.7 \
@@ -212,6 +234,7 @@ uninstall:
 	@$(call remove_same,$(call subst_dirs,cron/flux.in),$(CRONDIR)/flux)
 	@$(call remove_same,$(call subst_dirs,apache/flux.conf.in),$(APACHECONFDIR)/flux.conf)
 	@$(call remove_same,$(call subst_dirs,apache/flux-pool.conf.in),$(APACHECONFDIR)/flux-pool.conf)
+	@$(call remove_same,$(call subst_dirs,apache/flux-vista.conf.in),$(APACHESITEDIR)/flux-vista.conf)
 	@for d in $(CGIDIR) $(DOCDIR) $(SYSCONFDIR)/flux $(STATEDIRS) \
 		$(sort $(filter %/flux/,$(dir $(CGIDIR) $(UPLOADSDIR) $(SAVEDIR)))); do \
 		[ -d "$(DESTDIR)$$d" ] || continue; \
@@ -259,6 +282,6 @@ fuzz: deps-check $(FUZZ)
 bench: all
 	bash bench/run.sh
 
-.PHONY: all bench check check-valgrind deps-check install install-files install-dirs uninstall clean fuzz
+.PHONY: all bench check check-cluster check-valgrind deps-check install install-files install-dirs uninstall clean fuzz
 
 -include $(COMMON_SRC:.c=.d) $(CGIS:=.d) $(BATCH_SRC:.c=.d) $(UNIT:=.d)

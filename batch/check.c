@@ -174,6 +174,9 @@ check_redis(struct check *k)
 	if ((s = flux_store_open(c, err)) == NULL ||
 	    ((v = flux_store_get(s, "flux.listen", err)) == NULL && err[0] != '\0'))
 		say(k, "error", "%s", err);
+	else if (c->redis_sentinels.n > 0)
+		say(k, "ok", "redis master '%s' answers (found through the sentinels)",
+		    c->redis_sentinel_master);
 	else
 		say(k, "ok", "redis '%s' answers", where);
 	free(v);

@@ -5,9 +5,13 @@
  * timestamp are resampled to 1-minute bins and delivered to carbon (or
  * spooled, like the live path), and flux.last.<metric> moves forward.
  *
- * A job is taken into the processing list before it runs and leaves it
- * only when it is done, queued again or given up, so a run killed in the
- * middle loses nothing: the next run puts the job back first. Every start
+ * A job is leased to this node before it runs (store.h) and its lease is
+ * renewed while it runs: while answers come in, between the local
+ * lookups, between deliveries. It ends only when the job is done, queued
+ * again or given up, so a run killed in the middle loses nothing: this
+ * node's next run puts the job back at once (it holds the node's lock, so
+ * the killed run is over), another node's once the lease has run out.
+ * Runs on several nodes at once never take the same job. Every start
  * counts as an attempt, a killed run's included, so a job that kills its
  * run cannot come back forever.
  *
@@ -47,6 +51,7 @@ static const char *const local_windows[] = {
 /* One run of the job: its connections, counters and deadline. */
 struct run {
 	const struct flux_conf	*conf;
+	const char		*node;		/* this node's id (batch.h) */
 	struct flux_store	*store;
 	struct flux_fetch	*remote;
 	struct flux_fetch	*local;
@@ -54,6 +59,10 @@ struct run {
 	size_t			 done;
 	size_t			 failed;
 	int64_t			 deadline;	/* monotonic ms */
+	size_t			 points;	/* delivered or spooled */
+	struct flux_store_lease	*lease;		/* the job's; NULL: none */
+	const char		*metric;	/* the job's, for messages */
+	int			 lost;		/* another node took the job */
 };
 
 enum result {
@@ -113,6 +122,23 @@ remote_total_ms(void)
 	if (s != NULL && flux_parse_i64(s, 1, 3600000, &v) == 0)
 		return (long)v;
 	return FLUX_FETCH_TOTAL_MS;
+}
+
+/* Renew the running job's lease when due; -1 once it is lost (batch.h). */
+static int
+keep_lease(struct run *r)
+{
+	char	what[FLUX_ERRLEN];
+
+	snprintf(what, sizeof(what), "populate '%s'", r->metric ? r->metric : "?");
+	return batch_lease_keep(r->store, r->lease, &r->lost, what);
+}
+
+/* keep_lease as flux_fetch's tick, while answers come in. */
+static int
+fetch_tick(void *ctx)
+{
+	return keep_lease(ctx);
 }
 
 /* The local render URL of metric for one window. Caller frees. */
@@ -175,6 +201,8 @@ local_last(struct run *r, const char *metric, int64_t *last)
 		return 0;
 	}
 	for (i = 0; rc != 1 && i < sizeof(local_windows) / sizeof(local_windows[0]); i++) {
+		if (keep_lease(r) == -1)
+			return 0;
 		if ((url = local_url(r->conf, metric, local_windows[i])) == NULL) {
 			flux_errf(first, "out of memory");
 			break;
@@ -377,7 +405,7 @@ select_bins(struct run *r, struct haul *h, int64_t after)
  * the metric's name.
  */
 static int
-deliver(const char *metric, const struct flux_series *s,
+deliver(struct run *r, const char *metric, const struct flux_series *s,
     struct flux_delivery *d, char why[])
 {
 	struct flux_points	c = { 0 };
@@ -396,6 +424,11 @@ deliver(const char *metric, const struct flux_series *s,
 		    s->v[i].value, 1, FLUX_PT_ACCEPT };
 		if (c.n < c.cap && i + 1 < s->n)
 			continue;
+		/* Lost meanwhile: another run has the job now, and delivers it. */
+		if (keep_lease(r) == -1) {
+			free(c.v);
+			return flux_errf(why, "the job's lease was lost");
+		}
 		if (flux_deliver(d, &c, err) == -1) {
 			free(c.v);
 			return flux_errf(why, "%.4096s; %zu points neither delivered "
@@ -419,7 +452,7 @@ send_bins(struct run *r, const struct flux_popjob *j,
 		    s->n);
 		return 0;
 	}
-	if (deliver(j->metric, s, d, why) == -1)
+	if (deliver(r, j->metric, s, d, why) == -1)
 		return -1;
 	if (lastbin != NULL && flux_store_last_advance(r->store,
 	    (const char *const *)&j->metric, &lastbin->ts, &lastbin->value, 1,
@@ -447,7 +480,7 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 {
 	struct haul		*h;
 	char			 who[FLUX_NAME_MAX + 16];
-	struct flux_delivery	 d = { r->conf, who, 0, 0, 0, NULL };
+	struct flux_delivery	 d = { r->conf, who, &batch_stats, 0, 0, 0, NULL };
 	int64_t			 last = 0, after;
 	double			 t0;
 	int			 known = 0, last_try;
@@ -476,6 +509,10 @@ populate(struct run *r, const struct flux_popjob *j, char why[])
 	t0 = mono();
 	if (send_bins(r, j, &h->series, &d, why) == -1)
 		goto done;
+	r->points += d.sent + d.spooled;
+	if (!r->dryrun)
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_POINTS,
+		    (int64_t)(d.sent + d.spooled));
 	flux_info("populate '%s': %zu of %zu URLs fetched, %zu points, %zu bins "
 	    "kept, %zu sent, %zu spooled (delivery %.3f s)", j->metric,
 	    j->urls.n - h->urls_failed, j->urls.n, h->points, h->series.n, d.sent,
@@ -488,17 +525,23 @@ done:
 	return res;
 }
 
-/* Take a job out of processing, or replace it there or in the queue. */
+/* End the job's lease: done, queued again or running on (store.h). */
 static int
-move_job(struct run *r, const char *text, const char *next, const char *list)
+end_job(struct run *r, enum flux_queue_next how, const char *next)
 {
 	char	err[FLUX_ERRLEN];
+	int	rc;
 
-	if (flux_popjob_replace(r->store, text, next, list, err) == -1) {
+	if (r->lost)
+		return 0;
+	if ((rc = flux_popjob_end(r->store, r->lease, how, next, err)) == -1)
 		flux_err("populate: %s", err);
-		return -1;
+	else if (rc == 1) {
+		r->lost = 1;
+		flux_warn("populate '%s': its lease ran out and another run took it; "
+		    "leaving it to that run", r->metric ? r->metric : "?");
 	}
-	return 0;
+	return rc == -1 ? -1 : 0;
 }
 
 /*
@@ -506,18 +549,19 @@ move_job(struct run *r, const char *text, const char *next, const char *list)
  * once it has had its attempts. Either way the job counts as failed.
  */
 static int
-retry_or_drop(struct run *r, const char *text, struct flux_popjob *j,
-    const char *why)
+retry_or_drop(struct run *r, struct flux_popjob *j, const char *why)
 {
 	char	*next;
 	int	 rc;
 
 	r->failed++;
 	if (j->attempts >= FLUX_POPJOB_MAX_ATTEMPTS) {
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_DROPPED, 1);
 		flux_err("populate '%s': dropped after %lld attempts: %s", j->metric,
 		    (long long)j->attempts, why);
-		return move_job(r, text, NULL, NULL);
+		return end_job(r, FLUX_QUEUE_DONE, NULL);
 	}
+	flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_FAILED, 1);
 	flux_warn("populate '%s': attempt %lld of %d failed, queued again: %s",
 	    j->metric, (long long)j->attempts, FLUX_POPJOB_MAX_ATTEMPTS, why);
 	if (flux_popjob_set_error(j, why) == -1 ||
@@ -525,12 +569,12 @@ retry_or_drop(struct run *r, const char *text, struct flux_popjob *j,
 		flux_err("populate: cannot encode a job: out of memory");
 		return -1;
 	}
-	rc = move_job(r, text, next, FLUX_POPJOB_QUEUE);
+	rc = end_job(r, FLUX_QUEUE_AGAIN, next);
 	free(next);
 	return rc;
 }
 
-/* One job taken from the queue (its text is at the head of processing). */
+/* One job taken from the queue, its lease in r->lease. */
 static int
 process(struct run *r, const char *text)
 {
@@ -539,14 +583,18 @@ process(struct run *r, const char *text)
 	enum result		 res;
 	int			 rc = -1;
 
+	r->lost = 0;
+	r->metric = NULL;
 	if (flux_popjob_decode(text, &j, why) == -1) {
 		r->failed++;
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_DROPPED, 1);
 		flux_err("populate: dropped an unreadable job: %s", why);
-		rc = move_job(r, text, NULL, NULL);
+		rc = end_job(r, FLUX_QUEUE_DONE, NULL);
 		goto done;
 	}
+	r->metric = j.metric;
 	if (j.attempts >= FLUX_POPJOB_MAX_ATTEMPTS) {
-		rc = retry_or_drop(r, text, &j, j.last_error ? j.last_error :
+		rc = retry_or_drop(r, &j, j.last_error ? j.last_error :
 		    "the runs that took it were interrupted");
 		goto done;
 	}
@@ -556,20 +604,25 @@ process(struct run *r, const char *text)
 		flux_err("populate: cannot encode a job: out of memory");
 		goto done;
 	}
-	if (move_job(r, text, started, FLUX_POPJOB_PROCESSING) == -1)
+	if (end_job(r, FLUX_QUEUE_UPDATE, started) == -1)
 		goto done;
-	res = populate(r, &j, why);
-	if (res == R_DONE) {
+	res = r->lost ? R_RETRY : populate(r, &j, why);
+	if (r->lost)
+		rc = 0;		/* another run has the job now */
+	else if (res == R_DONE) {
 		r->done++;
-		rc = move_job(r, started, NULL, NULL);
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_DONE, 1);
+		rc = end_job(r, FLUX_QUEUE_DONE, NULL);
 	} else if (res == R_PARTIAL) {
 		r->failed++;
+		flux_stats_add(&batch_stats, FLUX_STAT_POPULATE_FAILED, 1);
 		flux_err("populate '%s': completed without the answers that failed: "
 		    "%s", j.metric, why);
-		rc = move_job(r, started, NULL, NULL);
+		rc = end_job(r, FLUX_QUEUE_DONE, NULL);
 	} else
-		rc = retry_or_drop(r, started, &j, why);
+		rc = retry_or_drop(r, &j, why);
 done:
+	r->metric = NULL;
 	free(started);
 	flux_popjob_free(&j);
 	return rc;
@@ -617,14 +670,48 @@ run_dry(struct run *r)
 	return 0;
 }
 
-/* Put back what a crashed run left, then run each job queued now once. */
+/*
+ * Lease the oldest job and run it: 1 run, 0 the queue is empty, -1 Redis
+ * failed.
+ */
+static int
+take_one(struct run *r)
+{
+	struct flux_store_lease	 lease;
+	char			 err[FLUX_ERRLEN], *text;
+	long long		 lapsed = 0;
+	int			 rc;
+
+	if (flux_popjob_take(r->store, r->node, r->conf->batch_lease_seconds * 1000,
+	    &text, &lease, &lapsed, err) == -1) {
+		flux_err("populate: %s", err);
+		return -1;
+	}
+	if (lapsed > 0)
+		flux_warn("populate: %lld jobs whose lease ran out queued again",
+		    lapsed);
+	if (text == NULL)
+		return 0;
+	r->lease = &lease;
+	rc = process(r, text);
+	r->lease = NULL;
+	flux_store_lease_free(&lease);
+	free(text);
+	return rc == -1 ? -1 : 1;
+}
+
+/*
+ * Put back what runs that died left (this node's at once, others' once
+ * their lease has run out), then run each job queued now once.
+ */
 static int
 run_queue(struct run *r)
 {
-	char		 err[FLUX_ERRLEN], *text;
+	char		 err[FLUX_ERRLEN];
 	long long	 moved = 0, n = 0, i;
+	int		 rc = 1;
 
-	if (flux_popjob_recover(r->store, &moved, err) == -1 ||
+	if (flux_popjob_recover(r->store, r->node, &moved, err) == -1 ||
 	    flux_popjob_pending(r->store, &n, err) == -1) {
 		flux_err("populate: %s", err);
 		return -1;
@@ -633,29 +720,24 @@ run_queue(struct run *r)
 		flux_warn("populate: %lld jobs left by an interrupted run queued again",
 		    moved);
 	/* Jobs queued again go to the head: taking n from the tail runs each once. */
-	for (i = 0; i < n && !spent(r, n - i); i++) {
-		if (flux_popjob_take(r->store, &text, err) == -1) {
-			flux_err("populate: %s", err);
-			return -1;
-		}
-		if (text == NULL)
-			break;
-		if (process(r, text) == -1) {
-			free(text);
-			return -1;
-		}
-		free(text);
+	for (i = 0; i < n && rc == 1 && !spent(r, n - i); i++) {
+		batch_progress("populate", (size_t)i, (size_t)n, "points",
+		    (uint64_t)r->points, 0);
+		rc = take_one(r);
 	}
-	if (n > 0)
+	if (n > 0) {
+		batch_progress("populate", (size_t)i, (size_t)n, "points",
+		    (uint64_t)r->points, 1);
 		flux_info("populate: %zu jobs done, %zu failed", r->done, r->failed);
-	return 0;
+	}
+	return rc == -1 ? -1 : 0;
 }
 
 int
 job_populate(const struct flux_conf *c, int dryrun)
 {
-	struct run	r = { c, NULL, NULL, NULL, dryrun, 0, 0,
-	    flux_clock_ms(CLOCK_MONOTONIC) + c->populate_seconds * 1000 };
+	struct run	r = { .conf = c, .node = batch_node(), .dryrun = dryrun,
+	    .deadline = flux_clock_ms(CLOCK_MONOTONIC) + c->populate_seconds * 1000 };
 	char		err[FLUX_ERRLEN];
 	int		rc = -1;
 
@@ -667,6 +749,7 @@ job_populate(const struct flux_conf *c, int dryrun)
 		flux_err("populate: %s", err);
 	else {
 		flux_fetch_set_deadline(r.local, r.deadline);
+		flux_fetch_set_tick(r.remote, fetch_tick, &r);
 		if (c->populate_hosts.n > 0)
 			flux_fetch_no_redirects(r.remote);
 		rc = dryrun ? run_dry(&r) : run_queue(&r);

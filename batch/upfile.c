@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "deliver.h"
 #include "fs.h"
 #include "log.h"
@@ -134,6 +135,9 @@ spill_row(void *ctx, uint64_t line, int64_t ts, const double *values)
 		return -1;
 	f->count++;
 	progress(f, "rows", 0);
+	/* A long file keeps the upload's lease (a look at the clock). */
+	if (f->count % PROGRESS_EVERY == 0 && up_keep(f->u) == -1)
+		return -1;
 	return 0;
 }
 
@@ -240,6 +244,9 @@ pass1(struct file *f, const char *path)
 	} else if (rc == 0)
 		rc = pass1_done(f, r);
 	progress(f, "rows", 1);
+	if (!f->u->job->dryrun)
+		flux_stats_add(&batch_stats, FLUX_STAT_UPLOADS_ROWS,
+		    (int64_t)f->count);
 	flux_report_free(r);
 	return rc;
 }
@@ -336,7 +343,7 @@ flush(struct file *f)
 
 	if (f->chunk.n == 0)
 		return 0;
-	if (deliver(f) == -1) {
+	if (up_keep(f->u) == -1 || deliver(f) == -1) {
 		f->failed = 1;
 		return -1;
 	}

@@ -11,6 +11,14 @@
  * rename(), so a directory we see is whole. A run that crashed leaves its
  * upload in place with status "processing"; the next run takes it again,
  * and flux.last keeps it from sending twice what was delivered.
+ *
+ * Each upload is leased in Redis (flux.upload.lease.<upload_id_key>, see
+ * store.h) while a run processes it, and the lease is renewed as it goes,
+ * so when DATA_UPLOADS_PATH is storage several nodes share, one node
+ * processes each upload and the others leave it alone: a run that died
+ * leaves its uploads to this node's next run at once (it holds the node's
+ * lock), to another node's once the lease has run out. Without Redis no
+ * upload is taken.
  */
 #include <sys/stat.h>
 
@@ -34,6 +42,9 @@
 #include "uploads.h"
 #include "util.h"
 #include "xalloc.h"
+
+/* An upload's lease: flux.upload.lease.<upload_id_key>. */
+#define LEASE_PREFIX "flux.upload.lease."
 
 /* CGI temporary directories older than this were left by a crash. */
 #define STALE_TMP_SECONDS 86400
@@ -86,6 +97,19 @@ run_file(struct up_upload *u, const char *path, const char *name)
 
 	if (up_file(u, path, name, why) == -1)
 		first_error(u, why);
+}
+
+/*
+ * Renew the upload's lease when due; -1 once it is lost (batch.h): then
+ * this run leaves the upload's status and files alone.
+ */
+int
+up_keep(struct up_upload *u)
+{
+	char	what[FLUX_ERRLEN];
+
+	snprintf(what, sizeof(what), "upload %s", u->id_key);
+	return batch_lease_keep(u->job->store, u->lease, &u->lost, what);
 }
 
 /* ---------------------------------------------------------------- scan -- */
@@ -374,7 +398,7 @@ run_archive(struct up_upload *u, const char *path, const char *name)
 	    flux_upload_format_name(u->info.format));
 	for (i = 0; i < skipped.n; i++)
 		flux_status_set_in(u->status, "files", skipped.v[i], skip);
-	for (i = 0; i < csv.n; i++)
+	for (i = 0; i < csv.n && up_keep(u) == 0; i++)
 		if (flux_fs_join(file, sizeof(file), u->work, csv.v[i]) == 0)
 			run_file(u, file, csv.v[i]);
 	flux_list_free(&csv);
@@ -511,6 +535,12 @@ finish(struct up_upload *u)
 	if (u->dry)
 		cJSON_AddTrueToObject(u->status, "dryrun");
 	save(u);
+	if (!u->job->dryrun) {
+		flux_stats_add(&batch_stats, strcmp(v, "complete") == 0 ?
+		    FLUX_STAT_UPLOADS_COMPLETE : strcmp(v, "partial") == 0 ?
+		    FLUX_STAT_UPLOADS_PARTIAL : FLUX_STAT_UPLOADS_FAILED, 1);
+		flux_stats_add(&batch_stats, FLUX_STAT_UPLOADS_POINTS, u->submitted);
+	}
 	if (strcmp(v, "complete") == 0)
 		flux_info("upload %s: complete, %lld points %s", u->id_key,
 		    (long long)u->submitted, u->dry ? "(dry run)" : "submitted");
@@ -540,13 +570,51 @@ already_done(const struct up_upload *u)
 	return done && !u->job->dryrun;
 }
 
-/* One upload, start to end; 0 when it completed. */
+/* One upload, start to end, its lease held; 0 when it completed. */
+static int
+run_upload(struct up_upload *u)
+{
+	char	data[FLUX_UPLOAD_NAME_MAX + 1], when[32];
+	int	rc = -1;
+
+	if (already_done(u)) {
+		flux_err("upload %s: already processed but still in place; move it "
+		    "away by hand", u->id_key);
+		return -1;
+	}
+	if ((u->status = flux_status_new(u->ns, u->id_key, NULL)) == NULL)
+		return -1;
+	flux_upload_iso_time(flux_now(), when);
+	flux_status_set(u->status, "status", "processing");
+	flux_status_set(u->status, "started_at", when);
+	if (check(u, data, sizeof(data)) == 0) {
+		flux_status_set_in(u->status, "files", data, "processing");
+		save(u);
+		run_data(u, data);
+	}
+	if (up_keep(u) == -1)
+		rc = 0;		/* the upload is another run's now */
+	else
+		rc = finish(u);
+	flux_upload_info_free(&u->info);
+	cJSON_Delete(u->status);
+	return rc;
+}
+
+/*
+ * Lease the upload (not in a dry run, which changes nothing) and run it:
+ * 0 when it completed or is gone (another node has just finished it), 1
+ * when another node holds its lease, -1 when it failed.
+ */
 static int
 process(struct up_job *j, const struct pending *p)
 {
 	struct up_upload	u = { .job = j };
-	char			data[FLUX_UPLOAD_NAME_MAX + 1], when[32];
-	int			rc = -1;
+	struct flux_store_lease	lease;
+	struct flux_buf		key = { 0 };
+	char			err[FLUX_ERRLEN];
+	struct stat		st;
+	int			rc = -1, taken;
 
 	snprintf(u.ns, sizeof(u.ns), "%s", p->ns);
 	snprintf(u.id, sizeof(u.id), "%s", p->id);
@@ -555,25 +623,62 @@ process(struct up_job *j, const struct pending *p)
 	if (flux_upload_dir(j->conf, p->ns, p->id, u.dir) == -1 ||
 	    flux_fs_join(u.nsdir, sizeof(u.nsdir), j->conf->uploads_path, p->ns) == -1)
 		return -1;
-	if (already_done(&u)) {
-		flux_err("upload %s: already processed but still in place; move it "
-		    "away by hand", u.id_key);
+	if (j->dryrun)
+		return run_upload(&u);
+	if (flux_buf_printf(&key, LEASE_PREFIX "%s", u.id_key) == -1) {
+		flux_err("upload %s: out of memory", u.id_key);
 		return -1;
 	}
-	if ((u.status = flux_status_new(u.ns, u.id_key, NULL)) == NULL)
-		return -1;
-	flux_upload_iso_time(flux_now(), when);
-	flux_status_set(u.status, "status", "processing");
-	flux_status_set(u.status, "started_at", when);
-	if (check(&u, data, sizeof(data)) == 0) {
-		flux_status_set_in(u.status, "files", data, "processing");
-		save(&u);
-		run_data(&u, data);
+	taken = flux_store_lease_take(j->store, key.ptr, j->node,
+	    j->conf->batch_lease_seconds * 1000, &lease, err);
+	flux_buf_free(&key);
+	if (taken == -1)
+		flux_err("upload %s: %s", u.id_key, err);
+	else if (taken == 1) {
+		flux_info("upload %s: leased to another node; left to it", u.id_key);
+		rc = 1;
+	} else if (lstat(u.dir, &st) == -1 && errno == ENOENT)
+		rc = 0;		/* done by another node since the scan */
+	else {
+		u.lease = &lease;
+		rc = run_upload(&u);
 	}
-	rc = finish(&u);
-	flux_upload_info_free(&u.info);
-	cJSON_Delete(u.status);
+	if (taken == 0 && !u.lost && flux_store_lease_release(j->store, &lease,
+	    err) == -1)
+		flux_warn("upload %s: lease not ended (it runs out by itself): %s",
+		    u.id_key, err);
+	if (taken == 0)
+		flux_store_lease_free(&lease);
 	return rc;
+}
+
+/*
+ * Whether namespaces a and b may hold the same metrics: the same, or one
+ * under the other ("a.b" under "a").
+ */
+static int
+ns_overlap(const char *a, const char *b)
+{
+	size_t	la = strlen(a), lb = strlen(b), n = la < lb ? la : lb;
+
+	return strncmp(a, b, n) == 0 && (la == lb || (la < lb ? b : a)[n] == '.');
+}
+
+/*
+ * Whether upload i must wait for one before it that another node holds
+ * (held[k] set). flux.last drops a point not newer than the last one, so
+ * a later upload of the same metrics must not overtake an earlier one:
+ * uploads of one namespace run in the order they came, on whichever node.
+ */
+static int
+behind_held(const struct pending_list *l, const char *held, size_t i)
+{
+	size_t	k;
+
+	for (k = 0; k < i; k++)
+		if (held[k] && ns_overlap(l->v[k].ns, l->v[i].ns))
+			return 1;
+	return 0;
 }
 
 /*
@@ -585,13 +690,15 @@ int
 job_uploads(const struct flux_conf *c, int dryrun)
 {
 	struct up_job		j = { .conf = c, .dryrun = dryrun, .now = flux_now(),
-	    .tty = isatty(2), .delivery = { .conf = c } };
+	    .tty = isatty(2), .delivery = { .conf = c, .stats = &batch_stats },
+	    .node = batch_node() };
 	struct pending_list	l = { 0 };
 	char			err[FLUX_ERRLEN];
 	size_t			i;
-	int			rc = 0;
+	int			rc = 0, r;
 	int64_t			deadline;
 	struct stat		st;
+	char			*held;
 
 	/* Uploads off and no upload directory: nothing waits, nothing to say. */
 	if ((!c->process_uploads || !c->batch_processing) &&
@@ -604,13 +711,19 @@ job_uploads(const struct flux_conf *c, int dryrun)
 		flux_warn("uploads: %zu pending, not processed: %s is false", l.n,
 		    !c->process_uploads ? "FLUX_PROCESS_UPLOADS" : "BATCH_PROCESSING");
 		rc = -1;
+	} else if (l.n > 0 && (j.store = flux_store_open(c, err)) == NULL &&
+	    !dryrun) {
+		/* Leases keep two nodes from taking one upload: none without them. */
+		flux_err("uploads: %s; %zu uploads wait (each is leased in redis "
+		    "while it is processed)", err, l.n);
+		rc = -1;
 	} else if (l.n > 0) {
-		if ((j.store = flux_store_open(c, err)) == NULL)
-			flux_warn("uploads: %s; no de-duplication, status in status.json "
-			    "only", err);
+		if (j.store == NULL)
+			flux_warn("uploads: %s; no de-duplication in this dry run", err);
 		if ((j.retention = flux_retention_load(c->carbon_storage_schemas,
 		    err)) == NULL && err[0] != '\0')
 			flux_warn("uploads: carbon's retention not checked: %s", err);
+		held = xcalloc(l.n, 1);
 		deadline = flux_clock_ms(CLOCK_MONOTONIC) + c->uploads_seconds * 1000;
 		for (i = 0; i < l.n; i++) {
 			if (flux_clock_ms(CLOCK_MONOTONIC) >= deadline) {
@@ -619,9 +732,16 @@ job_uploads(const struct flux_conf *c, int dryrun)
 				    (long long)c->uploads_seconds, l.n - i);
 				break;
 			}
-			if (process(&j, &l.v[i]) == -1)
+			if (behind_held(&l, held, i)) {
+				held[i] = 1;
+				flux_info("upload %s.%s: waits for an earlier upload of its "
+				    "namespace that another node holds", l.v[i].ns, l.v[i].id);
+			} else if ((r = process(&j, &l.v[i])) == 1)
+				held[i] = 1;
+			else if (r == -1)
 				rc = -1;
 		}
+		free(held);
 		flux_retention_free(j.retention);
 		flux_store_close(j.store);
 	}

@@ -29,6 +29,7 @@ struct up_job {
 	int			 tty;		/* progress on stderr */
 	struct flux_delivery	 delivery;	/* the whole run's: see deliver.h */
 	struct flux_retention	*retention;	/* carbon's, NULL when unknown */
+	const char		*node;		/* this node's id (batch.h) */
 };
 
 /* One upload being processed. */
@@ -47,9 +48,12 @@ struct up_upload {
 	int			 failures;	/* files and columns that failed */
 	int			 successes;	/* columns that completed */
 	int			 dry;		/* -n, or "dryrun" in info.json */
+	struct flux_store_lease	*lease;		/* NULL: none (a dry run) */
+	int			 lost;		/* another node took the upload */
 };
 
 int	up_file(struct up_upload *u, const char *path, const char *name,
 	    char why[]);
+int	up_keep(struct up_upload *u);
 
 #endif

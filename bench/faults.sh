@@ -49,16 +49,7 @@ T0=$(( (NOW - 2400) / 60 * 60 ))	# STEPS <= 40 stay within FLUX_MAX_AGE
 rc=0
 
 # body PHASE CLIENT STEP: the request of one client at one step.
-body() {
-	local m sep="" ts=$((T0 + 60 * $3)) v=$(( $2 * 1000 + $3 ))
-	printf '{"key": "%s", "metrics": [' "$KEY"
-	for ((m = 0; m < METRICS; m++)); do
-		printf '%s{"metric": "faults.%s.m%d", "timestamp": %d, "value": %d}' \
-		    "$sep" "$1" "$m" "$ts" "$v"
-		sep=", "
-	done
-	printf ']}'
-}
+body() { load_body "faults.$1" "$2" "$3" "$METRICS" "$T0"; }
 
 # client PHASE N: post every step in order, retrying each until 204.
 client() {
@@ -78,21 +69,12 @@ client() {
 	done
 }
 
-# load PHASE: start the clients; their pids are in LOAD_PIDS.
+# load PHASE: start the clients; finish: wait for them.
 load() {
-	local c
 	mkdir -p "$B/load/$1"
-	LOAD_PIDS=()
-	for ((c = 1; c <= CLIENTS; c++)); do
-		client "$1" "$c" &
-		LOAD_PIDS+=($!)
-	done
+	load_start "$CLIENTS" client "$1"
 }
-
-finish() {
-	local p
-	for p in "${LOAD_PIDS[@]}"; do wait "$p"; done
-}
+finish() { load_wait; }
 
 # settle PHASE [CAPTURE]: replay the spool, let carbon write, count.
 settle() {

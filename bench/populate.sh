@@ -173,7 +173,7 @@ echo "    flux-batch peak RSS: $(( $(printf '%s\n' "${RSS[@]}" | sort -n | tail 
 echo "    flux-batch's own account of its median run:"
 for ((r = 1; r <= RUNS; r++)); do
 	[ "${B[r - 1]}" = "$mb" ] || continue
-	sed -n 's/^flux flux-batch\[[0-9]*\]: info: populate .bench[^:]*: /      /p' "$STACK_DIR/batch.$r.log" |
+	sed -n 's/^[^ ]* flux flux-batch\[[0-9]*\]: info: populate .bench[^:]*: /      /p' "$STACK_DIR/batch.$r.log" |
 	    sed 's|http://127.0.0.1:[0-9]*/render/?from=\([0-9]*\)&until=\([0-9]*\)[^'"'"']*|render \1..\2|'
 	break
 done

@@ -35,6 +35,8 @@ start_redis && start_fake_remote || die "stack did not start"
 # Settings both revisions know; nothing is sent to carbon, so what is
 # measured is fetching, parsing and binning.
 write_conf "FLUX_SEND_TO_CARBON = false" "GRAPHITE_PORT = $(flux_free_port)"
+# The older build must read the file too: settings it may not know go.
+sed -i -e '/^FLUX_SELF_METRICS /d' -e '/^FLUX_BATCH_LOG /d' "$FLUX_CONF"
 export FLUX_FETCH_TIMEOUT_MS=120000
 
 END=$(( $(date +%s) / 60 * 60 - 60 ))

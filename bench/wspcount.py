@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""bench/wspcount.py DIR FROM UNTIL [EXPECT [TIMEOUT]]
+"""bench/wspcount.py DIR[:DIR...] FROM UNTIL [EXPECT [TIMEOUT]]
 
 Count the non-None points with FROM < ts <= UNTIL in every whisper file
-under DIR. With EXPECT, poll (carbon writes asynchronously) until the count
+under DIR (under each DIR: the caches behind a relay). With EXPECT, poll (carbon writes asynchronously) until the count
 reaches EXPECT and stops growing, or TIMEOUT seconds (default 60) pass.
 Prints the count.
 """
@@ -19,7 +19,7 @@ timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 60.0
 
 def count():
     n = 0
-    for root, _, files in os.walk(d):
+    for root, _, files in (w for top in d.split(":") for w in os.walk(top)):
         for f in files:
             if f.endswith(".wsp"):
                 try:

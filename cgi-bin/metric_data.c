@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cgi.h"
+#include "health.h"
 #include "ingest.h"
 #include "log.h"
 #include "metric.h"
@@ -96,6 +97,8 @@ handle(struct flux_env *env, struct flux_req *req, struct flux_resp *resp)
 	}
 	if (sort_params(&q, vals, resp) == -1)
 		goto done;
+	/* What a refusal's log line names: never the key. */
+	flux_resp_metric(resp, vals[P_METRIC]);
 	if (vals[P_STATUS] && strcmp(vals[P_STATUS], "true") == 0) {
 		flux_resp_health(env, req->now, resp);
 		goto done;

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "cgi.h"
+#include "health.h"
 #include "ingest.h"
 #include "log.h"
 #include "metric.h"
@@ -79,6 +80,7 @@ reject(struct post *ps, int idx, const char *metric, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	flux_resp_error(ps->resp, 400, "%s", msg);
+	flux_resp_metric(ps->resp, metric);
 	if (idx < 0 || (o = cJSON_Parse(ps->resp->body.ptr)) == NULL)
 		return -1;
 	clean = metric ? flux_utf8_clean(metric, strlen(metric)) : NULL;

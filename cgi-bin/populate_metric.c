@@ -89,9 +89,15 @@ enqueue(struct flux_env *env, struct flux_popjob *job, struct flux_resp *resp)
 		flux_resp_error(resp, 500, "internal error");
 		return;
 	}
-	if ((s = flux_env_store(env)) != NULL)
-		rc = flux_popjob_push_bounded(s, text, job->owner,
-		    env->conf.populate_max_per_key, err);
+	if ((s = flux_env_store(env)) != NULL &&
+	    (rc = flux_popjob_push_bounded(s, text, job->owner,
+	    env->conf.populate_max_per_key, err)) == -1) {
+		/* A stale connection, or a master a fail-over has demoted. */
+		flux_warn("%s", err);
+		if ((s = flux_env_store_retry(env)) != NULL)
+			rc = flux_popjob_push_bounded(s, text, job->owner,
+			    env->conf.populate_max_per_key, err);
+	}
 	if (rc == -1) {
 		if (s != NULL)
 			flux_err("%s", err);
@@ -102,9 +108,13 @@ enqueue(struct flux_env *env, struct flux_popjob *job, struct flux_resp *resp)
 		flux_resp_error(resp, 429, "too many populate jobs queued for this key "
 		    "- the limit is %lld", (long long)env->conf.populate_max_per_key);
 	} else {
+		if (rc == 2)
+			flux_warn("populate job for '%s' queued on the redis master "
+			    "only: %s; a fail-over now would lose it", job->metric, err);
 		flux_info("queued populate job for '%s' from %s '%s' (%zu URLs)",
 		    job->metric, flux_popjob_type_name(job->type),
 		    job->remote_target, job->urls.n);
+		flux_stats_add(&env->stats, FLUX_STAT_ACCEPTED, 1);
 		resp->status = 204;
 	}
 	free(text);

@@ -218,6 +218,15 @@ on_begin(void *ctx, const struct flux_mp_part *part)
 		return 0;
 	if (!part->has_filename)
 		return fail(u, 400, "%s is not a file", field_names[f]);
+	/*
+	 * A browser sends a file input left empty as a part named "" without
+	 * content (HTML's form encoding): no file given. The optional
+	 * info_file is then absent; a data_file is missing.
+	 */
+	if (part->filename[0] == '\0') {
+		u->cur = DISCARD;
+		return 0;
+	}
 	if (authenticated(u, f) == -1)
 		return -1;
 	return open_file_part(u, f, part->filename);
@@ -470,7 +479,7 @@ write_meta(struct upload *u, struct flux_store *s)
 	    flux_status_save(NULL, u->tmpdir, st, err) == 0)
 		rc = 0;
 	/* Redis before the rename: flux-batch's "processing" must come after. */
-	if (rc == 0 && s != NULL && flux_status_save(s, NULL, st, err) == -1)
+	if (rc == 0 && s != NULL && flux_status_publish(s, st, err) == -1)
 		flux_warn("upload %s: %s", u->id_key, err);
 	if (rc == -1)
 		fail_internal(u, err);
@@ -532,6 +541,7 @@ commit(struct upload *u)
 	u->tmpdir[0] = '\0';
 	flux_info("upload %s accepted: %s, %lld bytes", u->id_key, data->name,
 	    data->size);
+	flux_stats_add(&u->env->stats, FLUX_STAT_ACCEPTED, 1);
 	return 0;
 }
 

@@ -1,8 +1,10 @@
 /*
  * upload_status - GET /flux/upload_status?upload_id_key=ID (SPEC 4.4): the
  * status record of an upload, {"upload": {...}}. Redis holds it for 30
- * days; while Redis cannot be reached the status.json kept with the
- * upload answers instead, wherever flux-batch has moved it.
+ * days, so any node answers for an upload any node received; while Redis
+ * cannot be reached the status.json kept with the upload answers instead,
+ * wherever flux-batch has moved it, when the upload is on this node's
+ * disk (else 503: it may be on another's).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +35,14 @@ from_redis(struct flux_env *env, const char *id_key, int *down)
 	if (s == NULL || flux_buf_printf(&k, FLUX_STATUS_PREFIX "%s", id_key) == -1)
 		return NULL;
 	text = flux_store_get(s, k.ptr, err);
-	if (text == NULL && err[0] != '\0')
+	if (text == NULL && err[0] != '\0') {
+		/* A stale connection, or a master a fail-over has demoted. */
 		flux_warn("%s", err);
-	else
+		if ((s = flux_env_store_retry(env)) != NULL &&
+		    (text = flux_store_get(s, k.ptr, err)) == NULL && err[0] != '\0')
+			flux_warn("%s", err);
+	}
+	if (text != NULL || err[0] == '\0')
 		*down = 0;
 	flux_buf_free(&k);
 	return text;
@@ -108,7 +115,13 @@ lookup(struct flux_env *env, const char *id_key, struct flux_resp *resp)
 
 	if ((text = from_redis(env, id_key, &down)) == NULL && down)
 		text = from_disk(&env->conf, id_key);
-	if (text == NULL)
+	/*
+	 * Not on this node's disk, and Redis cannot say: the upload may be on
+	 * another node's disk, or done and gone, so "unknown" would be a lie.
+	 */
+	if (text == NULL && down)
+		flux_resp_error(resp, 503, "redis unavailable");
+	else if (text == NULL)
 		flux_resp_error(resp, 404, "unknown upload_id_key - %s", id_key);
 	else
 		answer(resp, text, id_key);

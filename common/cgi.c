@@ -28,6 +28,7 @@
 #include "cgi.h"
 #include "json.h"
 #include "log.h"
+#include "stats.h"
 #include "store.h"
 
 /* Used before the config is known, e.g. to drain a body when it failed. */
@@ -381,10 +382,15 @@ flux_resp_error(struct flux_resp *resp, int status, const char *fmt, ...)
 	char	*clean;
 	cJSON	*o = cJSON_CreateObject();
 	va_list	 ap;
+	size_t	 n;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* The log line's copy: at most FLUX_REASON_MAX - 1 bytes of it. */
+	n = strnlen(buf, sizeof(resp->message) - 1);
+	memcpy(resp->message, buf, n);
+	resp->message[n] = '\0';
 	clean = flux_utf8_clean(buf, strlen(buf));
 	if (o != NULL) {
 		cJSON_AddNumberToObject(o, "code", status);
@@ -450,6 +456,29 @@ flux_req_json(const struct flux_req *req, struct flux_resp *resp)
 	return root;
 }
 
+/*
+ * The metric a refusal is about, for its log line (never the key). The
+ * first one named wins: it is the one the message is about.
+ */
+void
+flux_resp_metric(struct flux_resp *resp, const char *metric)
+{
+	if (resp->metric == NULL && metric != NULL)
+		resp->metric = strdup(metric);
+}
+
+/* Answer with the page html (taken: the buffer is emptied). */
+void
+flux_resp_html(struct flux_resp *resp, int status, struct flux_buf *html)
+{
+	flux_buf_free(&resp->body);
+	resp->status = status;
+	resp->content_type = "text/html; charset=utf-8";
+	resp->body = *html;
+	resp->no_store = 1;
+	memset(html, 0, sizeof(*html));
+}
+
 /* Answer with a JSON text given whole. */
 void
 flux_resp_raw(struct flux_resp *resp, int status, const char *json)
@@ -478,6 +507,14 @@ resp_write(const struct flux_resp *resp, const struct flux_io *io)
 	    reason_of(resp->status));
 	if (rc == 0 && resp->allow)
 		rc = flux_buf_printf(&h, "Allow: %s\r\n", resp->allow);
+	/*
+	 * Pages show live state and take keys in their forms: never cached,
+	 * and framed by no other site.
+	 */
+	if (rc == 0 && resp->no_store)
+		rc = flux_buf_adds(&h, "Cache-Control: no-store\r\n"
+		    "X-Frame-Options: DENY\r\n"
+		    "X-Content-Type-Options: nosniff\r\n");
 	if (rc == 0 && resp->body.len > 0)
 		rc = flux_buf_printf(&h, "Content-Type: %s\r\nContent-Length: %zu\r\n",
 		    resp->content_type ? resp->content_type : "application/json",
@@ -513,26 +550,30 @@ flux_env_store(struct flux_env *e)
 			flux_warn("%s", err);
 		}
 	}
+	if (e->store != NULL)
+		flux_store_set_stats(e->store, &e->stats);
 	return e->store;
 }
 
 /*
- * After a Redis command failed: drop the connection, and when it was
- * carried over from an earlier request (Redis may have closed an idle
- * connection, or restarted), connect once more and return the new one;
- * else NULL. This is the transparent reconnection of resident mode.
+ * After a Redis command failed: drop the connection and, once a request,
+ * connect again and return the new one (else NULL). That is worth it when
+ * the connection was carried over from an earlier request (Redis may have
+ * closed an idle connection, or restarted), and behind sentinels, where
+ * the master may just have changed: the new connection asks the sentinels
+ * again. This is the transparent reconnection of resident mode.
  */
 struct flux_store *
 flux_env_store_retry(struct flux_env *e)
 {
-	int	reused = e->store_reused;
+	int	again = e->store_retry;
 
 	flux_store_close(e->store);
 	e->store = NULL;
-	e->store_reused = 0;
-	if (!reused)
+	e->store_retry = 0;
+	if (!again)
 		e->store_failed = 1;
-	return reused ? flux_env_store(e) : NULL;
+	return again ? flux_env_store(e) : NULL;
 }
 
 static long
@@ -568,6 +609,55 @@ fd_write(void *ctx, const char *buf, size_t n)
 }
 
 /*
+ * What the request came to, for the self-metrics and the log: a refusal
+ * counts in its reason class and is logged at info with its reason and
+ * the metric it was about (never the key: no message holds one); a 500 or
+ * 503 counts too; at debug every request says what it did.
+ */
+static void
+account(struct flux_env *env, const struct flux_req *req,
+    const struct flux_resp *resp)
+{
+	enum flux_stat	why = flux_stats_refusal(resp->status, resp->message);
+	char		did[512];
+
+	if (why != FLUX_STAT__MAX) {
+		flux_stats_add(&env->stats, why, 1);
+		flux_info("refused %d (%s): %s%s%s", resp->status,
+		    flux_stats_name(why) + strlen("refused."), resp->message,
+		    resp->metric ? "; metric " : "", resp->metric ? resp->metric : "");
+	} else if (resp->status == 503)
+		flux_stats_add(&env->stats, FLUX_STAT_UNAVAILABLE, 1);
+	else if (resp->status >= 500)
+		flux_stats_add(&env->stats, FLUX_STAT_ERRORS, 1);
+	flux_stats_summary(&env->stats, did, sizeof(did));
+	flux_debug("%s %s: %d%s%s%s%s", req->method, env->program, resp->status,
+	    resp->message[0] ? " " : "", resp->message, did[0] ? "; " : "", did);
+}
+
+/*
+ * Send what the request counted and no script of its own took (no claim
+ * to confirm: a refusal, a test request, a health check), after its
+ * answer: without waiting for Redis, and not at all when Redis could not
+ * be reached (the counts are lost, the request is not).
+ */
+static void
+flush_stats(struct flux_env *env)
+{
+	struct flux_store	*s;
+	char			 err[FLUX_ERRLEN];
+
+	if (!env->conf_ok || !flux_stats_pending(&env->stats) ||
+	    (s = flux_env_store(env)) == NULL)
+		return;
+	if (flux_store_count(s, err) == -1) {
+		flux_warn("self-metrics not counted: %s", err);
+		flux_store_close(env->store);
+		env->store = NULL;
+	}
+}
+
+/*
  * A request runs to its end: a SIGTERM (Apache stopping a CGI, a process
  * manager stopping a resident one) between advancing flux.last and
  * delivering or spooling would lose accepted points. It waits until the
@@ -589,7 +679,9 @@ request_begin(sigset_t *old)
 /*
  * After the answer has gone: end the request's claim (its points are
  * delivered or spooled), a Redis round trip the client no longer waits
- * for; then the signals held since request_begin arrive.
+ * for, which carries the request's self-metrics; what no script took is
+ * sent then (flush_stats). Then the signals held since request_begin
+ * arrive.
  */
 static void
 request_end(struct flux_env *env, const sigset_t *old)
@@ -600,6 +692,8 @@ request_end(struct flux_env *env, const sigset_t *old)
 	    flux_store_confirm(env->store, err) == -1)
 		flux_warn("%s; it ends when its lease runs out", err);
 	env->confirm_due = 0;
+	flush_stats(env);
+	flux_log_client(NULL);
 	sigprocmask(SIG_SETMASK, old, NULL);
 }
 
@@ -627,8 +721,9 @@ answer_sent(void)
 }
 
 /*
- * Serve one request: limit, read, dispatch, respond. A streaming handler
- * reads the body itself; what it leaves is drained before the answer.
+ * Serve one request: limit, read, dispatch, respond, count. A streaming
+ * handler reads the body itself; what it leaves is drained before the
+ * answer. What follows the answer is request_end's.
  */
 static void
 serve(struct flux_env *env, flux_handler h, const struct flux_io *io,
@@ -645,6 +740,9 @@ serve(struct flux_env *env, flux_handler h, const struct flux_io *io,
 		req.method = "";
 	if (req.query == NULL)
 		req.query = "";
+	flux_log_client(flux_req_env(&req, "REMOTE_ADDR"));
+	flux_stats_begin(&env->stats, env->program);
+	flux_stats_add(&env->stats, FLUX_STAT_REQUESTS, 1);
 	if (stream)
 		stream_begin(&req, env->conf_ok ? &env->conf : NULL, io);
 	else
@@ -655,9 +753,11 @@ serve(struct flux_env *env, flux_handler h, const struct flux_io *io,
 		h(env, &req, &resp);
 	if (stream)
 		req_drain(&req);
+	account(env, &req, &resp);
 	if (resp_write(&resp, io) == -1)
 		flux_warn("cannot write the response: %s", strerror(errno));
 	free(req.body);
+	free(resp.metric);
 	flux_buf_free(&resp.body);
 }
 
@@ -705,7 +805,8 @@ env_begin(struct flux_env *env, char **envp)
 	env_config(env, request_conf_path(envp));
 	env->store_failed = 0;
 	env->confirm_due = 0;
-	env->store_reused = env->store != NULL;
+	env->store_retry = env->store != NULL ||
+	    (env->conf_ok && env->conf.redis_sentinels.n > 0);
 }
 
 static long
@@ -769,6 +870,7 @@ cgi_main(const char *program, flux_handler h, int stream)
 	int		rc = 0;
 
 	flux_log_init(program);
+	env.program = program;
 	if (!FCGX_IsCGI())
 		rc = fcgi_loop(&env, h, stream);
 	else {

@@ -11,7 +11,11 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "stats.h"
 #include "util.h"
+
+/* Room for a refusal's message in the log line: a metric name's worth. */
+#define FLUX_REASON_MAX 512
 
 struct flux_store;
 
@@ -56,6 +60,9 @@ struct flux_resp {
 	const char	*allow;		/* Allow: header of a 405 */
 	const char	*content_type;
 	struct flux_buf	 body;
+	char		 message[FLUX_REASON_MAX];	/* of an error, for the log */
+	char		*metric;	/* the metric it was about, or NULL */
+	int		 no_store;	/* Cache-Control: no-store (pages) */
 };
 
 /* What a handler may use besides the request: config and connections. */
@@ -64,7 +71,9 @@ struct flux_env {
 	int			 conf_ok;
 	struct flux_store	*store;
 	int			 store_failed;	/* no new connection this request */
-	int			 store_reused;	/* store came from an earlier request */
+	int			 store_retry;	/* one more connection may be tried */
+	const char		*program;
+	struct flux_stats	 stats;		/* what this request did */
 	/* A resident responder's carbon connection (used under
 	 * FLUX_CARBON_KEEP_CONNECTION); NULL in a plain CGI. */
 	struct flux_carbon	*carbon;
@@ -83,6 +92,8 @@ void	flux_resp_error(struct flux_resp *resp, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	flux_req_accept(const struct flux_req *req, struct flux_resp *resp,
 	    const char *method);
+void	flux_resp_metric(struct flux_resp *resp, const char *metric);
+void	flux_resp_html(struct flux_resp *resp, int status, struct flux_buf *html);
 void	*flux_req_json(const struct flux_req *req, struct flux_resp *resp);
 void	flux_resp_raw(struct flux_resp *resp, int status, const char *json);
 void	flux_resp_json(struct flux_resp *resp, int status, void *cjson);

@@ -73,6 +73,15 @@ static const struct setting settings[] = {
 	S("REDIS_PORT", T_INT, redis_port, "6379", 1, 65535),
 	S("REDIS_PASSWORD", T_STR, redis_password, NULL, 0, 0),
 	S("REDIS_TIMEOUT_MS", T_INT, redis_timeout_ms, "1000", 1, 600000),
+	/*
+	 * Redis behind Sentinel (INSTALL, Scaling out): the sentinels to ask
+	 * for the master of REDIS_SENTINEL_MASTER, and how long a connection
+	 * may keep asking while a fail-over is under way.
+	 */
+	S("REDIS_SENTINELS", T_LIST, redis_sentinels, "", 0, 0),
+	S("REDIS_SENTINEL_MASTER", T_STR, redis_sentinel_master, "mymaster", 0, 0),
+	S("REDIS_SENTINEL_PASSWORD", T_STR, redis_sentinel_password, NULL, 0, 0),
+	S("REDIS_SENTINEL_WAIT_MS", T_INT, redis_sentinel_wait_ms, "5000", 0, 600000),
 	/* Empty: no local Graphite, so populate never asks our own Apache. */
 	S("GRAPHITE_HOST", T_STR, graphite_host, "", 0, 0),
 	S("GRAPHITE_PROTOCOL", T_STR, graphite_protocol, "http", 0, 0),
@@ -109,9 +118,23 @@ static const struct setting settings[] = {
 	S("FLUX_BATCH_UPLOADS_SECONDS", T_INT, uploads_seconds, "600", 1, 86400),
 	S("FLUX_POPULATE_PARALLEL", T_INT, populate_parallel, "4", 1, 32),
 	S("FLUX_POPULATE_MAX_JOBS_PER_KEY", T_INT, populate_max_per_key, "1000", 1, 1000000),
+	/*
+	 * A populate job or an upload that a flux-batch run takes is leased
+	 * for this long, and renewed while it runs: another node takes it
+	 * over only once a lease has run out (its run must have died).
+	 */
+	S("FLUX_BATCH_LEASE_SECONDS", T_INT, batch_lease_seconds, "60", 2, 86400),
 	/* Remote hosts populate_metric may fetch from; empty: any (see INSTALL). */
 	S("FLUX_POPULATE_ALLOWED_HOSTS", T_LIST, populate_hosts, "", 0, 0),
 	S("FLUX_LOG_LEVEL", T_LEVEL, log_level, "info", 0, 0),
+	/*
+	 * Not Skyline's: where flux-batch logs besides its standard error,
+	 * which cron mails and a host without a mail server loses.
+	 */
+	S("FLUX_BATCH_LOG", T_STR, batch_log, "syslog", 0, 0),
+	/* Not Skyline's: Flux's own metrics, sent by flux-batch (flux(7)). */
+	S("FLUX_SELF_METRICS", T_BOOL, self_metrics, "true", 0, 0),
+	S("FLUX_SELF_METRICS_NAMESPACE", T_STR, self_metrics_ns, "", 0, 0),
 };
 #undef S
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -267,6 +290,14 @@ check_setting(const struct flux_conf *c, const struct setting *s)
 {
 	size_t	i;
 
+	if (s->off == offsetof(struct flux_conf, self_metrics_ns) &&
+	    *c->self_metrics_ns != '\0' &&
+	    flux_metric_invalid(c->self_metrics_ns) != NULL)
+		return "a namespace must be a valid metric name";
+	if (s->off == offsetof(struct flux_conf, batch_log) &&
+	    strcmp(c->batch_log, "syslog") != 0 &&
+	    strcmp(c->batch_log, "none") != 0 && c->batch_log[0] != '/')
+		return "expected syslog, none or an absolute path";
 	if (s->off == offsetof(struct flux_conf, self_api_key)) {
 		if (strcmp(c->self_api_key, PLACEHOLDER_KEY) == 0)
 			return "the Skyline placeholder key is not a key";
@@ -285,7 +316,48 @@ check_setting(const struct flux_conf *c, const struct setting *s)
 		for (i = 0; i < c->uploads_keys.n; i++)
 			if (*c->uploads_keys.v[i].right == '\0')
 				return "an upload key must not be empty";
+	if (s->off == offsetof(struct flux_conf, redis_sentinels))
+		for (i = 0; i < c->redis_sentinels.n; i++)
+			if (flux_conf_hostport(c->redis_sentinels.v[i], NULL, 0,
+			    NULL) == -1)
+				return "a sentinel is host:port";
+	if (s->off == offsetof(struct flux_conf, redis_sentinel_master) &&
+	    *c->redis_sentinel_master == '\0')
+		return "the master's name must not be empty";
 	return NULL;
+}
+
+/*
+ * Split "host:port" (an IPv6 address in brackets, "[::1]:26379") into host
+ * (len bytes; NULL: only check) and port. -1 when it is not of that form.
+ */
+int
+flux_conf_hostport(const char *item, char *host, size_t len, int *port)
+{
+	const char	*colon = strrchr(item, ':'), *h = item;
+	size_t		 hlen;
+	int64_t		 p;
+
+	if (colon == NULL || flux_parse_i64(colon + 1, 1, 65535, &p) == -1 ||
+	    !flux_digits_only(colon + 1))
+		return -1;
+	hlen = (size_t)(colon - item);
+	if (hlen >= 2 && item[0] == '[' && item[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	} else if (memchr(item, ':', hlen) != NULL)
+		return -1;	/* an IPv6 address needs its brackets */
+	if (hlen == 0 || memchr(h, '[', hlen) != NULL || memchr(h, ']', hlen) != NULL)
+		return -1;
+	if (host != NULL) {
+		if (hlen >= len)
+			return -1;
+		memcpy(host, h, hlen);
+		host[hlen] = '\0';
+	}
+	if (port != NULL)
+		*port = (int)p;
+	return 0;
 }
 
 static const struct setting *

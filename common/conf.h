@@ -63,6 +63,10 @@ struct flux_conf {
 	int64_t			 redis_port;
 	char			*redis_password;
 	int64_t			 redis_timeout_ms;
+	struct flux_list	 redis_sentinels;	/* host:port; empty: none */
+	char			*redis_sentinel_master;
+	char			*redis_sentinel_password;
+	int64_t			 redis_sentinel_wait_ms;
 	char			*graphite_host;
 	char			*graphite_protocol;
 	int64_t			 graphite_port;
@@ -84,9 +88,13 @@ struct flux_conf {
 	int64_t			 uploads_seconds;
 	int64_t			 populate_parallel;	/* URLs of a job at once */
 	int64_t			 populate_max_per_key;	/* jobs queued per key */
+	int64_t			 batch_lease_seconds;	/* a job's or upload's lease */
 	struct flux_list	 populate_hosts;	/* empty: any host */
 	int64_t			 max_extracted_bytes;	/* one archive, unpacked */
 	int			 log_level;
+	char			*batch_log;	/* "syslog", "none" or a file */
+	int			 self_metrics;	/* flux-batch sends them */
+	char			*self_metrics_ns;	/* "": skyline.flux.<host> */
 };
 
 int	flux_conf_load(const char *path, struct flux_conf *conf,
@@ -95,5 +103,6 @@ void	flux_conf_free(struct flux_conf *conf);
 const char *flux_conf_path(void);
 int	flux_conf_setting(size_t i, const char **name, const char **def);
 int	flux_conf_changed(const struct flux_conf *conf);
+int	flux_conf_hostport(const char *item, char *host, size_t len, int *port);
 
 #endif

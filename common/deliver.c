@@ -53,15 +53,19 @@ flux_deliver(struct flux_delivery *d, const struct flux_points *p, char err[])
 	if (!d->spool_only && (d->kept != NULL ?
 	    flux_carbon_send(d->kept, d->conf, p, err) :
 	    flux_carbon_deliver(d->conf, p, err)) == 0) {
+		flux_stats_delivery(d->stats, 1, NULL);
+		flux_stats_add(d->stats, FLUX_STAT_DELIVERED, (int64_t)n);
 		d->sent += n;
 		return 0;
 	}
 	if (!d->spool_only) {
 		carbon_failed(d, n, err);
+		flux_stats_delivery(d->stats, 0, err);
 		d->spool_only = 1;
 	}
 	if (flux_spool_write(d->conf, p, err) == -1)
 		return -1;
+	flux_stats_add(d->stats, FLUX_STAT_SPOOLED, (int64_t)n);
 	d->spooled += n;
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "carbon.h"
 #include "conf.h"
 #include "metric.h"
+#include "stats.h"
 
 /*
  * Points per delivery of a run: one carbon connection or one spool file
@@ -27,11 +28,17 @@
  */
 #define FLUX_DELIVER_CHUNK 100000
 
-/* One delivery, or a run of them; zero it, then set conf and who. */
+/* One delivery, or a run of them; zero it, then set conf, who and stats. */
 struct flux_delivery {
 	const struct flux_conf	*conf;
 	/* A run's name for its log lines ("upload X", "populate 'm'"); NULL: a request. */
 	const char		*who;
+	/*
+	 * The self-metrics the points delivered and spooled are counted in,
+	 * and the outcome of each attempt at carbon kept, for the health
+	 * check (stats.h); NULL: none.
+	 */
+	struct flux_stats	*stats;
 	int			 spool_only;	/* carbon failed, or delivery is held */
 	size_t			 sent;		/* points carbon took */
 	size_t			 spooled;	/* points written to the spool */

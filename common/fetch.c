@@ -28,6 +28,8 @@ struct flux_fetch {
 	int		 reuse;
 	int		 no_redirects;
 	int64_t		 deadline_ms;	/* monotonic; 0: none */
+	int		(*tick)(void *);	/* between rounds of many */
+	void		*tick_ctx;
 	size_t		 max_bytes;
 	struct flux_buf	*body;		/* the request's, while it runs */
 	int		 too_big;
@@ -322,6 +324,18 @@ flux_fetch_set_deadline(struct flux_fetch *f, int64_t deadline_ms)
 }
 
 /*
+ * Call tick(ctx) between the rounds of flux_fetch_many (at least once a
+ * POLL_MS): a caller's chance to renew a lease while answers come in. It
+ * returning -1 ends the requests still running, as the deadline does.
+ */
+void
+flux_fetch_set_tick(struct flux_fetch *f, int (*tick)(void *), void *ctx)
+{
+	f->tick = tick;
+	f->tick_ctx = ctx;
+}
+
+/*
  * Follow no redirect: with FLUX_POPULATE_ALLOWED_HOSTS set, a remote on
  * the list could otherwise send us on to one that is not (a 3xx is then
  * an answer that is not 200).
@@ -546,7 +560,8 @@ flux_fetch_many(struct flux_fetch *f, struct flux_fetch_req *reqs, size_t n,
 		}
 		active -= reap(f);
 		now = flux_clock_ms(CLOCK_MONOTONIC);
-		if (deadline_ms != 0 && now >= deadline_ms)
+		if ((deadline_ms != 0 && now >= deadline_ms) ||
+		    (f->tick != NULL && f->tick(f->tick_ctx) == -1))
 			break;
 		wait = deadline_ms != 0 && deadline_ms - now < POLL_MS ?
 		    deadline_ms - now : POLL_MS;

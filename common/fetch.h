@@ -61,6 +61,8 @@ struct flux_fetch *flux_fetch_open(long connect_ms, long total_ms,
 int	flux_fetch_many(struct flux_fetch *f, struct flux_fetch_req *reqs,
 	    size_t n, size_t parallel, int64_t deadline_ms, char err[]);
 void	flux_fetch_set_deadline(struct flux_fetch *f, int64_t deadline_ms);
+void	flux_fetch_set_tick(struct flux_fetch *f, int (*tick)(void *),
+	    void *ctx);
 void	flux_fetch_no_redirects(struct flux_fetch *f);
 int	flux_fetch_host_allowed(const struct flux_list *hosts, const char *url);
 int	flux_fetch_get(struct flux_fetch *f, const char *url,

@@ -11,6 +11,7 @@
 #include "deliver.h"
 #include "ingest.h"
 #include "log.h"
+#include "stats.h"
 #include "store.h"
 
 /*
@@ -86,48 +87,31 @@ confirmed(struct flux_env *env)
 int
 flux_ingest(struct flux_env *env, struct flux_points *p, char err[])
 {
-	struct flux_delivery	d = { &env->conf, NULL, 0, 0, 0,
+	struct flux_delivery	d = { &env->conf, NULL, &env->stats, 0, 0, 0,
 	    env->conf.carbon_keep ? env->carbon : NULL };
 	char			rerr[FLUX_ERRLEN];
+	size_t			n;
 
 	flux_ingest_dedup(env, p, 0);
-	if (flux_points_count(p, FLUX_PT_ACCEPT) == 0)
+	n = flux_points_count(p, FLUX_PT_ACCEPT);
+	/* The de-dup script counted the duplicates itself. */
+	flux_stats_counted(&env->stats, FLUX_STAT_DUPLICATES,
+	    (int64_t)flux_points_count(p, FLUX_PT_DUP));
+	if (n == 0)
 		return 0;
 	if (!env->conf.send_to_carbon) {
 		log_points(p);
+		flux_stats_add(&env->stats, FLUX_STAT_ACCEPTED, (int64_t)n);
 		return confirmed(env);
 	}
-	if (flux_deliver(&d, p, err) == 0)
+	if (flux_deliver(&d, p, err) == 0) {
+		flux_stats_add(&env->stats, FLUX_STAT_ACCEPTED, (int64_t)n);
 		return confirmed(env);
-	flux_err("%s; %zu points neither delivered nor spooled", err,
-	    flux_points_count(p, FLUX_PT_ACCEPT));
+	}
+	flux_err("%s; %zu points neither delivered nor spooled", err, n);
 	if (env->store != NULL && flux_store_rollback(env->store, rerr) == -1)
 		flux_err("%s", rerr);
 	return -1;
-}
-
-/*
- * The health check of GET status=true and POST "status": a Redis write
- * round trip; 200 {"status": "ok"}, or 503 when Redis cannot be reached.
- */
-void
-flux_resp_health(struct flux_env *env, int64_t now, struct flux_resp *resp)
-{
-	struct flux_store	*s = flux_env_store(env);
-	char			 err[FLUX_ERRLEN];
-
-	if (s != NULL && flux_store_ping(s, now, err) == -1) {
-		flux_warn("%s", err);
-		if ((s = flux_env_store_retry(env)) != NULL &&
-		    flux_store_ping(s, now, err) == -1) {
-			flux_warn("%s", err);
-			s = flux_env_store_retry(env);
-		}
-	}
-	if (s != NULL)
-		flux_resp_raw(resp, 200, "{\"status\": \"ok\"}");
-	else
-		flux_resp_error(resp, 503, "redis unavailable");
 }
 
 /*

@@ -13,9 +13,6 @@
 int	flux_ingest_dedup(struct flux_env *env, struct flux_points *p, int test);
 int	flux_ingest(struct flux_env *env, struct flux_points *p, char err[]);
 
-
-void	flux_resp_health(struct flux_env *env, int64_t now,
-	    struct flux_resp *resp);
 void	flux_resp_test(struct flux_resp *resp, const char *prefix,
 	    const struct flux_points *p, const struct flux_list *dropped);
 #endif

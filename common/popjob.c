@@ -5,10 +5,10 @@
  * job (in flux-batch), so a job that was accepted is a job that can run,
  * and a queue entry someone else wrote is checked like any other input.
  *
- * The queue is the store's reliable queue (store.h): the CGI pushes;
- * flux-batch takes from the tail into the processing list, so the queue is
- * FIFO and a job is always in one of the two lists. Moving a job on (done,
- * retried, counted) is one atomic step.
+ * The queue is the store's shared queue (store.h): the CGI pushes;
+ * flux-batch leases the job at the tail, so the queue is FIFO, a job is
+ * always waiting or running, and runs on one node at a time. Moving a job
+ * on (done, retried, counted) is one atomic step.
  */
 #include <math.h>
 #include <stdio.h>
@@ -30,7 +30,8 @@ static const char *const type_names[] = {
 };
 
 static const struct flux_store_queue queue = {
-	FLUX_POPJOB_QUEUE, FLUX_POPJOB_PROCESSING, "populate queue"
+	FLUX_POPJOB_QUEUE, FLUX_POPJOB_RUNNING, FLUX_POPJOB_PROCESSING,
+	"populate queue"
 };
 
 const char *
@@ -410,7 +411,8 @@ flux_popjob_free(struct flux_popjob *j)
 /*
  * Queue a job of owner (a tag naming the key that asked) unless that key
  * has bound jobs waiting or running already: 0 queued, 1 refused, -1 with
- * err when Redis failed.
+ * err when Redis failed; 2 queued, but on the master only (behind
+ * sentinels: err says why).
  */
 int
 flux_popjob_push_bounded(struct flux_store *s, const char *job,
@@ -427,11 +429,16 @@ flux_popjob_push_bounded(struct flux_store *s, const char *job,
 	return rc;
 }
 
-/* Put back what a crashed run left in processing, to be taken first. */
+/*
+ * Put back, to be taken first, the jobs of runs that ended without
+ * finishing them: their lease ran out, or they were node's (whose lock the
+ * caller holds).
+ */
 int
-flux_popjob_recover(struct flux_store *s, long long *moved, char err[])
+flux_popjob_recover(struct flux_store *s, const char *node, long long *moved,
+    char err[])
 {
-	return flux_store_queue_recover(s, &queue, moved, err);
+	return flux_store_queue_recover(s, &queue, node, moved, err);
 }
 
 /* How many jobs wait in the queue. */
@@ -442,26 +449,25 @@ flux_popjob_pending(struct flux_store *s, long long *n, char err[])
 }
 
 /*
- * Move the oldest job into processing and return its text in *job (caller
- * frees), or NULL when the queue is empty.
+ * Lease the oldest job to node for ms: its text in *job (caller frees),
+ * NULL when the queue is empty; *lapsed: leases put back meanwhile.
  */
 int
-flux_popjob_take(struct flux_store *s, char **job, char err[])
+flux_popjob_take(struct flux_store *s, const char *node, int64_t ms,
+    char **job, struct flux_store_lease *l, long long *lapsed, char err[])
 {
-	return flux_store_queue_take(s, &queue, job, err);
+	return flux_store_queue_take(s, &queue, node, ms, job, l, lapsed, err);
 }
 
 /*
- * Remove job from processing and, when next is not NULL, LPUSH next to
- * list (FLUX_POPJOB_QUEUE, or FLUX_POPJOB_PROCESSING itself to update a
- * running job), in one step; list is ignored (may be NULL) without next.
- * Returns -1 with err when Redis failed or job was not in processing.
+ * End the job's lease: done, queued again as next, or running on as next
+ * (store.h). 1 when the lease had been lost to another node.
  */
 int
-flux_popjob_replace(struct flux_store *s, const char *job, const char *next,
-    const char *list, char err[])
+flux_popjob_end(struct flux_store *s, struct flux_store_lease *l,
+    enum flux_queue_next how, const char *next, char err[])
 {
-	return flux_store_queue_replace(s, &queue, job, next, list, err);
+	return flux_store_queue_end(s, &queue, l, how, next, err);
 }
 
 /*

@@ -1,8 +1,9 @@
 /*
  * popjob.h - a populate_metric job (SPEC 4.3 and 7): the rules for Vista's
- * payload, the normalised JSON form queued in Redis, and the reliable queue
- * itself (a list for waiting jobs and one for the job being run, so a
- * crashed run leaves its job behind to be put back).
+ * payload, the normalised JSON form queued in Redis, and the queue itself,
+ * which several nodes share (store.h: a list for waiting jobs, and a
+ * lease for each job being run, so a run that dies leaves its job behind
+ * to be put back, and no two runs take the same job).
  */
 #ifndef FLUX_POPJOB_H
 #define FLUX_POPJOB_H
@@ -10,9 +11,13 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "store.h"
 #include "util.h"
 
 #define FLUX_POPJOB_QUEUE "flux.populate_metric.queue"
+/* The running jobs and their leases: a sorted set (store.h). */
+#define FLUX_POPJOB_RUNNING "flux.populate_metric.running"
+/* Where a Flux from before leases kept its running job: a list. */
 #define FLUX_POPJOB_PROCESSING "flux.populate_metric.processing"
 /* Vista's set of remote targets it need not ask to populate again. */
 #define FLUX_POPJOB_VISTA_SET "vista.fetcher.unique_metrics"
@@ -57,11 +62,13 @@ void	flux_popjob_free(struct flux_popjob *j);
 
 int	flux_popjob_push_bounded(struct flux_store *s, const char *job,
 	    const char *owner, int64_t bound, char err[]);
-int	flux_popjob_recover(struct flux_store *s, long long *moved, char err[]);
+int	flux_popjob_recover(struct flux_store *s, const char *node,
+	    long long *moved, char err[]);
 int	flux_popjob_pending(struct flux_store *s, long long *n, char err[]);
-int	flux_popjob_take(struct flux_store *s, char **job, char err[]);
-int	flux_popjob_replace(struct flux_store *s, const char *job,
-	    const char *next, const char *list, char err[]);
+int	flux_popjob_take(struct flux_store *s, const char *node, int64_t ms,
+	    char **job, struct flux_store_lease *l, long long *lapsed, char err[]);
+int	flux_popjob_end(struct flux_store *s, struct flux_store_lease *l,
+	    enum flux_queue_next how, const char *next, char err[]);
 int	flux_popjob_list(struct flux_store *s, struct flux_list *jobs,
 	    char err[]);
 int	flux_popjob_mark_known(struct flux_store *s, const char *remote_target,

@@ -306,6 +306,15 @@ done:
 	return rc;
 }
 
+/* Told of the replay's progress (flux-batch on a terminal); NULL: none. */
+static flux_spool_progress_fn	progress_fn;
+
+void
+flux_spool_set_progress(flux_spool_progress_fn fn)
+{
+	progress_fn = fn;
+}
+
 /*
  * Replay the spool oldest first. A file that does not parse is moved aside
  * and the replay goes on; a delivery failure stops it (carbon is down, the
@@ -335,6 +344,8 @@ flux_spool_flush(const struct flux_conf *c, int dryrun, int64_t deadline,
 			rc = -1;
 			break;
 		}
+		if (progress_fn != NULL)
+			progress_fn(i, n, *points, 0);
 		if (flush_one(c, path, dryrun, points, err) == 0) {
 			(*files)++;
 			continue;
@@ -343,8 +354,103 @@ flux_spool_flush(const struct flux_conf *c, int dryrun, int64_t deadline,
 		if (access(path, F_OK) == 0)
 			break;
 	}
+	if (progress_fn != NULL && n > 0)
+		progress_fn(*files, n, *points, 1);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 	return rc;
+}
+
+/*
+ * Whether the spool takes a file now: one is made and removed (no fsync),
+ * so a full disk or a read-only mount tells, not only the permissions.
+ */
+int
+flux_spool_writable(const struct flux_conf *c, char err[])
+{
+	char	name[SPOOL_NAME_MAX], path[FLUX_PATH_MAX];
+	int	fd;
+
+	if (spool_name(name, sizeof(name), ".probe.") == -1 ||
+	    flux_fs_join(path, sizeof(path), c->spool_path, name) == -1)
+		return flux_errf(err, "spool path too long: '%s'", c->spool_path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0640)) == -1 || write(fd, "\n", 1) != 1) {
+		flux_errf(err, "cannot write spool file '%s': %s", path,
+		    strerror(errno));
+		if (fd != -1) {
+			close(fd);
+			unlink(path);
+		}
+		return -1;
+	}
+	close(fd);
+	unlink(path);
+	return 0;
+}
+
+/* Lines of a spool file: its points (-1 when it cannot be read). */
+static long long
+count_lines(int dfd, const char *name)
+{
+	char		buf[65536];
+	long long	n = 0;
+	ssize_t		r, i;
+	int		fd;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < r; i++)
+			n += buf[i] == '\n';
+	close(fd);
+	return r < 0 ? -1 : n;
+}
+
+/*
+ * What waits in the spool: *files, the oldest file's time (from its name,
+ * unix seconds; 0 when none) and, when points is not NULL, the points in
+ * them all (reading every file: flux-batch's, not a request's). -1 with
+ * err when the spool cannot be read.
+ */
+int
+flux_spool_backlog(const struct flux_conf *c, long long *files,
+    int64_t *oldest, long long *points, char err[])
+{
+	DIR		*d;
+	struct dirent	*e;
+	struct stat	 st;
+	int64_t		 t;
+	long long	 lines;
+	size_t		 len, slen = strlen(SPOOL_SUFFIX);
+	char		 secs[13];
+
+	*files = 0;
+	*oldest = 0;
+	if (points != NULL)
+		*points = 0;
+	if ((d = opendir(c->spool_path)) == NULL)
+		return flux_errf(err, "cannot open spool directory '%s': %s",
+		    c->spool_path, strerror(errno));
+	while ((e = readdir(d)) != NULL) {
+		len = strlen(e->d_name);
+		if (e->d_name[0] == '.' || len <= slen ||
+		    strcmp(e->d_name + len - slen, SPOOL_SUFFIX) != 0 ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		(*files)++;
+		/* Names start with 12 digits of seconds (spool_name). */
+		memcpy(secs, e->d_name, sizeof(secs) - 1);
+		secs[sizeof(secs) - 1] = '\0';
+		if (len > sizeof(secs) && flux_parse_i64(secs, 0, INT64_MAX, &t) == 0 &&
+		    (*oldest == 0 || t < *oldest))
+			*oldest = t;
+		if (points != NULL && (lines = count_lines(dirfd(d), e->d_name)) > 0)
+			*points += lines;
+	}
+	closedir(d);
+	return 0;
 }

@@ -102,6 +102,30 @@ done:
 	return rc;
 }
 
+/*
+ * The first Redis record of a new upload, which also joins the list of
+ * recent uploads (FLUX_STATUS_RECENT), in the one round trip its record
+ * took before.
+ */
+int
+flux_status_publish(struct flux_store *s, const cJSON *st, char err[])
+{
+	const cJSON	*id = cJSON_GetObjectItemCaseSensitive(st, "upload_id_key");
+	char		*text = cJSON_PrintUnformatted(st);
+	struct flux_buf	 key = { 0 };
+	int		 rc = -1;
+
+	if (text == NULL || !cJSON_IsString(id) ||
+	    flux_buf_printf(&key, FLUX_STATUS_PREFIX "%s", id->valuestring) == -1)
+		flux_errf(err, "out of memory");
+	else
+		rc = flux_store_upload_new(s, key.ptr, text, FLUX_UPLOAD_STATUS_TTL,
+		    FLUX_STATUS_RECENT, id->valuestring, FLUX_STATUS_RECENT_KEEP, err);
+	flux_buf_free(&key);
+	free(text);
+	return rc;
+}
+
 /* Remove the Redis record of an upload that never came to be. */
 int
 flux_status_forget(struct flux_store *s, const char *id_key, char err[])

@@ -12,6 +12,9 @@
 #include "store.h"
 
 #define FLUX_STATUS_PREFIX "flux.upload_status."
+/* The ids of the last uploads accepted, newest first (the status page). */
+#define FLUX_STATUS_RECENT "flux.uploads.recent"
+#define FLUX_STATUS_RECENT_KEEP 20
 
 cJSON	*flux_status_new(const char *ns, const char *id_key, const char *file);
 int	 flux_status_set(cJSON *st, const char *field, const char *value);
@@ -19,6 +22,7 @@ int	 flux_status_set_in(cJSON *st, const char *map, const char *name,
 	    const char *value);
 int	 flux_status_save(struct flux_store *s, const char *dir, const cJSON *st,
 	    char err[]);
+int	 flux_status_publish(struct flux_store *s, const cJSON *st, char err[]);
 int	 flux_status_forget(struct flux_store *s, const char *id_key, char err[]);
 
 #endif

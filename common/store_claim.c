@@ -3,20 +3,21 @@
  * of a whole request in one Lua script (common/lua/dedup.lua, which says
  * what a claim is and what each of its keys holds), the confirm that ends
  * the request's claim once its points are delivered or spooled, and the
- * rollback when they could be neither.
+ * rollback when they could be neither (common/lua/rollback.lua).
  *
- * The script returns, per point, whether it was taken and what the key
- * held before, which is what a rollback needs to put each key back unless
- * a newer request moved it on. The keys are read with MGET and written
- * with MSET, in chunks, not with a GET and a SET each: for 450 points that
- * was 445 instead of 740 microseconds of Redis time.
+ * The script returns, per point, whether it was taken and what its record
+ * and its entry in flux.last.metric_data held before, which is what a
+ * rollback needs to put each back unless a newer request moved it on. The
+ * keys are read with MGET and written with MSET, in chunks, not with a GET
+ * and a SET each: for 450 points that was 445 instead of 740 microseconds
+ * of Redis time. The confirm (common/lua/confirm.lua) runs once the
+ * answer has gone (common/cgi.c); every embedded script is called by its
+ * SHA1 (store_script_run).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "store.h"
 #include "store_priv.h"
@@ -24,6 +25,7 @@
 
 #include "lua/confirm.lua.h"
 #include "lua/dedup.lua.h"
+#include "lua/rollback.lua.h"
 
 /*
  * A claim's lease: how long it stands when its request neither confirms
@@ -56,6 +58,8 @@
 enum dedup_key {
 	DK_PENDING,		/* CLAIMS_PENDING */
 	DK_DONE,		/* CLAIMS_DONE */
+	DK_LAST_HASH,		/* STORE_LAST_HASH */
+	DK_STATS,		/* this minute's self-metrics (store_stats.c) */
 	DK_POINTS		/* then per point: */
 };
 enum dedup_point_key {
@@ -68,6 +72,9 @@ enum dedup_arg {
 	DA_LEASE,		/* milliseconds */
 	DA_TOKEN,
 	DA_SEEN,		/* tokens seen pending, space-separated */
+	DA_STATS,		/* the request's counts so far */
+	DA_DELIVERY,		/* (no delivery yet: empty) */
+	DA_DUPLICATES,		/* the field its duplicates count in, or "" */
 	DA_POINTS		/* then per point: */
 };
 enum dedup_point_arg {
@@ -80,8 +87,8 @@ enum dedup_point_arg {
 #define DA(i, which)	(DA_POINTS + DA_PER_POINT * (i) + (which))
 
 /*
- * The reply: the tokens of the pending claims met, then per point a code
- * and the record its key held before.
+ * The reply: the tokens of the pending claims met, then per point a code,
+ * the record its key held before and the entry its field held before.
  */
 enum dedup_code {
 	DEDUP_DUPLICATE,	/* not newer: dropped */
@@ -90,28 +97,10 @@ enum dedup_code {
 	DEDUP_WAIT		/* held back by another request's pending claim */
 };
 #define DEDUP_REPLY_TOKENS	0
-#define DEDUP_REPLY_CODE(i)	(1 + 2 * (i))
-#define DEDUP_REPLY_OLD(i)	(2 + 2 * (i))
-#define DEDUP_REPLY_LEN(n)	(1 + 2 * (n))
-
-/*
- * The rollback: each flux.last key that still holds the record this
- * request wrote gets back the record it held before ("1") or is deleted
- * ("0"), newest change first; then the claim leaves the pending set, so a
- * request waiting on it takes the point. KEYS: the pending set, then the
- * flux.last keys; ARGV: the token, then per key the record written, the
- * flag and the old record.
- */
-static const char rollback_lua[] =
-    "for i = 2, #KEYS do\n"
-    "  local key, a = KEYS[i], 3 * i - 4\n"
-    "  if redis.pcall('GET', key) == ARGV[a] then\n"
-    "    if ARGV[a + 1] == '1' then redis.call('SET', key, ARGV[a + 2])\n"
-    "    else redis.call('DEL', key) end\n"
-    "  end\n"
-    "end\n"
-    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
-    "return 0\n";
+#define DEDUP_REPLY_CODE(i)	(1 + 3 * (i))
+#define DEDUP_REPLY_OLD(i)	(2 + 3 * (i))
+#define DEDUP_REPLY_OLD_ENTRY(i) (3 + 3 * (i))
+#define DEDUP_REPLY_LEN(n)	(1 + 3 * (n))
 
 /* Forget the request's claim: nothing to confirm or roll back. */
 void
@@ -124,34 +113,12 @@ store_claim_clear(struct flux_store *s)
 		free(cl->undo[i].key);
 		free(cl->undo[i].newrec);
 		free(cl->undo[i].oldrec);
+		free(cl->undo[i].oldentry);
 	}
 	free(cl->undo);
 	cl->undo = NULL;
 	cl->nundo = 0;
 	cl->claimed = 0;
-}
-
-/* A new token for this request: 64 random bits, in hex. */
-static void
-new_token(char token[2 * STORE_TOKEN_BYTES + 1])
-{
-	static const char	hex[] = "0123456789abcdef";
-	static unsigned long	counter;
-	unsigned char		r[STORE_TOKEN_BYTES];
-	size_t			i;
-	uint64_t		fallback;
-
-	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
-		/* Early boot without entropy: unique enough per host and time. */
-		fallback = (uint64_t)flux_clock_ms(CLOCK_REALTIME) ^
-		    ((uint64_t)getpid() << 40) ^ (uint64_t)++counter << 20;
-		memcpy(r, &fallback, sizeof(r));
-	}
-	for (i = 0; i < sizeof(r); i++) {
-		token[2 * i] = hex[r[i] >> 4];
-		token[2 * i + 1] = hex[r[i] & 15];
-	}
-	token[2 * sizeof(r)] = '\0';
 }
 
 static int64_t
@@ -167,7 +134,7 @@ lease_ms(const struct flux_conf *c)
  * (out of memory: the script's run says so).
  */
 static void
-build_dedup(struct store_script *sc, const struct flux_store *s,
+build_dedup(struct store_script *sc, struct flux_store *s,
     const struct flux_points *p, const size_t *idx, size_t n, int apply)
 {
 	size_t	i;
@@ -176,10 +143,20 @@ build_dedup(struct store_script *sc, const struct flux_store *s,
 	store_args_reserve(&sc->args, DA(n, 0));
 	store_args_copy(&sc->keys, CLAIMS_PENDING);
 	store_args_copy(&sc->keys, CLAIMS_DONE);
+	store_args_copy(&sc->keys, STORE_LAST_HASH);
 	store_args_copy(&sc->args, apply ? "1" : "0");
 	store_args_i64(&sc->args, (long long)s->claim.lease);
 	store_args_copy(&sc->args, s->claim.token);
 	store_args_copy(&sc->args, "");
+	store_stats_args(s, &sc->keys, &sc->args);
+	if (apply && s->stats != NULL) {
+		char	field[128];
+
+		snprintf(field, sizeof(field), "%s.%s", s->stats->source,
+		    flux_stats_name(FLUX_STAT_DUPLICATES));
+		store_args_copy(&sc->args, field);
+	} else
+		store_args_copy(&sc->args, "");
 	for (i = 0; i < n; i++) {
 		const struct flux_point *pt = &p->v[idx[i]];
 
@@ -190,18 +167,22 @@ build_dedup(struct store_script *sc, const struct flux_store *s,
 	}
 }
 
-/* Keep what a rollback needs of a taken point; -1 when out of memory. */
+/*
+ * Keep what a rollback needs of taken point i (the script's keys and
+ * arguments in sc, its reply r); -1 when out of memory.
+ */
 static int
-undo_add(struct store_claim *cl, const char *key, const char *newrec,
-    const char *oldrec, int had_old)
+undo_add(struct store_claim *cl, const struct store_script *sc,
+    const redisReply *r, size_t i)
 {
 	struct store_undo	*u = &cl->undo[cl->nundo++];
 
-	u->had_old = had_old;
-	u->key = strdup(key);
-	u->newrec = strdup(newrec);
-	u->oldrec = strdup(oldrec);
-	return u->key && u->newrec && u->oldrec ? 0 : -1;
+	u->had_old = r->element[DEDUP_REPLY_CODE(i)]->integer == DEDUP_TAKEN_OVER;
+	u->key = strdup(sc->keys.v[DK(i, DK_LAST)]);
+	u->newrec = strdup(sc->args.v[DA(i, DA_RECORD)]);
+	u->oldrec = strdup(r->element[DEDUP_REPLY_OLD(i)]->str);
+	u->oldentry = strdup(r->element[DEDUP_REPLY_OLD_ENTRY(i)]->str);
+	return u->key && u->newrec && u->oldrec && u->oldentry ? 0 : -1;
 }
 
 /* Whether r is a well-formed reply of dedup.lua for n points. */
@@ -218,7 +199,8 @@ reply_valid(const redisReply *r, size_t n)
 
 		if (code->type != REDIS_REPLY_INTEGER ||
 		    code->integer < DEDUP_DUPLICATE || code->integer > DEDUP_WAIT ||
-		    r->element[DEDUP_REPLY_OLD(i)]->type != REDIS_REPLY_STRING)
+		    r->element[DEDUP_REPLY_OLD(i)]->type != REDIS_REPLY_STRING ||
+		    r->element[DEDUP_REPLY_OLD_ENTRY(i)]->type != REDIS_REPLY_STRING)
 			return 0;
 	}
 	return 1;
@@ -252,9 +234,7 @@ take_reply(struct flux_store *s, struct flux_points *p, const size_t *idx,
 		p->v[idx[i]].state = code != DEDUP_DUPLICATE ? FLUX_PT_ACCEPT :
 		    FLUX_PT_DUP;
 		if (apply && code != DEDUP_DUPLICATE &&
-		    undo_add(cl, sc->keys.v[DK(i, DK_LAST)], sc->args.v[DA(i, DA_RECORD)],
-		    r->element[DEDUP_REPLY_OLD(i)]->str,
-		    code == DEDUP_TAKEN_OVER) == -1)
+		    undo_add(cl, sc, r, i) == -1)
 			return -1;
 	}
 	cl->claimed = apply && cl->nundo > 0;
@@ -292,16 +272,6 @@ note_tokens(struct store_args *a, size_t at, const char *more)
 	}
 }
 
-/* Sleep ms milliseconds (a wait for another request's claim). */
-static void
-nap(int64_t ms)
-{
-	struct timespec	t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&t, &t) == -1)
-		;
-}
-
 /*
  * Before the script runs again for waiting points: sleep *pause ms, the
  * next pause twice as long up to WAIT_MAX_MS; -1 with err once the wait
@@ -319,7 +289,7 @@ wait_again(int64_t *deadline, int64_t *pause, int64_t lease, int nwait,
 		return flux_errf(err, "%d points still claimed by another "
 		    "request after %lld ms", nwait, (long long)(lease + WAIT_MARGIN_MS));
 	}
-	nap(*pause);
+	flux_sleep_ms(*pause);
 	*pause = *pause * 2 > WAIT_MAX_MS ? WAIT_MAX_MS : *pause * 2;
 	return 0;
 }
@@ -376,7 +346,7 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 
 	store_claim_clear(s);
 	s->claim.lease = lease_ms(c);
-	new_token(s->claim.token);
+	flux_random_hex(s->claim.token, STORE_TOKEN_BYTES);
 	if ((idx = calloc(p->n ? p->n : 1, sizeof(*idx))) == NULL)
 		return flux_errf(err, "out of memory");
 	for (i = 0; i < p->n; i++)
@@ -385,6 +355,8 @@ flux_store_dedup(struct flux_store *s, const struct flux_conf *c,
 	if (n > 0) {
 		build_dedup(&sc, s, p, idx, n, apply);
 		rc = run_dedup(s, &sc, p, idx, n, apply, err);
+		/* The run that decided counted the request; a waiting one not. */
+		store_stats_sent(s, rc == 0);
 	}
 	if (rc != 0) {
 		/* Undecided: nothing to confirm or roll back either. */
@@ -418,39 +390,57 @@ flux_store_confirm(struct flux_store *s, char err[])
 	store_args_copy(&sc.keys, CLAIMS_DONE);
 	store_args_copy(&sc.args, s->claim.token);
 	store_args_i64(&sc.args, DONE_LEASES * (long long)s->claim.lease);
+	store_stats_args(s, &sc.keys, &sc.args);
 	rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "claim confirm",
 	    err);
+	/*
+	 * The connection lost under it, or the master demoted (a fail-over):
+	 * once more on a new connection, as the claim may have reached the
+	 * promoted replica, and requests waiting on it there would otherwise
+	 * wait out its lease. Run twice, it does what it does once, but for
+	 * the self-metrics it carries: counted twice if the first run was
+	 * applied and only its reply lost.
+	 */
+	if (rc == -1 && !flux_store_usable(s))
+		rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "claim confirm",
+		    err);
+	store_stats_sent(s, rc == 0);
 	store_script_free(&sc);
 	return rc;
 }
 
 /*
  * Put back what the last applied flux_store_dedup() changed, newest change
- * first, each key only if it still holds the record this request wrote.
+ * first, each record and entry only if it still holds what this request
+ * wrote (common/lua/rollback.lua).
  */
 int
 flux_store_rollback(struct flux_store *s, char err[])
 {
 	struct store_claim	*cl = &s->claim;
-	struct store_script	 sc = { rollback_lua, { 0 }, { 0 }, NULL };
+	struct store_script	 sc = { rollback_lua, { 0 }, { 0 }, rollback_lua_sha };
 	size_t			 i;
 	int			 rc;
 
 	if (cl->nundo == 0)
 		return 0;
-	store_args_reserve(&sc.keys, 1 + cl->nundo);
-	store_args_reserve(&sc.args, 1 + 3 * cl->nundo);
+	store_args_reserve(&sc.keys, 2 + cl->nundo);
+	store_args_reserve(&sc.args, 1 + 4 * cl->nundo);
 	store_args_copy(&sc.keys, CLAIMS_PENDING);
+	store_args_copy(&sc.keys, STORE_LAST_HASH);
 	store_args_copy(&sc.args, cl->token);
 	for (i = cl->nundo; i-- > 0;) {
 		store_args_copy(&sc.keys, cl->undo[i].key);
 		store_args_copy(&sc.args, cl->undo[i].newrec);
 		store_args_copy(&sc.args, cl->undo[i].had_old ? "1" : "0");
 		store_args_copy(&sc.args, cl->undo[i].oldrec);
+		store_args_copy(&sc.args, cl->undo[i].oldentry);
 	}
+	store_stats_args(s, &sc.keys, &sc.args);
 	if ((rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "rollback",
 	    err)) == 0)
 		store_claim_clear(s);
+	store_stats_sent(s, rc == 0);
 	store_script_free(&sc);
 	return rc;
 }

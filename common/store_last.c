@@ -1,13 +1,13 @@
 /*
- * store_last.c - the flux.last.<metric> record in C, and its batch read
- * and advance for flux-batch (populate and uploads).
+ * store_last.c - the flux.last.<metric> record in C, and the batch read
+ * and advance of a metric's records for flux-batch (populate and uploads).
  *
  * The record is "[<ts>, <value>]", a JSON array and a Python literal both,
- * so that Skyline's literal_eval readers keep working; a bare integer
- * timestamp, as older writers left, is read too. Written here only
- * (store_last_record), read here for flux-batch (record_ts) and in Lua by
- * record_ts() in common/lua/record.lua, which the Redis scripts that read
- * records start with. Keep the three alike.
+ * so that Skyline's literal_eval readers keep working. It is written here
+ * only (store_last_record). Everything else about a metric's records, its
+ * entry in flux.last.metric_data beside it included, is in the Redis
+ * scripts: common/lua/record.lua reads both and makes the entry from the
+ * record, and last.lua and advance.lua are the batch read and advance.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +18,7 @@
 #include "util.h"
 
 #include "lua/advance.lua.h"
-
-/*
- * Digits of a record's timestamp read at most: seconds since the epoch
- * have 10 for millennia yet, and 18 cannot overflow an int64_t.
- */
-#define RECORD_TS_DIGITS 18
+#include "lua/last.lua.h"
 
 /* Room for a record: brackets, an int64, ", ", a double, the NUL. */
 #define RECORD_LEN (1 + 20 + 2 + FLUX_DBLLEN + 2)
@@ -46,59 +41,52 @@ store_last_record(const struct flux_point *pt)
 	return strdup(rec);
 }
 
-/* The timestamp of a record, or -1 when it holds none. */
-static int64_t
-record_ts(const char *rec)
-{
-	int64_t	v = 0;
-	int	digits = 0;
-
-	while (*rec == ' ' || *rec == '[')
-		rec++;
-	for (; *rec >= '0' && *rec <= '9' && digits < RECORD_TS_DIGITS;
-	    rec++, digits++)
-		v = v * 10 + (*rec - '0');
-	return digits ? v : -1;
-}
-
 /*
- * The flux.last timestamps of n metrics in one MGET: ts[i] is -1 where
- * there is none (or the record is not ours to read).
+ * The last timestamps of n metrics, each the newer of its record and its
+ * entry, in one round trip (common/lua/last.lua): ts[i] is -1 where there
+ * is none (or the records are not ours to read).
  */
 int
 flux_store_last_get(struct flux_store *s, const char *const *metrics, size_t n,
     int64_t *ts, char err[])
 {
-	struct store_args	 a = { 0 };
+	struct store_script	 sc = { last_lua, { 0 }, { 0 }, last_lua_sha };
 	redisReply		*r;
 	size_t			 i;
 	int			 rc;
 
 	if (n == 0)
 		return 0;
-	store_args_reserve(&a, n + 1);
-	store_args_copy(&a, "MGET");
+	store_args_reserve(&sc.keys, n + 1);
+	store_args_copy(&sc.keys, STORE_LAST_HASH);
 	for (i = 0; i < n; i++)
-		store_args_join(&a, STORE_LAST_PREFIX, metrics[i]);
-	rc = store_command_args(s, &a, REDIS_REPLY_ARRAY, &r, "MGET", err);
-	store_args_free(&a);
+		store_args_join(&sc.keys, STORE_LAST_PREFIX, metrics[i]);
+	rc = store_script_run(s, &sc, REDIS_REPLY_ARRAY, &r, "flux.last read",
+	    err);
+	/* A read: worth running again on a new connection (see below). */
+	if (rc == -1 && !flux_store_usable(s))
+		rc = store_script_run(s, &sc, REDIS_REPLY_ARRAY, &r, "flux.last read",
+		    err);
+	store_script_free(&sc);
 	if (rc == -1)
 		return -1;
-	if (r->elements != n) {
-		store_reply_error(s, r, "MGET", err);
+	for (i = 0; i < r->elements; i++)
+		if (r->element[i]->type != REDIS_REPLY_INTEGER)
+			break;
+	if (r->elements != n || i < n) {
+		store_reply_error(s, r, "flux.last read", err);
 		rc = -1;
 	}
 	for (i = 0; rc == 0 && i < n; i++)
-		ts[i] = r->element[i]->type == REDIS_REPLY_STRING ?
-		    record_ts(r->element[i]->str) : -1;
+		ts[i] = r->element[i]->integer;
 	freeReplyObject(r);
 	return rc;
 }
 
 /*
- * Set flux.last.<metric> to "[ts, value]" unless it already holds a
- * timestamp at or past ts (common/lua/advance.lua), for n metrics in one
- * round trip.
+ * Set the records of n metrics to "[ts, value]", and their entries to
+ * match, unless they already hold a timestamp at or past ts
+ * (common/lua/advance.lua), in one round trip.
  */
 int
 flux_store_last_advance(struct flux_store *s, const char *const *metrics,
@@ -110,8 +98,9 @@ flux_store_last_advance(struct flux_store *s, const char *const *metrics,
 
 	if (n == 0)
 		return 0;
-	store_args_reserve(&sc.keys, n);
+	store_args_reserve(&sc.keys, n + 1);
 	store_args_reserve(&sc.args, 2 * n);
+	store_args_copy(&sc.keys, STORE_LAST_HASH);
 	for (i = 0; i < n; i++) {
 		struct flux_point pt = { NULL, ts[i], values[i], 0, 0 };
 
@@ -121,6 +110,15 @@ flux_store_last_advance(struct flux_store *s, const char *const *metrics,
 	}
 	rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL, "flux.last update",
 	    err);
+	/*
+	 * The connection lost under it (a fail-over: the sentinels close the
+	 * old master's connections) or the master demoted: the store connects
+	 * again, and the script runs once more. It may have run already: run
+	 * twice it does what it does once.
+	 */
+	if (rc == -1 && !flux_store_usable(s))
+		rc = store_script_run(s, &sc, STORE_REPLY_ANY, NULL,
+		    "flux.last update", err);
 	store_script_free(&sc);
 	return rc;
 }

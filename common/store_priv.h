@@ -13,10 +13,17 @@
 
 #include <hiredis.h>
 
+#include "conf.h"
 #include "metric.h"
+#include "stats.h"
 
 /* The prefix of the de-duplication records, flux.last.<metric> (SPEC 5). */
 #define STORE_LAST_PREFIX "flux.last."
+/*
+ * The hash of their entries, one field per metric, which Skyline's readers
+ * look up before the record (common/lua/record.lua).
+ */
+#define STORE_LAST_HASH "flux.last.metric_data"
 
 /* A reply type for store_command(): any reply but an error. */
 #define STORE_REPLY_ANY (-1)
@@ -27,6 +34,7 @@ struct store_undo {
 	char	*newrec;	/* the record this request wrote */
 	char	*oldrec;	/* what the key held, when had_old */
 	int	 had_old;
+	char	*oldentry;	/* its entry in STORE_LAST_HASH, "" when none */
 };
 
 /* Random bytes in a request's token: 64 bits, written as 16 hex digits. */
@@ -42,9 +50,14 @@ struct store_claim {
 };
 
 struct flux_store {
+	const struct flux_conf	*conf;		/* how to connect again */
 	redisContext		*ctx;
+	int			 lost;		/* master demoted: connect again */
 	struct store_claim	 claim;
+	struct flux_stats	*stats;		/* the request's counts, or NULL */
+	int			 owed;		/* replies of commands sent unread */
 };
+
 
 /*
  * A list of strings being built for one command (the keys or the
@@ -84,6 +97,9 @@ struct store_script {
 };
 
 void	store_script_free(struct store_script *sc);
+int	store_stats_args(struct flux_store *s, struct store_args *keys,
+	    struct store_args *args);
+void	store_stats_sent(struct flux_store *s, int ok);
 
 int	store_command(struct flux_store *s, int want, redisReply **reply,
 	    const char *what, char err[], const char *fmt, ...)
@@ -92,6 +108,8 @@ int	store_command_args(struct flux_store *s, const struct store_args *a,
 	    int want, redisReply **reply, const char *what, char err[]);
 int	store_script_run(struct flux_store *s, const struct store_script *sc,
 	    int want, redisReply **reply, const char *what, char err[]);
+int	store_script_send(struct flux_store *s, const struct store_script *sc,
+	    char err[]);
 void	store_reply_error(const struct flux_store *s, const redisReply *r,
 	    const char *what, char err[]);
 

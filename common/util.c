@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -434,6 +435,46 @@ flux_clock_ms(clockid_t id)
 
 	clock_gettime(id, &t);
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * n random bytes as 2n lowercase hex digits and a NUL at out (a request's
+ * claim token, a lease's, a node's id). Without entropy yet (early boot)
+ * the clock, the pid and a counter stand in: unique enough per host.
+ */
+void
+flux_random_hex(char *out, size_t n)
+{
+	static const char	hex[] = "0123456789abcdef";
+	static unsigned long	counter;
+	unsigned char		r[32];
+	uint64_t		fallback;
+	size_t			i;
+
+	if (n > sizeof(r))
+		n = sizeof(r);
+	if (getrandom(r, n, GRND_NONBLOCK) != (ssize_t)n)
+		for (i = 0; i < n; i += sizeof(fallback)) {
+			fallback = (uint64_t)flux_clock_ms(CLOCK_REALTIME) ^
+			    ((uint64_t)getpid() << 40) ^ (uint64_t)++counter << 20;
+			memcpy(r + i, &fallback, n - i < sizeof(fallback) ?
+			    n - i : sizeof(fallback));
+		}
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[r[i] >> 4];
+		out[2 * i + 1] = hex[r[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* Sleep ms milliseconds, whatever signals come meanwhile. */
+void
+flux_sleep_ms(int64_t ms)
+{
+	struct timespec	t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&t, &t) == -1)
+		;
 }
 
 int

@@ -63,6 +63,8 @@ char	*flux_utf8_clean(const char *s, size_t len);
 int	flux_utf8_valid(const char *s, size_t len);
 int64_t	flux_now(void);
 int64_t	flux_clock_ms(clockid_t id);
+void	flux_sleep_ms(int64_t ms);
+void	flux_random_hex(char *out, size_t n);
 int64_t	flux_now_from(const char *s);
 int	flux_write_all(int fd, const void *p, size_t n);
 

@@ -73,7 +73,7 @@ owner_of() { stat -c '%U:%G %04a' "$1"; }
 	echo "REDIS_PORT = 70000" >> "$FLUX_CONF"
 	check
 	[ "$status" = 1 ]
-	[ "$output" = "error: $FLUX_CONF:9: bad value '70000' for 'REDIS_PORT': expected an integer from 1 to 65535
+	[ "$output" = "error: $FLUX_CONF:11: bad value '70000' for 'REDIS_PORT': expected an integer from 1 to 65535
 1 problem found" ]
 }
 

@@ -41,11 +41,11 @@ conf_error() {
 	bad_value "FLUX_NO_SUCH = 1" "unknown setting: 'FLUX_NO_SUCH' (see flux.conf(5))"
 }
 
-# bad_value LINE MESSAGE [LINENO]: the config line (by default the 8th, after
-# the 7 of write_conf) is refused with exactly this reason.
+# bad_value LINE MESSAGE [LINENO]: the config line (by default the 10th,
+# after the 9 of write_conf) is refused with exactly this reason.
 bad_value() {
 	conf_error "$1"
-	grep -qF "error: $STACK_DIR/flux.conf:${3:-8}: $2" "$STACK_DIR/cgi.err" ||
+	grep -qF "error: $STACK_DIR/flux.conf:${3:-10}: $2" "$STACK_DIR/cgi.err" ||
 		{ cat "$STACK_DIR/cgi.err"; false; }
 }
 
@@ -71,9 +71,26 @@ bad_value() {
 	[ "$output" = 0 ]
 }
 
+@test "sentinels are host:port, the master has a name, a lease is 2 s or more" {
+	bad_value "REDIS_SENTINELS = 127.0.0.1:26379, sentinel-b" \
+		"a sentinel is host:port: 'REDIS_SENTINELS'"
+	bad_value "REDIS_SENTINELS = ::1:26379" "a sentinel is host:port: 'REDIS_SENTINELS'"
+	bad_value "REDIS_SENTINELS = 127.0.0.1:0" "a sentinel is host:port: 'REDIS_SENTINELS'"
+	bad_value "REDIS_SENTINEL_MASTER = " \
+		"the master's name must not be empty: 'REDIS_SENTINEL_MASTER'"
+	bad_value "FLUX_BATCH_LEASE_SECONDS = 1" \
+		"bad value '1' for 'FLUX_BATCH_LEASE_SECONDS': expected an integer from 2 to 86400"
+	p=$(flux_free_port)
+	write_conf "REDIS_SENTINELS = [::1]:$p, localhost:$p" "REDIS_SENTINEL_WAIT_MS = 0"
+	get "status=true"
+	expect 200
+	[ "$(jq -r .redis <<<"$cgi_body")" = unavailable ]
+	grep -q "warn: no redis master 'mymaster' from the sentinels within 0 ms: cannot connect to redis sentinel 'localhost:$p': Connection refused" "$STACK_DIR/cgi.err"
+}
+
 @test "a setting given twice is refused" {
 	conf_error "FLUX_MAX_AGE = 10" "FLUX_MAX_AGE = 20"
-	grep -q "flux.conf:9: setting given twice: 'FLUX_MAX_AGE'" "$STACK_DIR/cgi.err"
+	grep -q "flux.conf:11: setting given twice: 'FLUX_MAX_AGE'" "$STACK_DIR/cgi.err"
 }
 
 @test "a line without = is refused, naming only its first word" {
@@ -114,9 +131,9 @@ bad_value() {
 }
 
 @test "a map entry without a colon is refused, the key not shown" {
-	# It replaces write_conf's FLUX_API_KEYS line: the 7th line.
+	# It replaces write_conf's FLUX_API_KEYS line: the 9th line.
 	bad_value "FLUX_API_KEYS = $PKEY" \
-		"bad value for 'FLUX_API_KEYS' (not shown: it holds keys): expected comma-separated name:value entries, each name not empty" 7
+		"bad value for 'FLUX_API_KEYS' (not shown: it holds keys): expected comma-separated name:value entries, each name not empty" 9
 	run grep -c "$PKEY" "$STACK_DIR/cgi.err"
 	[ "$output" = 0 ]
 }
@@ -139,7 +156,7 @@ bad_value() {
 	write_conf "FLUX_BOGUS = 1"
 	run "$FLUX_TOP/batch/flux-batch" flush
 	[ "$status" = 2 ]
-	[[ "$output" == *"flux-batch: $STACK_DIR/flux.conf:8: unknown setting: 'FLUX_BOGUS'"* ]]
+	[[ "$output" == *"flux-batch: $STACK_DIR/flux.conf:10: unknown setting: 'FLUX_BOGUS'"* ]]
 }
 
 @test "flux-batch -c names another config file" {
@@ -147,14 +164,14 @@ bad_value() {
 	cp "$FLUX_CONF" "$STACK_DIR/other.conf"
 	run "$FLUX_TOP/batch/flux-batch" -c "$STACK_DIR/other.conf" flush
 	[ "$status" = 2 ]
-	[[ "$output" == *"other.conf:8: unknown setting"* ]]
+	[[ "$output" == *"other.conf:10: unknown setting"* ]]
 }
 
 @test "flux-batch usage: an unknown command or option exits 2 with the usage on stderr" {
 	run --separate-stderr "$FLUX_TOP/batch/flux-batch" nonsense
 	[ "$status" = 2 ]
 	[ "$output" = "" ]
-	[[ "$stderr" == "usage: flux-batch [-hnV] [-c conf] [flush | populate | uploads | check]" ]]
+	[[ "$stderr" == "usage: flux-batch [-hnV] [-c conf] [flush | populate | uploads | check | status]" ]]
 	run --separate-stderr "$FLUX_TOP/batch/flux-batch" --bogus
 	[ "$status" = 2 ]
 	[[ "$stderr" == *"unrecognized option '--bogus'"*"usage: flux-batch"* ]]
@@ -165,7 +182,7 @@ bad_value() {
 		run --separate-stderr "$FLUX_TOP/batch/flux-batch" $opt
 		[ "$status" = 0 ]
 		[ "$stderr" = "" ]
-		[ "${lines[0]}" = "usage: flux-batch [-hnV] [-c conf] [flush | populate | uploads | check]" ]
+		[ "${lines[0]}" = "usage: flux-batch [-hnV] [-c conf] [flush | populate | uploads | check | status]" ]
 		[[ "$output" == *"  check     check the configuration, directories, Redis and carbon"* ]]
 		[[ "$output" == *"  -c, --config FILE "* ]]
 		[[ "$output" == *"See flux-batch(8) and flux.conf(5)."* ]]

@@ -314,11 +314,15 @@ three_gets() {
 @test "neither delivered nor spooled: 503 and flux.last is rolled back" {
 	T=$(minute_ts)
 	redis-cli -s "$REDIS_SOCK" set flux.last.test.rb.old "[$((T - 60)), 1.0]" >/dev/null
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data test.rb.old "{'timestamp': $((T - 120)), 'value': None}" >/dev/null
 	write_conf "FLUX_CARBON_PICKLE_PORT = 1" "FLUX_SPOOL_PATH = $STACK_DIR/no/such/dir"
 	post '{"key":"'$KEY'","metrics":[{"metric":"test.rb.old","timestamp":'$T',"value":2},{"metric":"test.rb.new","timestamp":'$T',"value":3}]}'
 	expect 503 "$(err_body 503 'points could not be delivered or spooled, retry later')"
 	[ "$(last test.rb.old)" = "[$((T - 60)), 1.0]" ]
 	[ -z "$(last test.rb.new)" ]
+	# The entries in flux.last.metric_data too: back as they were, or gone.
+	[ "$(entry test.rb.old)" = "{'timestamp': $((T - 120)), 'value': None}" ]
+	[ "$(redis-cli -s "$REDIS_SOCK" hexists flux.last.metric_data test.rb.new)" = 0 ]
 	grep -q 'neither delivered nor spooled' "$STACK_DIR/cgi.err"
 	# The client's retry, once carbon is back, is not discarded as a duplicate.
 	write_conf
@@ -337,9 +341,30 @@ three_gets() {
 	pid=$!
 	sleep 0.5
 	redis-cli -s "$REDIS_SOCK" set flux.last.test.rb.race "[$T, 9.0]" >/dev/null
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data test.rb.race "{'timestamp': $T, 'value': 9.0}" >/dev/null
 	# Only this pid: a plain wait would also wait for the capture listener.
 	wait "$pid"
 	[ "$(last test.rb.race)" = "[$T, 9.0]" ]
+	[ "$(entry test.rb.race)" = "{'timestamp': $T, 'value': 9.0}" ]
+}
+
+@test "a rollback puts back an entry the request moved on, and leaves an entry Vista moved on" {
+	T=$(minute_ts)
+	start_capture stall
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data test.rb.a "{'timestamp': $((T - 120)), 'value': 1.0}" \
+		test.rb.b "{'timestamp': $((T - 120)), 'value': 1.0}" >/dev/null
+	write_conf "FLUX_CARBON_PICKLE_PORT = $CAPTURE_PORT" "FLUX_CARBON_TIMEOUT_MS = 1500" \
+		"FLUX_SPOOL_PATH = $STACK_DIR/no/such/dir"
+	post '{"key":"'$KEY'","metrics":[{"metric":"test.rb.a","timestamp":'$((T - 60))',"value":2},{"metric":"test.rb.b","timestamp":'$((T - 60))',"value":2}]}' &
+	pid=$!
+	wait_claimed test.rb.b
+	[ "$(entry test.rb.a)" = "{'timestamp': $((T - 60)), 'value': 2.0}" ]
+	# Vista's fetcher writes its own entry for b meanwhile.
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data test.rb.b "{'timestamp': $T, 'value': None}" >/dev/null
+	wait "$pid" || true
+	[ "$(entry test.rb.a)" = "{'timestamp': $((T - 120)), 'value': 1.0}" ]
+	[ -z "$(last test.rb.a)" ]
+	[ "$(entry test.rb.b)" = "{'timestamp': $T, 'value': None}" ]
 }
 
 # claim_big FILE METRIC TS VALUE: big_post in the background, its status
@@ -549,8 +574,9 @@ arg = re.compile(r'"((?:[^"\\]|\\.)*)"')
 keys_of = {
     'time': lambda a: [], 'mget': lambda a: a, 'mset': lambda a: a[0::2],
 }
-for c in ('get', 'set', 'del', 'hmget', 'hset', 'zscore', 'zadd', 'zrem',
-          'zcount', 'zremrangebyrank'):
+for c in ('get', 'set', 'del', 'hget', 'hmget', 'hset', 'hdel', 'type',
+          'zscore', 'zadd', 'zrem', 'zcount', 'zremrangebyrank', 'hincrby',
+          'expire'):
     keys_of[c] = lambda a: a[:1]
 passed = None
 for line in open(sys.argv[1]):
@@ -567,6 +593,28 @@ for line in open(sys.argv[1]):
 EOF_PY
 }
 
+# monitored JSON: POST JSON while redis-cli monitor writes every command
+# Redis runs to $BATS_TEST_TMPDIR/monitor.
+monitored() {
+	local mon
+	redis-cli -s "$REDIS_SOCK" monitor > "$BATS_TEST_TMPDIR/monitor" &
+	mon=$!
+	sleep 0.2
+	post "$1"
+	sleep 0.2
+	kill "$mon"
+	wait "$mon" || true
+}
+
+# all_in_keys: no command of a script in the monitor's log touched a key
+# its EVAL did not pass in KEYS (those that did are printed).
+all_in_keys() {
+	local out
+	out=$(script_keys "$BATS_TEST_TMPDIR/monitor") || return 1
+	echo "$out"
+	[ -z "$out" ]
+}
+
 @test "every key the de-dup script touches is passed in KEYS" {
 	T=$(minute_ts)
 	tok=00000000deadbeef
@@ -574,20 +622,24 @@ EOF_PY
 	# script also looks up claims in both sets, and one taken over another.
 	plant test.claim.keys "[$T, 5.0]" "$tok:-:$T" "$tok" p 1000
 	plant test.claim.keys2 "[$((T - 60)), 5.0]" "0000000000c0ffee:-:$((T - 60))"
-	redis-cli -s "$REDIS_SOCK" monitor > "$BATS_TEST_TMPDIR/monitor" &
-	mon=$!
-	sleep 0.2
-	post '{"key":"'$KEY'","metrics":[{"metric":"test.claim.keys","timestamp":'$T',"value":6},{"metric":"test.claim.keys2","timestamp":'$T',"value":6}]}'
+	monitored '{"key":"'$KEY'","metrics":[{"metric":"test.claim.keys","timestamp":'$T',"value":6},{"metric":"test.claim.keys2","timestamp":'$T',"value":6}]}'
 	expect 204
-	sleep 0.2
-	kill "$mon"
-	wait "$mon" || true
 	grep -q '\[0 lua\] "ZSCORE" "flux.claim.done"' "$BATS_TEST_TMPDIR/monitor"
 	grep -q '\[0 lua\] "MSET"' "$BATS_TEST_TMPDIR/monitor"
-	run script_keys "$BATS_TEST_TMPDIR/monitor"
-	echo "$output"
-	[ "$status" = 0 ]
-	[ -z "$output" ]
+	grep -q '\[0 lua\] "HMGET" "flux.last.metric_data" "test.claim.keys" "test.claim.keys2"' "$BATS_TEST_TMPDIR/monitor"
+	grep -q '\[0 lua\] "HSET" "flux.last.metric_data" "test.claim.keys"' "$BATS_TEST_TMPDIR/monitor"
+	all_in_keys
+}
+
+@test "every key the rollback script touches is passed in KEYS" {
+	T=$(minute_ts)
+	redis-cli -s "$REDIS_SOCK" set flux.last.test.rb.keys "[$((T - 60)), 1.0]" >/dev/null
+	write_conf "FLUX_CARBON_PICKLE_PORT = 1" "FLUX_SPOOL_PATH = $STACK_DIR/no/such/dir"
+	monitored '{"key":"'$KEY'","metrics":[{"metric":"test.rb.keys","timestamp":'$T',"value":6},{"metric":"test.rb.keys2","timestamp":'$T',"value":6}]}'
+	expect 503
+	grep -q '\[0 lua\] "HDEL" "flux.last.metric_data" "test.rb.keys"' "$BATS_TEST_TMPDIR/monitor"
+	grep -q '\[0 lua\] "SET" "flux.last.test.rb.keys"' "$BATS_TEST_TMPDIR/monitor"
+	all_in_keys
 }
 
 @test "redis unreachable: points are still delivered, without de-dup, with a warning" {
@@ -641,29 +693,6 @@ EOF_PY
 	[[ "$cgi_body" == *'"ingest_count": 1, "drop_count": 0'* ]]
 }
 
-# load_scripts: Redis caches the scripts a request calls by SHA1, as after
-# an earlier request, so that commandstats count the request alone.
-load_scripts() {
-	local n
-	for n in dedup confirm; do
-		"$FLUX_TOP/tests/unit/lua_text" "$n" |
-			redis-cli -s "$REDIS_SOCK" -x script load >/dev/null
-	done
-}
-
-# await_output WANT CMD...: poll CMD (for up to 30 s) until it prints WANT;
-# the claim of a request ends after its answer, so a test waits for it.
-await_output() {
-	local want=$1 i
-	shift
-	for i in $(seq 300); do
-		[ "$("$@")" = "$want" ] && return 0
-		sleep 0.1
-	done
-	echo "still not $want: $("$@")" >&2
-	return 1
-}
-
 # redis_calls: the commands Redis ran since CONFIG RESETSTAT, "name:calls=N"
 # sorted, but for the test's own CONFIG, INFO and ZCARD.
 redis_calls() {
@@ -677,12 +706,14 @@ redis_calls() {
 	redis-cli -s "$REDIS_SOCK" config resetstat >/dev/null
 	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}],"test":true}'
 	expect 200
-	# The script by its SHA1, and inside it TIME and one MGET of flux.last
-	# and flux.claims (commandstats counts commands run inside a script
-	# too; a test request sets nothing).
+	# The script by its SHA1, and inside it TIME, one MGET of flux.last and
+	# flux.claims, one HMGET of the entries in flux.last.metric_data and
+	# its count of the request in the minute's self-metrics (HINCRBY,
+	# EXPIRE); commandstats counts commands run inside a script too; a test
+	# request sets nothing else.
 	run redis_calls
 	echo "$output"
-	[ "$output" = "$(printf '%s\n' cmdstat_evalsha:calls=1 cmdstat_mget:calls=1 cmdstat_time:calls=1)" ]
+	[ "$output" = "$(printf '%s\n' cmdstat_evalsha:calls=1 cmdstat_expire:calls=1 cmdstat_hincrby:calls=1 cmdstat_hmget:calls=1 cmdstat_mget:calls=1 cmdstat_time:calls=1)" ]
 }
 
 @test "a request claims its points in one round trip and ends the claim in a second" {
@@ -690,14 +721,19 @@ redis_calls() {
 	redis-cli -s "$REDIS_SOCK" config resetstat >/dev/null
 	post '{"key":"'$KEY'","metrics":[{"metric":"t.rt.a","value":1},{"metric":"t.rt.b","value":1},{"metric":"t.rt.c","value":1}]}'
 	expect 204
-	# The script: TIME, one MGET of flux.last and flux.claims, a look for
-	# lapsed claims in each set (ZCOUNT), the claim's ZADD with its deadline
-	# and one MSET of flux.last and flux.claims; then the confirm's script:
-	# TIME, ZREM from pending, ZADD to done. Both called by SHA1.
+	# The script: TIME, one MGET of flux.last and flux.claims and one HMGET
+	# of the entries in flux.last.metric_data, a look for lapsed claims in
+	# each set (ZCOUNT), the claim's ZADD with its deadline, one MSET of
+	# flux.last and flux.claims and one HSET of the entries, and the
+	# request counted (HINCRBY, EXPIRE); then, after the answer, the
+	# confirm's script: the points counted delivered (HINCRBY accepted and
+	# delivered, HSET of the delivery's outcome, EXPIRE), TIME, ZREM from
+	# pending, ZADD to done. Both called by SHA1. Nothing else: the
+	# self-metrics cost no round trip.
 	await_output 0 redis-cli -s "$REDIS_SOCK" zcard flux.claim.pending
 	run redis_calls
 	echo "$output"
-	[ "$output" = "$(printf '%s\n' cmdstat_evalsha:calls=2 cmdstat_mget:calls=1 cmdstat_mset:calls=1 cmdstat_time:calls=2 cmdstat_zadd:calls=2 cmdstat_zcount:calls=2 cmdstat_zrem:calls=1)" ]
+	[ "$output" = "$(printf '%s\n' cmdstat_evalsha:calls=2 cmdstat_expire:calls=2 cmdstat_hincrby:calls=3 cmdstat_hmget:calls=1 cmdstat_hset:calls=2 cmdstat_mget:calls=1 cmdstat_mset:calls=1 cmdstat_time:calls=2 cmdstat_zadd:calls=2 cmdstat_zcount:calls=2 cmdstat_zrem:calls=1)" ]
 	# The claim is done, and flux.claims names it.
 	tok=$(claims t.rt.a)
 	[[ "$tok" =~ ^[0-9a-f]{16}:-:[0-9]+$ ]]

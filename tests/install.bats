@@ -2,7 +2,8 @@
 # make install and make uninstall (INSTALL, section 4): where everything
 # goes, what a re-install keeps, what uninstall leaves; the cron entry that
 # stays quiet until Flux is configured; the installed Apache configuration,
-# whose access control no other alias of the programs can bypass; and the
+# whose access control no other alias of the programs can bypass, and the
+# site for Vista beside it (more in apache.bats); and the
 # check that stops make check at once when a tool is missing.
 bats_require_minimum_version 1.5.0
 
@@ -47,7 +48,8 @@ cron_command() { grep -v -e '^#' -e '^$' -e '^[A-Z]*=' "$1" | cut -d' ' -f7-; }
 @test "make install: every file in its place, with its mode" {
 	mk install
 	[ "$status" = 0 ]
-	for p in metric_data metric_data_post populate_metric upload_data upload_status; do
+	for p in metric_data metric_data_post populate_metric upload_data upload_status \
+	    status_page upload_page; do
 		[ "$(stat -c %a "$D/usr/lib/flux/cgi-bin/$p")" = 755 ]
 	done
 	[ "$(stat -c %a "$D/usr/sbin/flux-batch")" = 755 ]
@@ -61,6 +63,7 @@ cron_command() { grep -v -e '^#' -e '^$' -e '^[A-Z]*=' "$1" | cut -d' ' -f7-; }
 	[ "$(stat -c %a "$D/etc/apache2/conf-available/flux.conf")" = 644 ]
 	[ "$(stat -c %a "$D/etc/apache2/conf-available/flux-pool.conf")" = 644 ]
 	[ "$(stat -c %a "$D/usr/lib/systemd/system/flux-fcgi@.service")" = 644 ]
+	[ "$(stat -c %a "$D/etc/apache2/sites-available/flux-vista.conf")" = 644 ]
 	for d in var/spool/flux var/lib/flux/data_uploads var/lib/flux/processed_uploads; do
 		[ "$(stat -c %a "$D/$d")" = 750 ]
 	done
@@ -92,16 +95,23 @@ cron_command() { grep -v -e '^#' -e '^$' -e '^[A-Z]*=' "$1" | cut -d' ' -f7-; }
 	grep -qx '	SetEnv FLUX_CONF /opt/etc/flux/flux.conf' "$f"
 	run grep -c @ "$f"
 	[ "$output" = 0 ]
+	# The site for Vista: the root paths on their own port.
+	f="$D/opt/etc/apache2/sites-available/flux-vista.conf"
+	grep -qx '	ScriptAliasMatch ^/(metric_data|metric_data_post|populate_metric)$ /srv/flux/cgi/$1' "$f"
+	run grep -c @ "$f"
+	[ "$output" = 0 ]
 }
 
 @test "a re-install keeps an edited configuration, cron entry and Apache conf" {
 	mk install
-	for f in etc/flux/flux.conf etc/cron.d/flux etc/apache2/conf-available/flux.conf; do
+	for f in etc/flux/flux.conf etc/cron.d/flux etc/apache2/conf-available/flux.conf \
+	    etc/apache2/sites-available/flux-vista.conf; do
 		echo "# edited" >> "$D/$f"
 	done
 	mk install
 	[ "$status" = 0 ]
-	for f in etc/flux/flux.conf etc/cron.d/flux etc/apache2/conf-available/flux.conf; do
+	for f in etc/flux/flux.conf etc/cron.d/flux etc/apache2/conf-available/flux.conf \
+	    etc/apache2/sites-available/flux-vista.conf; do
 		[ "$(tail -n 1 "$D/$f")" = "# edited" ]
 		[[ $output == *"kept $D/$f"* ]]
 	done
@@ -117,7 +127,7 @@ cron_command() { grep -v -e '^#' -e '^$' -e '^[A-Z]*=' "$1" | cut -d' ' -f7-; }
 	grep -qx 'User=www-data' "$u"
 	run grep -c 'ProxyPass /flux/\([a-z_]*\) "unix:/run/fluxtest/\1.sock|fcgi://\1/"' \
 		"$D/etc/apache2/conf-available/flux-pool.conf"
-	[ "$output" = 5 ]
+	[ "$output" = 7 ]
 	# systemd reads it without a complaint (an instance of the template).
 	mkdir "$D/units"
 	cp "$u" "$D/units/"
@@ -196,7 +206,8 @@ cron_command() { grep -v -e '^#' -e '^$' -e '^[A-Z]*=' "$1" | cut -d' ' -f7-; }
 # apache_with CONF-EDIT: start the stack's Apache with the installed
 # Apache configuration (after the sed script CONF-EDIT), and besides it
 # an alias of the parent directory of the programs, as Debian's
-# serve-cgi-bin.conf maps /usr/lib/cgi-bin.
+# serve-cgi-bin.conf maps /usr/lib/cgi-bin; with VISTA_PORT set, the
+# installed site for Vista too, on that port.
 apache_with() {
 	mk_real install
 	mkdir -p "$STACK_DIR/apache/conf.d"
@@ -209,6 +220,10 @@ apache_with() {
 		Require all granted
 	</Directory>
 	EOF
+	if [ -n "${VISTA_PORT:-}" ]; then
+		sed -e "s/127.0.0.1:8000/127.0.0.1:$VISTA_PORT/g" \
+		    "$D/etc/apache2/sites-available/flux-vista.conf" > "$STACK_DIR/apache/conf.d/flux-vista.conf"
+	fi
 	write_conf
 	cp "$FLUX_CONF" "$D/etc/flux/flux.conf"
 	chmod 644 "$D/etc/flux/flux.conf"
@@ -223,7 +238,9 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 @test "the installed Apache configuration serves Flux at /flux/, with its limits" {
 	start_redis
 	apache_with ''
-	[ "$(curl -s "$H/flux/metric_data?status=true")" = '{"status": "ok"}' ]
+	# No carbon here: the health check answers, degraded.
+	[ "$(curl -s "$H/flux/metric_data?status=true" | jq -r .redis)" = ok ]
+	[ "$(code "$H/flux/metric_data?status=true")" = 200 ]
 	head -c 3000000 /dev/zero > "$STACK_DIR/big"
 	# Over LimitRequestBody: refused by Apache, also through the other alias.
 	[ "$(code --data-binary @"$STACK_DIR/big" "$H/flux/metric_data_post")" = 413 ]
@@ -244,6 +261,24 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 	# The programs reached through another alias: the same rules.
 	[ "$(code "$H/cgi-bin/flux/cgi-bin/metric_data?status=true")" = 401 ]
 	[ "$(code -u ops:s3cret "$H/cgi-bin/flux/cgi-bin/metric_data?status=true")" = 200 ]
+}
+
+@test "the site for Vista serves its addresses without the password flux.conf asks, within its limits" {
+	start_redis
+	VISTA_PORT=$(flux_free_port)
+	apache_with '/Require all granted/d; s/^\t#\(Auth\|Require valid-user\)/\t\1/'
+	htpasswd -bc "$D/etc/flux/htpasswd" ops s3cret 2>/dev/null
+	chmod 644 "$D/etc/flux/htpasswd"
+	V="http://127.0.0.1:$VISTA_PORT"
+	[ "$(code "$H/flux/metric_data?status=true")" = 401 ]
+	# Vista sends no password: its port answers its address (and no other).
+	[ "$(code "$V/metric_data?status=true")" = 200 ]
+	[ "$(code --interface 127.0.0.2 "$V/metric_data?status=true")" = 403 ]
+	[ "$(code --interface 127.0.0.2 -u ops:s3cret "$V/metric_data?status=true")" = 403 ]
+	# flux.conf's other rules hold on that port: LimitRequestBody, FLUX_CONF.
+	head -c 3000000 /dev/zero > "$STACK_DIR/big"
+	[ "$(code --data-binary @"$STACK_DIR/big" "$V/metric_data_post")" = 413 ]
+	[ "$(code "$V/metric_data?metric=a&value=1&key=$KEY")" = 204 ]
 }
 
 @test "a missing tool stops make check at once, naming the package to install" {

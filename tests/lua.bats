@@ -28,18 +28,20 @@ load_script() {
 	[[ "$output" =~ ^[0-9a-f]{40}$ ]]
 }
 
-@test "Redis compiles the embedded flux.last advance script" {
-	run load_script advance
-	echo "$output"
-	[ "$status" = 0 ]
-	[[ "$output" =~ ^[0-9a-f]{40}$ ]]
+@test "Redis compiles the embedded flux.last scripts: rollback, advance, read" {
+	for name in rollback advance last; do
+		run load_script "$name"
+		echo "$name: $output"
+		[ "$status" = 0 ]
+		[[ "$output" =~ ^[0-9a-f]{40}$ ]]
+	done
 }
 
 # (SCRIPT LOAD answers an error, not a SHA1, for a script that does not
 # compile: the claim confirm script is compiled here.)
 @test "each script's embedded SHA1 is the one Redis caches it by (EVALSHA)" {
 	local n
-	for n in dedup advance confirm; do
+	for n in dedup rollback advance last confirm; do
 		run load_script "$n"
 		[ "$status" = 0 ]
 		[ "$output" = "$("$FLUX_TOP/tests/unit/lua_text" -s "$n")" ]
@@ -55,5 +57,5 @@ load_script() {
 @test "lua_text knows no other script" {
 	run "$FLUX_TOP/tests/unit/lua_text" nosuch
 	[ "$status" = 2 ]
-	[ "$output" = "usage: lua_text [-s] dedup|advance|confirm" ]
+	[ "$output" = "usage: lua_text [-s] dedup|rollback|advance|last|confirm" ]
 }

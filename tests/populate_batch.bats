@@ -95,7 +95,7 @@ failed_once() {
 	fi
 	[ "$(queued | wc -l)" = 1 ]
 	[[ "$(queued)" == *'"attempts":1,'* ]]
-	[ -z "$(queued processing)" ]
+	[ -z "$(running)" ]
 }
 
 @test "a first populate of a new metric: 7 days at 10-minute and 1-minute resolutions, as Vista asks" {
@@ -127,7 +127,7 @@ failed_once() {
 	     <(whisper-fetch --from=$((N - 8 * 86400)) --until="$N" "$(_stack_wsp target.first.cpu)")
 	[ "$(last target.first.cpu)" = "[$((N - 60)), $(( (N - 60) / 60 % 1000 )).5]" ]
 	[ -z "$(queued)" ]
-	[ -z "$(queued processing)" ]
+	[ -z "$(running)" ]
 	[ "$(redis-cli -s "$REDIS_SOCK" sismember vista.fetcher.unique_metrics remote.target.first.cpu)" = 1 ]
 }
 
@@ -159,6 +159,39 @@ failed_once() {
 	[ "$(last target.catchup.cpu)" = "[$HIST_END, $(( HIST_END / 60 % 1000 )).25]" ]
 }
 
+@test "a catch-up from the entry Skyline left in flux.last.metric_data; both records move on" {
+	# After a move from Skyline's Flux: the entry, and no string key (it expired).
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data target.entry.cpu "{'timestamp': $((HIST_END - 3600)), 'value': 12.5}" >/dev/null
+	job target.entry.cpu graphite "$HIST_URL"
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"populate 'target.entry.cpu': last timestamp $((HIST_END - 3600))"* ]]
+	[[ "$batch_log" == *", 60 bins kept, 60 sent, "* ]]
+	[ "$(last target.entry.cpu)" = "[$HIST_END, $(( HIST_END / 60 % 1000 )).25]" ]
+	[ "$(entry target.entry.cpu)" = "{'timestamp': $HIST_END, 'value': $(( HIST_END / 60 % 1000 )).25}" ]
+}
+
+# populate_over METRIC RECORD_TS ENTRY_TS ENTRY_VALUE: run a job for
+# METRIC over its record at RECORD_TS and its entry at ENTRY_TS, the
+# entry's value written as Python or Vista writes it.
+populate_over() {
+	redis-cli -s "$REDIS_SOCK" set "flux.last.$1" "[$2, 1.0]" >/dev/null
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data "$1" "{'timestamp': $3, 'value': $4}" >/dev/null
+	job "$1" graphite "$HIST_URL"
+	flux_batch populate
+	ok_run
+}
+
+@test "the newer of the record and the entry is the last timestamp" {
+	# Vista's fetcher writes entries of its own, with None for a null value.
+	populate_over target.newer.cpu $((HIST_END - 3600)) $((HIST_END - 600)) None
+	[[ "$batch_log" == *"populate 'target.newer.cpu': last timestamp $((HIST_END - 600))"* ]]
+	[[ "$batch_log" == *", 10 bins kept, 10 sent, "* ]]
+	populate_over target.newer2.cpu $((HIST_END - 600)) $((HIST_END - 3600)) 1.0
+	[[ "$batch_log" == *"populate 'target.newer2.cpu': last timestamp $((HIST_END - 600))"* ]]
+	[ "$(entry target.newer2.cpu)" = "{'timestamp': $HIST_END, 'value': $(( HIST_END / 60 % 1000 )).25}" ]
+}
+
 @test "a flux.last holding a bare integer timestamp is read too" {
 	redis-cli -s "$REDIS_SOCK" set flux.last.target.bare.cpu "$((HIST_END - 600))" >/dev/null
 	job target.bare.cpu graphite "$HIST_URL"
@@ -177,6 +210,7 @@ failed_once() {
 	ok_run
 	[[ "$batch_log" == *"0 bins kept, 0 sent"* ]]
 	[ "$(last target.ahead.cpu)" = "[$((HIST_END - 600)), 7.0]" ]
+	[ -z "$(entry target.ahead.cpu)" ]
 }
 
 @test "a metric unknown to the local Graphite gets every point fetched" {
@@ -238,13 +272,13 @@ failed_once() {
 		[[ "$batch_log" == *"attempt $i of 5 failed, queued again: cannot fetch 'http://127.0.0.1:$port/render?target=x&format=json': "* ]]
 		[[ "$(queued)" == *"\"attempts\":$i,"* ]]
 		[[ "$(queued)" == *'"last_error":"cannot fetch '* ]]
-		[ -z "$(queued processing)" ]
+		[ -z "$(running)" ]
 	done
 	flux_batch populate
 	[ "$batch_status" = 1 ]
 	[[ "$batch_log" == *"error: populate 'target.down.cpu': dropped after 5 attempts: cannot fetch 'http://127.0.0.1:$port/"* ]]
 	[ -z "$(queued)" ]
-	[ -z "$(queued processing)" ]
+	[ -z "$(running)" ]
 	[ -z "$(last target.down.cpu)" ]
 }
 
@@ -264,7 +298,7 @@ failed_once() {
 	kill -9 "$pid"
 	wait "$pid" || true
 	[ -z "$(queued)" ]
-	[[ "$(queued processing)" == *'"metric":"target.kill.cpu"'*'"attempts":1,'* ]]
+	[[ "$(running)" == *'"metric":"target.kill.cpu"'*'"attempts":1,'* ]]
 	rm "$REMOTE_DIR/kill.json.hold"
 	flux_batch populate
 	ok_run
@@ -272,7 +306,7 @@ failed_once() {
 	[[ "$batch_log" == *"30 bins kept, 30 sent"* ]]
 	wait_count target.kill.cpu $((N - 1860)) "$N" 30
 	[ -z "$(queued)" ]
-	[ -z "$(queued processing)" ]
+	[ -z "$(running)" ]
 }
 
 @test "a job killed by SIGKILL at random points, three times, is completed by the next run" {
@@ -294,9 +328,155 @@ failed_once() {
 	flux_batch populate
 	ok_run
 	[ -z "$(queued)" ]
-	[ -z "$(queued processing)" ]
+	[ -z "$(running)" ]
 	wait_count target.rkill.cpu $((N - 10001 * 60)) "$N" 10000 30
 	[ "$(whisper_fetch_value target.rkill.cpu $((N - 600)))" = "$(printf '%d.500000' $(( (N - 600) / 60 % 1000 )))" ]
+}
+
+# node_b: a second node's config (its own spool, so its own lock and node
+# id) beside the suite's, in $STACK_DIR/flux-b.conf.
+node_b() {
+	mkdir -p "$STACK_DIR/spool-b"
+	chmod 777 "$STACK_DIR/spool-b"
+	sed "s|^FLUX_SPOOL_PATH = .*|FLUX_SPOOL_PATH = $STACK_DIR/spool-b|" "$FLUX_CONF" \
+	    > "$STACK_DIR/flux-b.conf"
+}
+
+# redis_ms: Redis's clock in milliseconds (leases are on it).
+redis_ms() {
+	redis-cli -s "$REDIS_SOCK" time | { read -r s; read -r us; echo $(( s * 1000 + us / 1000 )); }
+}
+
+# held_job METRIC: a job for METRIC whose one answer (5 points) waits
+# while $REMOTE_DIR/METRIC.json.hold exists.
+held_job() {
+	local N=$(( $(date +%s) / 60 * 60 ))
+	gfile "$1.json" "$((N - 300)):1" "$((N - 240)):2" "$((N - 180)):3" \
+	    "$((N - 120)):4" "$((N - 60)):5"
+	touch "$REMOTE_DIR/$1.json.hold"
+	job "$1" graphite "$REMOTE_URL/hold/$1.json"
+}
+
+# asked N: wait until the fake remote has been asked N held URLs.
+asked() {
+	_stack_wait_for "" 30 eval "[ \"\$(grep -c '^/hold/' '$REMOTE_DIR/requests.log' 2>/dev/null)\" -ge $1 ]"
+}
+
+@test "runs on two nodes at once never take the same job, and leave none" {
+	node_b
+	for i in 1 2 3 4 5 6; do held_job "target.two.n$i"; done
+	"$FLUX_TOP/batch/flux-batch" populate 2>"$BATS_TEST_TMPDIR/a.log" 3>&- &
+	a=$!
+	"$FLUX_TOP/batch/flux-batch" -c "$STACK_DIR/flux-b.conf" populate \
+	    2>"$BATS_TEST_TMPDIR/b.log" 3>&- &
+	b=$!
+	# Each node holds a job of its own before any answer comes.
+	asked 2
+	[ "$(redis-cli -s "$REDIS_SOCK" zcard flux.populate_metric.running)" = 2 ]
+	[ "$(redis-cli -s "$REDIS_SOCK" zrange flux.populate_metric.running 0 -1 | cut -d' ' -f1 | sort -u | wc -l)" = 2 ]
+	rm "$REMOTE_DIR"/*.hold
+	wait "$a"
+	wait "$b"
+	cat "$BATS_TEST_TMPDIR/a.log" "$BATS_TEST_TMPDIR/b.log" > "$BATS_TEST_TMPDIR/both.log"
+	for i in 1 2 3 4 5 6; do
+		[ "$(grep -c "populate 'target.two.n$i': 1 of 1 URLs fetched, 5 points, 5 bins kept, 5 sent" "$BATS_TEST_TMPDIR/both.log")" = 1 ]
+		[ "$(grep -c "^/hold/target.two.n$i.json" "$REMOTE_DIR/requests.log")" = 1 ]
+		wait_count "target.two.n$i" $(( $(date +%s) - 600 )) "$(date +%s)" 5 >/dev/null
+	done
+	grep -q "jobs done" "$BATS_TEST_TMPDIR/a.log"
+	grep -q "jobs done" "$BATS_TEST_TMPDIR/b.log"
+	[ -z "$(queued)" ]
+	[ -z "$(running)" ]
+}
+
+@test "another node's job is left alone until its lease runs out, then taken with its attempt counted" {
+	port=$(flux_free_port)
+	job target.other.cpu graphite "http://127.0.0.1:$port/render?target=x&format=json"
+	# As a run of another node leaves it when it dies: its attempt counted.
+	text=$(redis-cli -s "$REDIS_SOCK" rpop flux.populate_metric.queue)
+	text=${text/\"attempts\":0,/\"attempts\":1,}
+	deadline=$(( $(redis_ms) + 2500 ))
+	redis-cli -s "$REDIS_SOCK" zadd flux.populate_metric.running "$deadline" \
+	    "00000000000000aa 00000000000000bb $text" >/dev/null
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" != *target.other.cpu* ]]
+	[ "$(running | wc -l)" = 1 ]
+	_stack_wait_for "" 10 eval "[ \$(redis_ms) -gt $deadline ]"
+	flux_batch populate
+	[ "$batch_status" = 1 ]
+	[[ "$batch_log" == *"populate: 1 jobs left by an interrupted run queued again"* ]]
+	[[ "$batch_log" == *"populate 'target.other.cpu': attempt 2 of 5 failed, queued again: "* ]]
+	[[ "$(queued)" == *'"attempts":2,'* ]]
+	[ -z "$(running)" ]
+}
+
+@test "a job leased by this node's own run that died is taken back at once" {
+	flux_batch populate
+	node=$(head -c 16 "$STACK_DIR/spool/.flux-batch.lock")
+	[[ "$node" =~ ^[0-9a-f]{16}$ ]]
+	job target.own.cpu graphite "$HIST_URL"
+	text=$(redis-cli -s "$REDIS_SOCK" rpop flux.populate_metric.queue)
+	redis-cli -s "$REDIS_SOCK" zadd flux.populate_metric.running $(( $(redis_ms) + 600000 )) \
+	    "$node 00000000000000cc $text" >/dev/null
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"populate: 1 jobs left by an interrupted run queued again"* ]]
+	[[ "$batch_log" == *"populate 'target.own.cpu': "*"180 bins kept, 180 sent"* ]]
+	[ -z "$(running)" ]
+	# The id stays the node's from run to run.
+	[ "$(head -c 16 "$STACK_DIR/spool/.flux-batch.lock")" = "$node" ]
+}
+
+@test "a running job's lease is renewed: a run on another node meanwhile leaves it alone" {
+	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "FLUX_BATCH_LEASE_SECONDS = 3"
+	node_b
+	held_job target.renewed.cpu
+	"$FLUX_TOP/batch/flux-batch" populate 2>"$BATS_TEST_TMPDIR/a.log" 3>&- &
+	a=$!
+	asked 1
+	deadline=$(( $(redis-cli -s "$REDIS_SOCK" zrange flux.populate_metric.running 0 0 withscores | sed -n 2p) ))
+	# Past the first lease's end: only renewals keep the job node A's.
+	_stack_wait_for "" 30 eval "[ \$(redis_ms) -gt $((deadline + 1000)) ]"
+	flux_batch -c "$STACK_DIR/flux-b.conf" populate
+	ok_run
+	[[ "$batch_log" != *target.renewed.cpu* ]]
+	[ "$(running | wc -l)" = 1 ]
+	rm "$REMOTE_DIR/target.renewed.cpu.json.hold"
+	wait "$a"
+	grep -q "populate 'target.renewed.cpu': 1 of 1 URLs fetched, 5 points, 5 bins kept, 5 sent" "$BATS_TEST_TMPDIR/a.log"
+	[ -z "$(queued)" ]
+	[ -z "$(running)" ]
+}
+
+@test "a run whose lease was lost to another node stops and leaves the job to it" {
+	write_conf "GRAPHITE_PORT = $GRAPHITE_WEB_PORT" "FLUX_BATCH_LEASE_SECONDS = 3"
+	held_job target.lost.cpu
+	"$FLUX_TOP/batch/flux-batch" populate 2>"$BATS_TEST_TMPDIR/a.log" 3>&- &
+	a=$!
+	asked 1
+	# As another node would once the lease had run out: the job is its now.
+	entry=$(redis-cli -s "$REDIS_SOCK" zrange flux.populate_metric.running 0 0)
+	redis-cli -s "$REDIS_SOCK" zrem flux.populate_metric.running "$entry" >/dev/null
+	redis-cli -s "$REDIS_SOCK" zadd flux.populate_metric.running $(( $(redis_ms) + 600000 )) \
+	    "00000000000000dd 00000000000000ee ${entry#* * }" >/dev/null
+	wait "$a"
+	grep -q "warn: populate 'target.lost.cpu': its lease ran out and another run took it; leaving it to that run" "$BATS_TEST_TMPDIR/a.log"
+	if grep -q "target.lost.cpu': .* sent" "$BATS_TEST_TMPDIR/a.log"; then false; fi
+	[ -z "$(queued)" ]
+	[ "$(redis-cli -s "$REDIS_SOCK" zrange flux.populate_metric.running 0 -1 | cut -c1-16)" = 00000000000000dd ]
+	[ -z "$(last target.lost.cpu)" ]
+	rm "$REMOTE_DIR/target.lost.cpu.json.hold"
+}
+
+@test "jobs a Flux from before leases left in its processing list are queued again" {
+	job target.legacy.cpu graphite "$HIST_URL"
+	redis-cli -s "$REDIS_SOCK" rpoplpush flux.populate_metric.queue flux.populate_metric.processing >/dev/null
+	flux_batch populate
+	ok_run
+	[[ "$batch_log" == *"populate: 1 jobs left by an interrupted run queued again"* ]]
+	[[ "$batch_log" == *"populate 'target.legacy.cpu': "*"180 bins kept, 180 sent"* ]]
+	[ "$(redis-cli -s "$REDIS_SOCK" exists flux.populate_metric.processing)" = 0 ]
 }
 
 @test "a Prometheus remote: query_range, and Vista's instant query over a range" {
@@ -534,7 +714,7 @@ failed_once() {
 	[[ "$batch_log" == *"error: populate 'target.part': completed without the answers that failed: 1 of 2 URLs failed"* ]]
 	[ "$(last target.part)" = "[$((N - 60)), 2.0]" ]
 	[ -z "$(queued)" ]
-	[ -z "$(queued processing)" ]
+	[ -z "$(running)" ]
 }
 
 @test "a job's URLs are fetched side by side" {
@@ -581,7 +761,7 @@ failed_once() {
 	[[ "$batch_log" == *"upload $UPNS.budget: complete, 8 points submitted"* ]]
 	[ "$(queued | wc -l)" = 2 ]
 	[[ "$(queued)" == *'"metric":"target.hang1"'*'"attempts":1,'* ]]
-	[ -z "$(queued processing)" ]
+	[ -z "$(running)" ]
 }
 
 @test "a queued URL whose host is not in FLUX_POPULATE_ALLOWED_HOSTS is not fetched" {
@@ -637,7 +817,7 @@ failed_once() {
 	[[ "$batch_log" == *"error: populate: dropped an unreadable job: queued job is not JSON"* ]]
 	[[ "$batch_log" == *"error: populate: dropped an unreadable job: queued job is not valid: invalid metric - a/b - invalid characters in name"* ]]
 	[ -z "$(queued)" ]
-	[ -z "$(queued processing)" ]
+	[ -z "$(running)" ]
 }
 
 @test "Redis unreachable: flux-batch populate fails with a clear message" {

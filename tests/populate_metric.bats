@@ -57,7 +57,7 @@ urls() { populate_post "$(jq -c --arg s "$1" '.fetch_resolution_urls = $s' <<<"$
 	populate_post "$BASE"
 	expect 204 ""
 	[ "$(queued)" = "$QUEUED" ]
-	[ -z "$(queued processing)" ]
+	[ -z "$(running)" ]
 }
 
 @test "the legacy string is also accepted quoted once, with double-quoted items, escapes and a trailing comma" {
@@ -94,7 +94,8 @@ urls() { populate_post "$(jq -c --arg s "$1" '.fetch_resolution_urls = $s' <<<"$
 	populate_post "$BASE"
 	expect 204
 	# A job being run counts as well.
-	redis-cli -s "$REDIS_SOCK" rpoplpush flux.populate_metric.queue flux.populate_metric.processing >/dev/null
+	job=$(redis-cli -s "$REDIS_SOCK" rpop flux.populate_metric.queue)
+	redis-cli -s "$REDIS_SOCK" zadd flux.populate_metric.running 1 "00aa 11bb $job" >/dev/null
 	populate_post "$BASE"
 	expect 204
 	populate_post "$BASE"
@@ -105,7 +106,7 @@ urls() { populate_post "$(jq -c --arg s "$1" '.fetch_resolution_urls = $s' <<<"$
 	expect 204
 	[ "$(queued | wc -l)" = 2 ]
 	# An owner cannot be given in the payload.
-	redis-cli -s "$REDIS_SOCK" del flux.populate_metric.queue flux.populate_metric.processing >/dev/null
+	redis-cli -s "$REDIS_SOCK" del flux.populate_metric.queue flux.populate_metric.running >/dev/null
 	with ".key = \"$PKEY\" | .owner = \"$OWNER\""
 	expect 204
 	[[ "$(queued)" != *"$OWNER"* ]]

@@ -112,6 +112,16 @@ nothing_written() {
 	[ "$(jq -r .info_file "$d/upload.json")" = null ]
 }
 
+@test "an info_file part without a file, as a browser sends an empty file input, is no info_file" {
+	upload_form "info_file=@/dev/null;filename="
+	expect 200
+	d=$(upload_dir "$(upload_id)")
+	[ "$(jq -c . "$d/info.json")" = '{"parent_metric_namespace":"temp_monitoring.warehouse.2.012383","timezone":"GMT","format":"csv","archive":"none","skip_rows":"5","header_row":"0","date_orientation":"rows","columns_to_metrics":"date,roof,floor"}' ]
+	[ "$(jq -r .info_file "$d/upload.json")" = null ]
+	run ls "$d"
+	[ "$output" = "$UPCSV"$'\n'info.json$'\n'status.json$'\n'upload.json ]
+}
+
 @test "info_file wins over the form's fields" {
 	jq '.timezone = "America/New_York"' "$FIXTURES/info.json" > "$STACK_DIR/info.json"
 	upload_form "info_file=@$STACK_DIR/info.json" timezone=GMT
@@ -234,6 +244,12 @@ nothing_written() {
 
 @test "a missing data_file is refused" {
 	upload_form -data_file
+	expect 400 "$(err_body 400 'no data_file in the POST variables')"
+	nothing_written
+}
+
+@test "a data_file part without a file is a missing data_file" {
+	upload_form "data_file=@/dev/null;filename="
 	expect 400 "$(err_body 400 'no data_file in the POST variables')"
 	nothing_written
 }
@@ -462,6 +478,13 @@ nothing_written() {
 	http "$FLUX_URL/upload_status?upload_id_key=$id"
 	expect 200
 	[ "$(printf '%s' "$cgi_body" | jq -r .upload.status)" = pending ]
+}
+
+@test "upload_status of an upload not on this node's disk, Redis unreachable: 503, not unknown" {
+	sed -i "s|^REDIS_SOCKET_PATH = .*|REDIS_SOCKET_PATH = $STACK_DIR/nothing.sock|" "$FLUX_CONF"
+	# Another node's upload, or one done and deleted: only Redis knows it.
+	http "$FLUX_URL/upload_status?upload_id_key=$UPNS.1700000000_0123456789abcdef0123456789abcdef"
+	expect 503 "$(err_body 503 'redis unavailable')"
 }
 
 @test "an upload is still accepted while Redis is unreachable" {

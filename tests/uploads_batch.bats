@@ -162,6 +162,9 @@ example_points() {
 	run --separate-stderr batch uploads
 	[ "$(last "$UPNS.roof")" = "[$((T0 + 2700)), 46.34]" ]
 	[ "$(last "$UPNS.floor")" = "[$((T0 + 2700)), 23.06]" ]
+	# And its entry in flux.last.metric_data, which Skyline's readers look up first.
+	[ "$(entry "$UPNS.roof")" = "{'timestamp': $((T0 + 2700)), 'value': 46.34}" ]
+	[ "$(entry "$UPNS.floor")" = "{'timestamp': $((T0 + 2700)), 'value': 23.06}" ]
 }
 
 @test "a dropped-in upload with the key in info.json is processed the same way" {
@@ -218,6 +221,16 @@ example_points() {
 	[ "$(status_of "$UPNS.newer" ".columns[\"roof ($UPCSV)\"]")" = "complete - 2 points submitted, 2 already known" ]
 }
 
+@test "only points newer than the entry Skyline left in flux.last.metric_data are sent" {
+	use_capture
+	redis-cli -s "$REDIS_SOCK" hset flux.last.metric_data "$UPNS.roof" "{'timestamp': $((T0 + 1800)), 'value': None}" >/dev/null
+	drop_example newer
+	run --separate-stderr batch uploads
+	[ "$(captured | grep -c "^$UPNS.roof ")" = 1 ]
+	[ "$(status_of "$UPNS.newer" ".columns[\"roof ($UPCSV)\"]")" = "complete - 1 points submitted, 3 already known" ]
+	[ "$(entry "$UPNS.roof")" = "{'timestamp': $((T0 + 2700)), 'value': 46.34}" ]
+}
+
 @test "flux.last never moves back when older data is resubmitted" {
 	use_capture
 	redis-cli -s "$REDIS_SOCK" set "flux.last.$UPNS.roof" "[2000000000, 1.0]" >/dev/null
@@ -225,6 +238,7 @@ example_points() {
 	run --separate-stderr batch uploads
 	outcome old complete
 	[ "$(last "$UPNS.roof")" = "[2000000000, 1.0]" ]
+	[ -z "$(entry "$UPNS.roof")" ]
 }
 
 @test "-n prints what it would send and changes nothing" {
@@ -818,6 +832,101 @@ PY
 	printf '{"upload_id_key": "%s.crashed", "status": "processing"}' "$UPNS" > "$STACK_DIR/uploads/$UPNS/crashed/status.json"
 	run --separate-stderr batch uploads
 	outcome crashed complete
+}
+
+# lease_of NAME: the lease key of the dropped-in upload NAME.
+lease_of() { echo "flux.upload.lease.$UPNS.$1"; }
+
+# day_csv N: the docs' columns, 4 rows on day N after the example's.
+day_csv() {
+	local t=$((T0 + 86400 * $1)) i
+	echo 'Date,Roof,Floor'
+	for i in 0 1 2 3; do
+		echo "$(date -u -d "@$((t + 900 * i))" '+%d-%m-%Y %H:%M'),$((40 + i)).5,$((20 + $1)).25"
+	done
+}
+
+@test "an upload another node has leased is left alone, and taken once the lease runs out" {
+	use_capture
+	drop_example leased
+	redis-cli -s "$REDIS_SOCK" set "$(lease_of leased)" "00000000000000aa 00000000000000bb" px 2500 >/dev/null
+	run --separate-stderr batch uploads
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"info: upload $UPNS.leased: leased to another node; left to it"* ]]
+	[ -d "$STACK_DIR/uploads/$UPNS/leased" ]
+	[ -z "$(status_of "$UPNS.leased")" ]
+	_stack_wait_for "" 10 eval "[ \"\$(redis-cli -s '$REDIS_SOCK' exists '$(lease_of leased)')\" = 0 ]"
+	run --separate-stderr batch uploads
+	[ "$status" -eq 0 ]
+	outcome leased complete
+	[ "$(captured | wc -l)" = 8 ]
+}
+
+@test "an upload of a namespace whose earlier upload another node holds waits for it" {
+	use_capture
+	day_csv 1 | drop_csv first
+	day_csv 2 | drop_csv second
+	touch -d '1 hour ago' "$STACK_DIR/uploads/$UPNS/first"
+	redis-cli -s "$REDIS_SOCK" set "$(lease_of first)" "00000000000000aa 00000000000000bb" px 600000 >/dev/null
+	run --separate-stderr batch uploads
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"info: upload $UPNS.first: leased to another node; left to it"* ]]
+	[[ $stderr == *"info: upload $UPNS.second: waits for an earlier upload of its namespace that another node holds"* ]]
+	[ -d "$STACK_DIR/uploads/$UPNS/second" ]
+	[ -z "$(status_of "$UPNS.second")" ]
+	[ "$(captured | wc -l)" = 0 ]
+	# The lease gone (its run ended), both run in order: every point lands.
+	redis-cli -s "$REDIS_SOCK" del "$(lease_of first)" >/dev/null
+	run --separate-stderr batch uploads
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"first: complete, 8 points submitted"*"second: complete, 8 points submitted"* ]]
+	[ "$(captured | wc -l)" = 16 ]
+}
+
+@test "an upload leased by this node's own run that died is taken back at once, and its lease ended" {
+	use_capture
+	batch flush
+	node=$(head -c 16 "$STACK_DIR/spool/.flux-batch.lock")
+	drop_example mine
+	redis-cli -s "$REDIS_SOCK" set "$(lease_of mine)" "$node 00000000000000cc" px 600000 >/dev/null
+	run --separate-stderr batch uploads
+	[ "$status" -eq 0 ]
+	outcome mine complete
+	[ "$(redis-cli -s "$REDIS_SOCK" exists "$(lease_of mine)")" = 0 ]
+}
+
+@test "two nodes sharing DATA_UPLOADS_PATH process each upload once" {
+	use_capture
+	for d in 1 2 3 4 5 6; do day_csv "$d" | drop_csv "shared$d"; done
+	mkdir -p "$STACK_DIR/spool-b"
+	sed "s|^FLUX_SPOOL_PATH = .*|FLUX_SPOOL_PATH = $STACK_DIR/spool-b|" "$FLUX_CONF" > "$STACK_DIR/flux-b.conf"
+	batch uploads 2>"$BATS_TEST_TMPDIR/a.log" &
+	a=$!
+	batch -c "$STACK_DIR/flux-b.conf" uploads 2>"$BATS_TEST_TMPDIR/b.log" &
+	b=$!
+	wait "$a"
+	wait "$b"
+	cat "$BATS_TEST_TMPDIR/a.log" "$BATS_TEST_TMPDIR/b.log" > "$BATS_TEST_TMPDIR/both.log"
+	for d in 1 2 3 4 5 6; do
+		[ "$(grep -c "upload $UPNS.shared$d: complete, 8 points submitted" "$BATS_TEST_TMPDIR/both.log")" = 1 ] ||
+			{ cat "$BATS_TEST_TMPDIR/both.log" >&2; false; }
+		outcome "shared$d" complete
+	done
+	# Every point once: 6 uploads of 2 columns by 4 rows.
+	[ "$(captured | wc -l)" = 48 ]
+	[ "$(captured | sort -u | wc -l)" = 48 ]
+	if grep -q error "$BATS_TEST_TMPDIR/both.log"; then cat "$BATS_TEST_TMPDIR/both.log" >&2; false; fi
+	[ -z "$(ls "$STACK_DIR/uploads/$UPNS")" ]
+}
+
+@test "without Redis no upload is taken: each is leased there while it is processed" {
+	drop_example noredis
+	sed -i "s|^REDIS_SOCKET_PATH = .*|REDIS_SOCKET_PATH = $STACK_DIR/nothing.sock|" "$FLUX_CONF"
+	run --separate-stderr batch uploads
+	[ "$status" -eq 1 ]
+	[[ $stderr == *"error: uploads: cannot connect to redis '$STACK_DIR/nothing.sock': No such file or directory; 1 uploads wait (each is leased in redis while it is processed)"* ]]
+	[ -d "$STACK_DIR/uploads/$UPNS/noredis" ]
+	[ ! -e "$STACK_DIR/uploads/$UPNS/noredis/status.json" ] || [ "$(jq -r .status "$STACK_DIR/uploads/$UPNS/noredis/status.json")" != processing ]
 }
 
 @test "a temporary directory left by a killed upload_data is swept after a day" {

@@ -2,11 +2,18 @@
 -- in common/store_claim.c once the request's points are delivered or
 -- spooled (and, since it no longer changes the client's answer, after the
 -- answer has gone): the claim moves from the pending set to the done set
--- with an expiry on Redis's clock, as dedup.lua's deadlines.
--- KEYS: the pending set, the done set. ARGV: the token, how long done
--- lasts in milliseconds.
+-- with an expiry on Redis's clock, as dedup.lua's deadlines, and the
+-- request's counts are added to its minute's self-metrics (stats.lua, in
+-- front of this file).
+-- KEYS: the pending set, the done set, the hash of this minute's
+-- self-metrics. ARGV: the token, how long done lasts in milliseconds, the
+-- request's counts and its delivery outcome for count_stats().
+local PENDING_SET, DONE_SET, STATS = KEYS[1], KEYS[2], KEYS[3]
+local token, done_ms, stats_spec, stats_delivery = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+
+count_stats(STATS, stats_spec, stats_delivery)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREM', PENDING_SET, token)
+redis.call('ZADD', DONE_SET, now + tonumber(done_ms), token)
 return 0

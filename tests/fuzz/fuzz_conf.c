@@ -31,6 +31,13 @@ check(const struct flux_conf *c)
 	    c->max_metrics_per_post <= 0 || c->carbon_timeout_ms <= 0 ||
 	    c->carbon_host == NULL || c->spool_path == NULL)
 		abort();
+	/* Every sentinel that loaded is one the store can split and dial. */
+	for (i = 0; i < c->redis_sentinels.n; i++)
+		if (flux_conf_hostport(c->redis_sentinels.v[i], NULL, 0, NULL) == -1)
+			abort();
+	if (c->redis_sentinel_master == NULL || *c->redis_sentinel_master == '\0' ||
+	    c->batch_lease_seconds < 2)
+		abort();
 }
 
 int

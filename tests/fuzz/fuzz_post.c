@@ -115,6 +115,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (resp.status != 400 && json_has_nul_escape(data + 1, size - 1))
 		abort();	/* a string was read cut short */
 	free(req.body);
+	free(resp.metric);	/* what serve() frees after the log line */
 	flux_buf_free(&resp.body);
 	return 0;
 }

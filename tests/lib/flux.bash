@@ -60,6 +60,10 @@ write_conf() {
 		"FLUX_CARBON_PICKLE_PORT = ${CARBON_PICKLE_PORT:-1}"
 		"FLUX_SPOOL_PATH = $STACK_DIR/spool"
 		"FLUX_CARBON_TIMEOUT_MS = 2000"
+		# flux-batch's own metrics would join what a test's carbon gets:
+		# tests/selfmetrics.bats turns them on.
+		"FLUX_SELF_METRICS = false"
+		"FLUX_BATCH_LOG = none"
 	)
 	local line extra
 	{
@@ -143,12 +147,39 @@ err_body() { printf '{"code": %s, "message": "%s"}' "$1" "$2"; }
 
 # last METRIC: the flux.last record of a metric ("" when none).
 last() { redis-cli -s "$REDIS_SOCK" get "flux.last.$1"; }
+# entry METRIC: its entry in the hash flux.last.metric_data, which Skyline's
+# readers look up first ("" when none).
+entry() { redis-cli -s "$REDIS_SOCK" hget flux.last.metric_data "$1"; }
 
 # minute_ts [AGO]: a minute-aligned timestamp AGO minutes back (default 1).
 minute_ts() { echo $(( $(date +%s) / 60 * 60 - 60 * ${1:-1} )); }
 
 # spool_count: files waiting in the spool.
 spool_count() { find "$STACK_DIR/spool" -name '*.spool' | wc -l; }
+
+# load_scripts: Redis caches the scripts a request calls by SHA1, as after
+# an earlier request, so that commandstats count the request alone.
+load_scripts() {
+	local n
+	for n in dedup confirm; do
+		"$FLUX_TOP/tests/unit/lua_text" "$n" |
+			redis-cli -s "$REDIS_SOCK" -x script load >/dev/null
+	done
+}
+
+# await_output WANT CMD...: poll CMD (for up to 30 s) until it prints WANT;
+# what a request does after its answer (the end of its claim, its
+# self-metrics) may come after the client has the answer, so a test waits.
+await_output() {
+	local want=$1 i
+	shift
+	for i in $(seq 300); do
+		[ "$("$@")" = "$want" ] && return 0
+		sleep 0.1
+	done
+	echo "still not $want: $("$@")" >&2
+	return 1
+}
 
 # ------------------------------------------------------ populate_metric --
 
@@ -159,10 +190,16 @@ populate_post() {
 	cgi populate_metric POST "" "$f" "$@"
 }
 
-# queued [LIST]: the jobs in the populate queue (or LIST: processing), one
-# per line, oldest first.
+# queued: the jobs in the populate queue, one per line, oldest first.
 queued() {
-	redis-cli -s "$REDIS_SOCK" lrange "flux.populate_metric.${1:-queue}" 0 -1 | tac
+	redis-cli -s "$REDIS_SOCK" lrange flux.populate_metric.queue 0 -1 | tac
+}
+
+# running: the populate jobs leased to a run ("<node> <token> <job>" in
+# the sorted set flux.populate_metric.running), without node and token.
+running() {
+	redis-cli -s "$REDIS_SOCK" zrange flux.populate_metric.running 0 -1 |
+	    sed 's/^[0-9a-f]* [0-9a-f]* //'
 }
 
 # flux_batch ARGS...: run flux-batch with the suite's config; sets
@@ -204,4 +241,38 @@ wait_count() {
 		fi
 		sleep 0.2
 	done
+}
+
+# load_body PREFIX CLIENT STEP METRICS T0: the metric_data_post body of one
+# client's request at one step of the load scripts (bench/faults.sh,
+# tests/cluster/run.sh): METRICS points PREFIX.m<i> at T0 + 60 * STEP, all
+# valued CLIENT * 1000 + STEP, so that clients racing on one step carry
+# values that say which request was delivered.
+load_body() {
+	local m sep="" ts=$(($5 + 60 * $3)) v=$(( $2 * 1000 + $3 ))
+	printf '{"key": "%s", "metrics": [' "$KEY"
+	for ((m = 0; m < $4; m++)); do
+		printf '%s{"metric": "%s.m%d", "timestamp": %d, "value": %d}' \
+		    "$sep" "$1" "$m" "$ts" "$v"
+		sep=", "
+	done
+	printf ']}'
+}
+
+# load_start CLIENTS CMD...: "CMD... N" in the background for each client
+# N from 1 to CLIENTS (the clients of the load scripts), their pids in
+# LOAD_PIDS; load_wait waits until every one has ended.
+load_start() {
+	local n=$1 c
+	shift
+	LOAD_PIDS=()
+	for ((c = 1; c <= n; c++)); do
+		"$@" "$c" &
+		LOAD_PIDS+=($!)
+	done
+}
+
+load_wait() {
+	local p
+	for p in "${LOAD_PIDS[@]}"; do wait "$p"; done
 }

@@ -1,9 +1,10 @@
 #!/bin/bash
 # tests/pkg/test-package.sh - the Debian package, end to end: build it,
 # lintian it, install it with apt-get, set a key, send a point through
-# Apache and read it back from whisper, upgrade it keeping the edited
-# configuration and cron entry, remove it, purge it, and find nothing of
-# Flux left.
+# Apache and read it back from whisper, enable the site for Vista and send
+# one at the root of its port, upgrade it keeping the edited configuration,
+# cron entry and site, remove it (the site disabled), install it again (the
+# site enabled again), purge it, and find nothing of Flux left.
 #
 # It changes the system it runs on (packages, Apache's ports): run it in a
 # throwaway root, as CI does:
@@ -52,18 +53,20 @@ for p in flux apache2 redis-server cron; do
 	is "package $p" "$(dpkg-query -W -f='${db:Status-Status}' "$p")" installed
 done
 is "conffiles" "$(dpkg-query -W -f='${Conffiles}\n' flux | awk 'NF {print $1}' | sort | tr '\n' ' ')" \
-	"/etc/apache2/conf-available/flux.conf /etc/cron.d/flux /etc/flux/flux.conf "
+	"/etc/apache2/conf-available/flux.conf /etc/apache2/sites-available/flux-vista.conf /etc/cron.d/flux /etc/flux/flux.conf "
 is "flux.conf" "$(stat -c '%U:%G %a' /etc/flux/flux.conf)" "root:www-data 640"
 for d in /var/spool/flux /var/lib/flux/data_uploads /var/lib/flux/processed_uploads; do
 	is "$d" "$(stat -c '%U:%G %a' "$d")" "www-data:www-data 750"
 done
 for f in /usr/sbin/flux-batch /usr/lib/flux/cgi-bin/metric_data \
+    /usr/lib/flux/cgi-bin/status_page /usr/lib/flux/cgi-bin/upload_page \
     /usr/share/man/man5/flux.conf.5.gz /usr/share/man/man7/flux.7.gz \
     /usr/share/man/man8/flux-batch.8.gz /etc/apache2/conf-enabled/flux.conf \
     /etc/apache2/mods-enabled/cgid.load; do
 	[ -e "$f" ] || fail "$f is missing"
 done
 [ ! -e /usr/lib/cgi-bin/flux ] || fail "programs under /usr/lib/cgi-bin"
+[ ! -e /etc/apache2/sites-enabled/flux-vista.conf ] || fail "the site for Vista is enabled on install"
 
 # The cron entry's command, as cron runs it (as www-data, with its PATH).
 cron_cmd=$(grep -v -e '^#' -e '^$' -e '^[A-Z]*=' /etc/cron.d/flux | cut -d' ' -f7-)
@@ -115,12 +118,31 @@ send_point() {
 	is "whisper $1" "$(whisper_fetch_value "$1" "$ts")" 42.000000
 }
 step "a point through Apache into whisper"
-is "status" "$(curl -s "$H/flux/metric_data?status=true")" '{"status": "ok"}'
+is "status" "$(curl -s "$H/flux/metric_data?status=true" | cut -c1-18)" '{"status": "ok", '
 send_point pkg.test.install
 is "Debian's /cgi-bin/ alias" "$(curl -s -o /dev/null -w '%{http_code}' "$H/cgi-bin/flux/metric_data?status=true")" 404
 head -c 3000000 /dev/zero > "$STACK_DIR/big"
 is "LimitRequestBody" "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$STACK_DIR/big" "$H/flux/metric_data_post")" 413
 is "cron run, configured" "$(cron_run; echo "rc=$?")" "rc=0"
+
+# vista_point METRIC: a point of now at the root of the Vista port, as
+# Vista's worker sends it, read back from whisper.
+vista_point() {
+	local ts
+	ts=$(date +%s)
+	is "Vista's GET $1" "$(curl -s -w '%{http_code}' "$V/metric_data?metric=$1&value=42&timestamp=$ts&key=$KEY")" 204
+	is "whisper $1" "$(whisper_fetch_value "$1" "$ts")" 42.000000
+}
+step "the site for Vista: the root paths on a port of their own, once enabled"
+vport=$(flux_free_port)
+V="http://127.0.0.1:$vport"
+# The administrator's edit: this root's free port in place of Skyline's 8000.
+sed -i "s/127.0.0.1:8000/127.0.0.1:$vport/g" /etc/apache2/sites-available/flux-vista.conf
+a2ensite -q flux-vista
+apache2ctl graceful
+for _ in $(seq 50); do curl -s -o /dev/null "$V/" && break; sleep 0.2; done
+vista_point pkg.test.vista
+is "the Vista port, another path" "$(curl -s -o /dev/null -w '%{http_code}' "$V/flux/metric_data?status=true")" 403
 
 step "upgrading to a newer version keeps the edited configuration and cron entry"
 sed -i 's/^MAILTO=root$/MAILTO=ops/' /etc/cron.d/flux
@@ -134,20 +156,35 @@ apt-get install -y "$(readlink -f /tmp/flux_*+up1_*.deb)" >/tmp/flux-apt-up.log 
 is "version" "$(dpkg-query -W -f='${Version}' flux)" "$(dpkg-parsechangelog -l "$up/debian/changelog" -S Version)"
 grep -qx "FLUX_SELF_API_KEY = $KEY" /etc/flux/flux.conf || fail "the key was lost in the upgrade"
 grep -qx 'MAILTO=ops' /etc/cron.d/flux || fail "the cron edit was lost in the upgrade"
+grep -qx "Listen 127.0.0.1:$vport" /etc/apache2/sites-available/flux-vista.conf || fail "the site's edit was lost in the upgrade"
+[ -e /etc/apache2/sites-enabled/flux-vista.conf ] || fail "the site for Vista was disabled by the upgrade"
 is "flux.conf after the upgrade" "$(stat -c '%U:%G %a' /etc/flux/flux.conf)" "root:www-data 640"
 apache2ctl graceful
 sleep 1
 send_point pkg.test.upgrade
+vista_point pkg.test.vista.upgrade
 
 step "remove: Apache stops serving Flux, the configuration stays, cron is silent"
 apt-get remove -y flux >/tmp/flux-apt-rm.log 2>&1 || { tail -40 /tmp/flux-apt-rm.log; fail "apt-get remove"; }
 [ ! -e /usr/sbin/flux-batch ] || fail "flux-batch left after remove"
 [ ! -e /etc/apache2/conf-enabled/flux.conf ] || fail "Apache conf still enabled after remove"
+[ ! -e /etc/apache2/sites-enabled/flux-vista.conf ] || fail "the site for Vista still enabled after remove"
 grep -qx "FLUX_SELF_API_KEY = $KEY" /etc/flux/flux.conf || fail "remove took the configuration"
 apache2ctl graceful
 sleep 1
 is "after remove" "$(curl -s -o /dev/null -w '%{http_code}' "$H/flux/metric_data?status=true")" 404
 is "cron run, removed" "$(cron_run)" ""
+is "the Vista port after remove" "$(curl -s -o /dev/null -w '%{http_code}' "$V/metric_data?status=true")" 000
+
+step "installed again: the site the administrator enabled is enabled again"
+apt-get install -y "$(readlink -f /tmp/flux_*+up1_*.deb)" >/tmp/flux-apt-re.log 2>&1 ||
+	{ tail -40 /tmp/flux-apt-re.log; fail "apt-get install (again)"; }
+[ -e /etc/apache2/sites-enabled/flux-vista.conf ] || fail "the site for Vista not enabled again"
+apache2ctl graceful
+sleep 1
+for _ in $(seq 50); do curl -s -o /dev/null "$V/" && break; sleep 0.2; done
+vista_point pkg.test.vista.again
+apt-get remove -y flux >/tmp/flux-apt-rm2.log 2>&1 || { tail -40 /tmp/flux-apt-rm2.log; fail "apt-get remove (again)"; }
 
 step "purge: nothing of Flux is left"
 apt-get purge -y flux >/tmp/flux-apt-purge.log 2>&1 || { tail -40 /tmp/flux-apt-purge.log; fail "apt-get purge"; }
@@ -162,5 +199,5 @@ left+=$(ls -d /run/lock/*flux* /run/flux* 2>/dev/null || true)
 [ -z "$left" ] || fail "left after purge:
 $left"
 [ -z "$(ls -A /var/spool/cron/crontabs 2>/dev/null)" ] || fail "a user crontab exists"
-[ -z "$(ls /etc/apache2/conf-enabled | grep -i flux)" ] || fail "an Apache conf link is left"
+[ -z "$(ls /etc/apache2/conf-enabled /etc/apache2/sites-enabled | grep -i flux)" ] || fail "an Apache conf or site link is left"
 step "PASS"

@@ -9,7 +9,8 @@
 #
 # Installing is quiet when nothing is missing (CI re-runs stay fast); it
 # uses sudo when not root. Installing apache2 or redis-server may try to
-# start their system services: harmless, the tests never use them.
+# start their system services: harmless, the tests never use them. Those
+# of redis-sentinel and carbon-c-relay are kept from starting (below).
 #
 # The check is what make check runs first, so that a missing tool stops
 # the suite at once with the package to install, instead of a "command not
@@ -39,6 +40,10 @@ test  libclang-rt-dev
 # (tests/lib/sheet.bash writes workbooks with these)
 test  python3-openpyxl
 test  python3-xlwt
+# (tests/browser.bats: the chromium of Debian, driven over its DevTools
+# protocol by tests/browser/pages.py, with a font for its screenshots)
+test  chromium                chromium
+test  fonts-dejavu-core
 test  bats                    bats
 test  perl                    prove
 test  apache2                 apache2 htpasswd
@@ -49,6 +54,9 @@ test  systemd                 systemd-analyze
 test  libfcgi-bin             cgi-fcgi
 test  redis-server            redis-server
 test  redis-tools             redis-cli
+# (tests/cluster and bench/cluster.sh: Redis behind Sentinel, and the relay)
+test  redis-sentinel          redis-sentinel
+test  carbon-c-relay          carbon-c-relay
 test  graphite-carbon         carbon-cache
 test  python3-whisper         whisper-fetch
 test  graphite-web            graphite-manage
@@ -122,6 +130,32 @@ SUDO=()
 if [ "$EUID" -ne 0 ]; then
 	SUDO=(sudo)
 fi
+# Installed with their services kept from starting: redis-sentinel's would
+# take port 26379 and carbon-c-relay's port 2003 on every interface, where
+# the tests run their own sentinels and relays on private ports. They are
+# installed on their own, under an invoke-rc.d policy that refuses every
+# start (unless the machine has a policy already: a container's does the
+# same). The services stay enabled for the next boot.
+NO_START=" redis-sentinel carbon-c-relay "
+first=() quiet=()
+for pkg in "${missing[@]}"; do
+	if [[ $NO_START == *" $pkg "* ]]; then quiet+=("$pkg"); else first+=("$pkg"); fi
+done
 "${SUDO[@]}" apt-get update
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-	apt-get install -y --no-install-recommends "${missing[@]}"
+if [ ${#first[@]} -gt 0 ]; then
+	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends "${first[@]}"
+fi
+if [ ${#quiet[@]} -gt 0 ]; then
+	policy=/usr/sbin/policy-rc.d made=0 rc=0
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\n# tests/tools/deps.sh: no service starts while it installs\nexit 101\n' |
+			"${SUDO[@]}" tee "$policy" >/dev/null
+		"${SUDO[@]}" chmod 755 "$policy"
+		made=1
+	fi
+	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends "${quiet[@]}" || rc=$?
+	if [ "$made" = 1 ]; then "${SUDO[@]}" rm -f "$policy"; fi
+	exit "$rc"
+fi

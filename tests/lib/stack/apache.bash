@@ -27,6 +27,8 @@ LogLevel info
 # log_config is compiled in on Debian: loading it is a syntax error.
 LoadModule mpm_event_module $m/mod_mpm_event.so
 LoadModule authz_core_module $m/mod_authz_core.so
+# Require ip: the site for Vista (apache/flux-vista.conf.in).
+LoadModule authz_host_module $m/mod_authz_host.so
 LoadModule authz_user_module $m/mod_authz_user.so
 LoadModule authn_core_module $m/mod_authn_core.so
 LoadModule authn_file_module $m/mod_authn_file.so
