@@ -74,7 +74,7 @@ store_stats_sent(struct flux_store *s, int ok)
 int
 flux_store_count(struct flux_store *s, char err[])
 {
-	struct store_script	sc = { count_lua, { 0 }, { 0 } };
+	struct store_script	sc = { count_lua, { 0 }, { 0 }, NULL };
 	int			rc = 0;
 
 	if (!flux_stats_pending(s->stats))
@@ -127,7 +127,7 @@ flux_store_health(struct flux_store *s, int64_t now, const char *queue,
     const char *running, const char *legacy, struct flux_store_health *h,
     char err[])
 {
-	struct store_script	 sc = { health_lua, { 0 }, { 0 } };
+	struct store_script	 sc = { health_lua, { 0 }, { 0 }, NULL };
 	redisReply		*r = NULL;
 	int			 rc;
 
@@ -186,7 +186,7 @@ flux_store_history(struct flux_store *s, int64_t now, size_t n,
     flux_store_field_fn field, flux_store_record_fn record, void *ctx,
     char err[])
 {
-	struct store_script	 sc = { history_lua, { 0 }, { 0 } };
+	struct store_script	 sc = { history_lua, { 0 }, { 0 }, NULL };
 	redisReply		*r = NULL, *m;
 	size_t			 i, j;
 	int			 rc;
@@ -241,7 +241,7 @@ int
 flux_store_upload_new(struct flux_store *s, const char *key, const char *text,
     int64_t ttl, const char *recent, const char *id, size_t keep, char err[])
 {
-	struct store_script	sc = { upload_new_lua, { 0 }, { 0 } };
+	struct store_script	sc = { upload_new_lua, { 0 }, { 0 }, NULL };
 	int			rc;
 
 	store_args_copy(&sc.keys, key);
