@@ -37,6 +37,11 @@ page() {
 	fi
 }
 
+# refused_values: the refusals for a bad value the page counts this hour.
+refused_values() {
+	page GET format=json && jq '.history.refused.value | add' <<<"$cgi_body"
+}
+
 # header NAME: the value of the last answer's header NAME.
 header() {
 	printf '%s\n' "$cgi_headers" | tr -d '\r' | sed -n "s/^$1: //p"
@@ -61,6 +66,9 @@ header() {
 	expect 204
 	get "metric=test.pages.b&value=x&key=$KEY"
 	expect 400
+	# The refusal is counted after its answer (a resident responder's
+	# after FCGX_Finish_r): the page shows it once Redis has it.
+	await_output 1 refused_values
 	page GET format=json
 	expect 200
 	[ "$(header Cache-Control)" = no-store ]
