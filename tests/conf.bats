@@ -81,11 +81,11 @@ bad_value() {
 	bad_value "FLUX_BATCH_LEASE_SECONDS = 1" \
 		"bad value '1' for 'FLUX_BATCH_LEASE_SECONDS': expected an integer from 2 to 86400"
 	p=$(flux_free_port)
-	write_conf "REDIS_SENTINELS = [::1]:$p, localhost:$p" "REDIS_SENTINEL_WAIT_MS = 0"
+	write_conf "REDIS_SENTINELS = [::1]:$p, 127.0.0.1:$p" "REDIS_SENTINEL_WAIT_MS = 0"
 	get "status=true"
 	expect 200
 	[ "$(jq -r .redis <<<"$cgi_body")" = unavailable ]
-	grep -q "warn: no redis master 'mymaster' from the sentinels within 0 ms: cannot connect to redis sentinel 'localhost:$p': Connection refused" "$STACK_DIR/cgi.err"
+	grep -q "warn: no redis master 'mymaster' from the sentinels within 0 ms: cannot connect to redis sentinel '127.0.0.1:$p': Connection refused" "$STACK_DIR/cgi.err" || { cat "$STACK_DIR/cgi.err" >&2; false; }
 }
 
 @test "a setting given twice is refused" {

@@ -87,9 +87,9 @@ fail_over() {
 	# A replica (re)started by an earlier test is a candidate only once the
 	# sentinels have seen it up and in sync (they poll every few seconds):
 	# until then FAILOVER answers NOGOODSLAVE, so ask until one says OK.
-	_stack_wait_for "" 30 eval '[ "$(cluster_sentinel 1 sentinel failover mymaster 2>&1)" = OK ]'
-	cluster_wait_failover "$old_port" 30
-	_stack_wait_for "" 30 eval "[ \"\$(cluster_redis_role $old)\" = slave ]"
+	_stack_wait_for "" 60 eval '[ "$(cluster_sentinel 1 sentinel failover mymaster 2>&1)" = OK ]'
+	cluster_wait_failover "$old_port" 60
+	_stack_wait_for "" 60 eval "[ \"\$(cluster_redis_role $old)\" = slave ]"
 }
 
 # no_line PATTERN FILE: FILE has no line matching PATTERN (else show it).
@@ -262,7 +262,9 @@ stop_fake_sentinels() {
 	old_port=$(cluster_master_port)
 	stop_redis_node "$old" KILL
 	point sentinel.killed.cpu $((TS + 60)) 2
-	[ "$(cluster_master_port)" != "$old_port" ]
+	# The sentinel asked here may learn of the promotion a moment after
+	# the one Flux found it through (they tell each other every 2 s).
+	cluster_wait_failover "$old_port" 30
 	[ "$(master_last sentinel.killed.cpu)" = "[$((TS + 60)), 2.0]" ]
 	no_line "de-duplication skipped" "$STACK_DIR/cgi.err"
 	run whisper_fetch_value sentinel.killed.cpu $((TS + 60))
@@ -293,11 +295,16 @@ stop_fake_sentinels() {
 	    "metric": "sentinel.wait", "namespace_prefix": null, "key": "'$KEY'",
 	    "token": "None", "user": "None", "password": "None",
 	    "fetch_resolution_urls": ["http://127.0.0.1:1/render?target=x"]}'
+	replica=one
+	[ "$(cluster_master_node)" = one ] && replica=two
+	# A node an earlier test brought back may still be copying its master
+	# (the sentinels can also make it copy again): wait until it follows,
+	# and give WAIT room (half of REDIS_TIMEOUT_MS) on a loaded machine.
+	cluster_wait_synced "$replica" 60
+	sentinel_conf "REDIS_TIMEOUT_MS = 10000"
 	populate_post "$job"
 	expect 204
 	no_line "master only" "$STACK_DIR/cgi.err"
-	replica=one
-	[ "$(cluster_master_node)" = one ] && replica=two
 	[ "$(cluster_redis "$replica" llen flux.populate_metric.queue)" = 1 ]
 	# No replica: queued all the same, and said so.
 	master=$(cluster_master_node)

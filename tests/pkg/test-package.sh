@@ -118,7 +118,7 @@ send_point() {
 	is "whisper $1" "$(whisper_fetch_value "$1" "$ts")" 42.000000
 }
 step "a point through Apache into whisper"
-is "status" "$(curl -s "$H/flux/metric_data?status=true" | cut -c1-18)" '{"status": "ok", '
+is "status" "$(curl -s "$H/flux/metric_data?status=true" | cut -c1-17)" '{"status": "ok", '
 send_point pkg.test.install
 is "Debian's /cgi-bin/ alias" "$(curl -s -o /dev/null -w '%{http_code}' "$H/cgi-bin/flux/metric_data?status=true")" 404
 head -c 3000000 /dev/zero > "$STACK_DIR/big"
