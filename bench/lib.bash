@@ -28,3 +28,40 @@ bench_stack() {
 		die "make install failed"
 	CGIDIR="$B/inst/usr/lib/flux/cgi-bin"
 }
+
+# cpu_ticks ERE: the CPU time (user + system, in clock ticks) used so far
+# by the processes whose command line matches ERE.
+cpu_ticks() {
+	local p cmd s t=0
+	local -a f
+	for p in /proc/[0-9]*; do
+		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		[[ $cmd =~ $1 ]] || continue
+		s=$(<"$p/stat") 2>/dev/null || continue
+		# After "pid (comm) ": state is f[0], utime f[11], stime f[12].
+		read -ra f <<<"${s##*) }"
+		t=$((t + f[11] + f[12]))
+	done
+	echo "$t"
+}
+
+# cpu_mark NAME=ERE...: remembers each group's CPU time now (CPU_<NAME>).
+# cpu_used SECONDS NAME=ERE...: each group's cores used since its mark,
+# as "name 0.42 name 0.10 ...".
+cpu_mark() {
+	local g
+	for g in "$@"; do
+		printf -v "CPU_${g%%=*}" '%s' "$(cpu_ticks "${g#*=}")"
+	done
+}
+cpu_used() {
+	local secs=$1 g v out="" hz
+	hz=$(getconf CLK_TCK)
+	shift
+	for g in "$@"; do
+		v="CPU_${g%%=*}"
+		out+=$(awk -v a="${!v}" -v b="$(cpu_ticks "${g#*=}")" -v hz="$hz" -v s="$secs" \
+			-v n="${g%%=*}" 'BEGIN { printf "%s %.2f ", n, (b - a) / hz / s }')
+	done
+	echo "${out% }"
+}
