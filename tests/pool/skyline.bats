@@ -1,0 +1,1 @@
+../skyline.bats
