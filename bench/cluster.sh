@@ -29,30 +29,19 @@ PROCS=${FLUX_BENCH_PROCS:-4}
 ROUNDS=${FLUX_BENCH_ROUNDS:-2}
 BATCH=450
 PY=/usr/bin/python3
-source tests/lib/flux.bash
+# shellcheck source=lib.bash
+source bench/lib.bash
 source tests/lib/cluster.bash
 STACK_WHISPER_RETENTIONS=60s:3d
 export STACK_CARBON_LOG_UPDATES=False
 
-die() { echo "bench: $*" >&2; exit 1; }
-note() { echo "bench: $*" >&2; }
-FAILED=0
-failed() { echo "bench: FAILED: $*" >&2; FAILED=1; }
-
-bash tests/tools/deps.sh || die "missing packages"
-make -s -j2 all || die "build failed"
-B=$(mktemp -d /tmp/flux-bench-cluster.XXXXXX)
-trap 'cluster_stop >/dev/null 2>&1; rm -rf "$B"' EXIT
-stack_init "$B" || die "stack_init failed"
-make -s install DESTDIR="$B/inst" PREFIX=/usr SYSCONFDIR=/etc >/dev/null ||
-	die "make install failed"
-CGIDIR="$B/inst/usr/lib/flux/cgi-bin"
+note "starting: redis (socket) and a carbon-cache; redis master, replica and 3 sentinels; 2 carbon-caches behind carbon-c-relay"
+BENCH_STOP=cluster_stop
+bench_stack bench-cluster
 NOW=$(( $(date +%s) / 60 * 60 ))
 T0=$(( NOW - 3 * 86400 + 1800 ))
 export FLUX_BENCH_KEY=$KEY FLUX_BENCH_T0=$T0 FLUX_BENCH_BATCH=$BATCH
 
-note "starting: redis (socket) and a carbon-cache; redis master, replica and 3 sentinels; 2 carbon-caches behind carbon-c-relay"
-start_redis && start_carbon || die "redis/carbon did not start"
 start_redis_node r1 && start_redis_node r2 r1 && start_sentinels 3 r1 ||
 	die "redis nodes or sentinels did not start"
 cluster_sub cache-a start_carbon && cluster_sub cache-b start_carbon ||
