@@ -48,6 +48,30 @@ load_script() {
 	done
 }
 
+# confirm TOKEN: the embedded confirm script run for TOKEN, counting 3
+# points accepted.
+confirm() {
+	redis-cli -s "$REDIS_SOCK" evalsha "$("$FLUX_TOP/tests/unit/lua_text" -s confirm)" 3 \
+		t.pending t.done t.stats "$1" 60000 "accepted 3" ""
+}
+
+@test "a confirm sent again (its answer lost) counts the request once" {
+	load_script confirm >/dev/null
+	redis-cli -s "$REDIS_SOCK" del t.pending t.done t.stats >/dev/null
+	redis-cli -s "$REDIS_SOCK" zadd t.pending 1 tok1 >/dev/null
+	run confirm tok1
+	[ "$output" = 0 ]
+	[ "$(redis-cli -s "$REDIS_SOCK" hget t.stats accepted)" = 3 ]
+	run confirm tok1
+	[ "$output" = 0 ]
+	[ "$(redis-cli -s "$REDIS_SOCK" hget t.stats accepted)" = 3 ]
+	[ "$(redis-cli -s "$REDIS_SOCK" zcard t.pending)" = 0 ]
+	[ "$(redis-cli -s "$REDIS_SOCK" zscore t.done tok1)" != "" ]
+	# A claim that lapsed (no longer pending) is still counted once.
+	run confirm tok2
+	[ "$(redis-cli -s "$REDIS_SOCK" hget t.stats accepted)" = 6 ]
+}
+
 @test "a script with a syntax error is refused (the check can fail)" {
 	run bash -c "printf 'local x = \n' | redis-cli -s '$REDIS_SOCK' -x script load"
 	echo "$output"
