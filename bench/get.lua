@@ -14,16 +14,11 @@ dofile((os.getenv("FLUX_BENCH_DIR") or "bench") .. "/report.lua")
 local key = os.getenv("FLUX_BENCH_KEY")
 local prefix = os.getenv("FLUX_BENCH_PREFIX") or "bench.get"
 local nmetrics = tonumber(os.getenv("FLUX_BENCH_METRICS") or "100")
-local t0 = tonumber(os.getenv("FLUX_BENCH_T0"))
-local span = tonumber(os.getenv("FLUX_BENCH_SPAN") or "0")
 
 local n = 0
 request = function()
 	local m = n % nmetrics
-	local gen, cycle = 0, math.floor(n / nmetrics)
-	if span > 0 then gen, cycle = math.floor(cycle / span), cycle % span end
-	local ts = t0 + 60 * cycle
-	local t = gen == 0 and ("t" .. id) or ("t" .. id .. "g" .. gen)
+	local t, ts = minute(math.floor(n / nmetrics))
 	n = n + 1
 	-- The path is the URL's (wrk.path): bench/clients.sh asks the same
 	-- questions of its trivial responder.

@@ -13,15 +13,10 @@ dofile((os.getenv("FLUX_BENCH_DIR") or "bench") .. "/report.lua")
 local key = os.getenv("FLUX_BENCH_KEY")
 local prefix = os.getenv("FLUX_BENCH_PREFIX") or "bench.post"
 local batch = tonumber(os.getenv("FLUX_BENCH_BATCH") or "450")
-local t0 = tonumber(os.getenv("FLUX_BENCH_T0"))
-local span = tonumber(os.getenv("FLUX_BENCH_SPAN") or "0")
 
 local n = 0
 request = function()
-	local gen, k = 0, n
-	if span > 0 then gen, k = math.floor(n / span), n % span end
-	local ts = t0 + 60 * k
-	local t = gen == 0 and ("t" .. id) or ("t" .. id .. "g" .. gen)
+	local t, ts = minute(n)
 	local parts = {}
 	for j = 0, batch - 1 do
 		parts[#parts + 1] = string.format(
