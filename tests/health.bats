@@ -14,7 +14,6 @@ source "$BATS_TEST_DIRNAME/lib/flux.bash"
 
 setup_file() {
 	suite_start health redis carbon
-	export STACK_DIR REDIS_SOCK CARBON_PORT CARBON_PICKLE_PORT WHISPER_DIR
 }
 
 teardown_file() {

@@ -10,7 +10,6 @@ source "$BATS_TEST_DIRNAME/lib/flux.bash"
 
 setup_file() {
 	suite_start get redis carbon
-	export STACK_DIR REDIS_SOCK CARBON_PORT CARBON_PICKLE_PORT WHISPER_DIR
 }
 
 teardown_file() {

@@ -13,7 +13,6 @@ source "$BATS_TEST_DIRNAME/lib/upload.bash"
 
 setup_file() {
 	suite_start pages redis carbon
-	export STACK_DIR REDIS_SOCK CARBON_PORT CARBON_PICKLE_PORT WHISPER_DIR
 }
 
 teardown_file() {
