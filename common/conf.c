@@ -169,16 +169,19 @@ map_free(struct flux_map *m)
 	m->n = 0;
 }
 
-/* Split "a, b ,c" into trimmed items; empty text gives an empty list. */
+/*
+ * Split "a, b ,c" into trimmed items; empty text gives an empty list. An
+ * empty item ("a,,b", "a,", ",a") is refused, not skipped: it is more
+ * likely a name lost in an edit than one meant to be left out.
+ */
 static int
 parse_list(char *val, struct flux_list *out)
 {
-	char	*item, *save = NULL;
+	char	*item, *next = val;
 
 	if (*trim(val) == '\0')
 		return 0;
-	for (item = strtok_r(val, ",", &save); item != NULL;
-	    item = strtok_r(NULL, ",", &save)) {
+	while ((item = strsep(&next, ",")) != NULL) {
 		item = trim(item);
 		if (*item == '\0' || flux_list_add(out, item) == -1)
 			return -1;

@@ -62,6 +62,10 @@ bad_value() {
 		"bad value 'loud' for 'FLUX_LOG_LEVEL': expected error, warn, info or debug"
 	bad_value "BATCH_PROCESSING_NAMESPACES = a, ,b" \
 		"bad value 'a, ,b' for 'BATCH_PROCESSING_NAMESPACES': expected a comma-separated list without empty items"
+	bad_value "BATCH_PROCESSING_NAMESPACES = a,,b" \
+		"bad value 'a,,b' for 'BATCH_PROCESSING_NAMESPACES': expected a comma-separated list without empty items"
+	bad_value "FLUX_POPULATE_ALLOWED_HOSTS = graphite.example," \
+		"bad value 'graphite.example,' for 'FLUX_POPULATE_ALLOWED_HOSTS': expected a comma-separated list without empty items"
 }
 
 @test "a bad value of a setting that holds keys is not shown" {
