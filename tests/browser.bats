@@ -26,7 +26,9 @@ setup_file() {
 	start_redis
 	start_carbon
 	upload_conf
-	local mode=; [ "$FLUX_MODE" = fcgi ] && mode=fcgid
+	# tests/fcgi/: mod_fcgid; tests/pool/: the kernel-queued pools.
+	local mode=
+	case $FLUX_MODE in fcgi) mode=fcgid ;; pool) mode=proxy ;; esac
 	start_apache "$FLUX_TOP/cgi-bin" "$STACK_DIR/flux.conf" $mode
 	ARTIFACTS=${FLUX_ARTIFACTS:-$FLUX_TOP/tests/artifacts}/browser-$FLUX_MODE
 	rm -rf "$ARTIFACTS"
