@@ -53,7 +53,7 @@ for p in flux apache2 redis-server cron; do
 	is "package $p" "$(dpkg-query -W -f='${db:Status-Status}' "$p")" installed
 done
 is "conffiles" "$(dpkg-query -W -f='${Conffiles}\n' flux | awk 'NF {print $1}' | sort | tr '\n' ' ')" \
-	"/etc/apache2/conf-available/flux.conf /etc/apache2/sites-available/flux-vista.conf /etc/cron.d/flux /etc/flux/flux.conf "
+	"/etc/apache2/conf-available/flux-pool.conf /etc/apache2/conf-available/flux.conf /etc/apache2/sites-available/flux-vista.conf /etc/cron.d/flux /etc/flux/flux.conf "
 is "flux.conf" "$(stat -c '%U:%G %a' /etc/flux/flux.conf)" "root:www-data 640"
 for d in /var/spool/flux /var/lib/flux/data_uploads /var/lib/flux/processed_uploads; do
 	is "$d" "$(stat -c '%U:%G %a' "$d")" "www-data:www-data 750"
@@ -67,6 +67,10 @@ for f in /usr/sbin/flux-batch /usr/lib/flux/cgi-bin/metric_data \
 done
 [ ! -e /usr/lib/cgi-bin/flux ] || fail "programs under /usr/lib/cgi-bin"
 [ ! -e /etc/apache2/sites-enabled/flux-vista.conf ] || fail "the site for Vista is enabled on install"
+# The FastCGI pools (INSTALL §9) ship off: README.Debian switches to them.
+[ ! -e /etc/apache2/conf-enabled/flux-pool.conf ] || fail "the pools' Apache configuration is enabled on install"
+[ -f /usr/lib/systemd/system/flux-fcgi@.service ] || fail "no flux-fcgi@.service"
+if ls /etc/systemd/system/*.wants/flux-fcgi@* >/dev/null 2>&1; then fail "a pool is enabled on install"; fi
 
 # The cron entry's command, as cron runs it (as www-data, with its PATH).
 cron_cmd=$(grep -v -e '^#' -e '^$' -e '^[A-Z]*=' /etc/cron.d/flux | cut -d' ' -f7-)
@@ -144,6 +148,51 @@ for _ in $(seq 50); do curl -s -o /dev/null "$V/" && break; sleep 0.2; done
 vista_point pkg.test.vista
 is "the Vista port, another path" "$(curl -s -o /dev/null -w '%{http_code}' "$V/flux/metric_data?status=true")" 403
 
+step "the FastCGI pools, switched to as README.Debian says (no systemd here: the unit's command run by hand)"
+command -v spawn-fcgi >/dev/null && command -v multiwatch >/dev/null ||
+	fail "spawn-fcgi and multiwatch (Recommends) are not installed"
+unit=/usr/lib/systemd/system/flux-fcgi@.service
+# pool_cmd PROGRAM: the unit's ExecStart for PROGRAM, its lines joined.
+pool_cmd() {
+	sed -e ':a' -e '/\\$/N; s/\\\n[[:space:]]*/ /; ta' "$unit" | sed -n 's/^ExecStart=//p' |
+		sed -e "s/%i/$1/g" -e 's/\${FLUX_FCGI_CHILDREN}/2/g'
+}
+is "the unit's FLUX_CONF" "$(sed -n 's/^Environment=FLUX_CONF=//p' "$unit")" /etc/flux/flux.conf
+systemctl enable -q flux-fcgi@metric_data flux-fcgi@metric_data_post 2>/dev/null ||
+	fail "systemctl enable flux-fcgi@metric_data"
+a2enmod -q proxy_fcgi
+a2disconf -q flux
+a2enconf -q flux-pool
+install -d -o www-data -g www-data /run/flux
+POOLS=()
+for p in metric_data metric_data_post; do
+	# shellcheck disable=SC2046 # the unit's command, split as systemd does
+	runuser -u www-data -- env FLUX_CONF=/etc/flux/flux.conf $(pool_cmd "$p") \
+		>/dev/null 2>"$STACK_DIR/pool-$p.err" &
+	POOLS+=($!)
+	for _ in $(seq 50); do [ -S "/run/flux/$p.sock" ] && break; sleep 0.2; done
+	[ -S "/run/flux/$p.sock" ] || { cat "$STACK_DIR/pool-$p.err"; fail "the pool of $p made no socket"; }
+done
+apache2ctl graceful
+sleep 1
+# /flux/ now reaches the programs only through the pools.
+send_point pkg.test.pool
+is "POST through the pool" "$(curl -s -w '%{http_code}' -H 'Content-Type: application/json' \
+	--data "{\"key\": \"$KEY\", \"metrics\": [{\"metric\": \"pkg.test.poolpost\", \"value\": 1}]}" \
+	"$H/flux/metric_data_post")" 204
+# multiwatch passes SIGTERM to its responders; runuser waits for them.
+for pid in "${POOLS[@]}"; do
+	pkill -TERM -P "$pid" multiwatch || true
+	wait "$pid" || true
+done
+is "a program whose pool is not running" "$(curl -s -o /dev/null -w '%{http_code}' "$H/flux/metric_data?status=true")" 503
+rm -rf /run/flux
+a2disconf -q flux-pool
+a2enconf -q flux
+apache2ctl graceful
+sleep 1
+send_point pkg.test.cgi.again
+
 step "upgrading to a newer version keeps the edited configuration and cron entry"
 sed -i 's/^MAILTO=root$/MAILTO=ops/' /etc/cron.d/flux
 up=$(mktemp -d /tmp/flux-up.XXXXXX)
@@ -200,4 +249,5 @@ left+=$(ls -d /run/lock/*flux* /run/flux* 2>/dev/null || true)
 $left"
 [ -z "$(ls -A /var/spool/cron/crontabs 2>/dev/null)" ] || fail "a user crontab exists"
 [ -z "$(ls /etc/apache2/conf-enabled /etc/apache2/sites-enabled | grep -i flux)" ] || fail "an Apache conf or site link is left"
+if ls /etc/systemd/system/*.wants/flux-fcgi@* >/dev/null 2>&1; then fail "a pool's systemd link is left"; fi
 step "PASS"
