@@ -158,8 +158,16 @@ pool_cmd() {
 		sed -e "s/%i/$1/g" -e 's/\${FLUX_FCGI_CHILDREN}/2/g'
 }
 is "the unit's FLUX_CONF" "$(sed -n 's/^Environment=FLUX_CONF=//p' "$unit")" /etc/flux/flux.conf
-systemctl enable -q flux-fcgi@metric_data flux-fcgi@metric_data_post 2>/dev/null ||
-	fail "systemctl enable flux-fcgi@metric_data"
+# systemctl enable, or (no systemd in this root) the links it makes for
+# WantedBy=multi-user.target.
+for p in metric_data metric_data_post; do
+	if command -v systemctl >/dev/null; then
+		systemctl enable -q "flux-fcgi@$p" || fail "systemctl enable flux-fcgi@$p"
+	else
+		mkdir -p /etc/systemd/system/multi-user.target.wants
+		ln -s "$unit" "/etc/systemd/system/multi-user.target.wants/flux-fcgi@$p.service"
+	fi
+done
 a2enmod -q proxy_fcgi
 a2disconf -q flux
 a2enconf -q flux-pool
