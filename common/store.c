@@ -312,6 +312,14 @@ store_reply_error(const struct flux_store *s, const redisReply *r,
 	    s->ctx->errstr);
 }
 
+/* Whether r is Redis saying it does not hold the script of an EVALSHA. */
+static int
+noscript(const redisReply *r)
+{
+	return r != NULL && r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, "NOSCRIPT", strlen("NOSCRIPT")) == 0;
+}
+
 /*
  * The one check of every reply r: of type want (a nil passes for a string,
  * as a missing key; STORE_REPLY_ANY: anything but an error). On success r
@@ -328,6 +336,8 @@ checked(struct flux_store *s, redisReply *r, int want, redisReply **reply,
 
 	if (!ok)
 		store_reply_error(s, r, what, err);
+	/* An EVALSHA of a script Redis does not hold (store_script_run). */
+	s->noscript = !ok && noscript(r);
 	/* A master demoted by a fail-over refuses writes: find the new one. */
 	if (!ok && r != NULL && r->type == REDIS_REPLY_ERROR &&
 	    strncmp(r->str, "READONLY", 8) == 0)
@@ -605,14 +615,6 @@ eval_head(struct store_args *a, const char *sha, const char *text)
 	a->len[EVAL_SCRIPT] = strlen(a->v[EVAL_SCRIPT]);
 }
 
-/* Whether r is Redis saying it does not hold the script of an EVALSHA. */
-static int
-noscript(const redisReply *r)
-{
-	return r != NULL && r->type == REDIS_REPLY_ERROR &&
-	    strncmp(r->str, "NOSCRIPT", strlen("NOSCRIPT")) == 0;
-}
-
 /*
  * EVAL's argument vector for the script sc in a: its head (EVALSHA and
  * its SHA1 when it has one, else EVAL and its text), then the strings of
@@ -649,30 +651,20 @@ int
 store_script_run(struct flux_store *s, const struct store_script *sc,
     int want, redisReply **reply, const char *what, char err[])
 {
-	struct store_args	 a = { 0 };
-	redisReply		*r = NULL;
-	char			 nkeys[I64_LEN];
+	struct store_args	a = { 0 };
+	char			nkeys[I64_LEN];
+	int			rc;
 
 	script_argv(sc, sc->sha, &a, nkeys);
-	if (a.failed) {
-		free(a.v);
-		free(a.len);
-		return flux_errf(err, "out of memory");
-	}
-	if (prepare(s, reply, err) == -1) {
-		free(a.v);
-		free(a.len);
-		return -1;
-	}
-	r = redisCommandArgv(s->ctx, (int)a.n, (const char **)a.v, a.len);
-	if (sc->sha != NULL && noscript(r)) {
-		freeReplyObject(r);
+	s->noscript = 0;
+	rc = store_command_args(s, &a, want, reply, what, err);
+	if (rc == -1 && sc->sha != NULL && s->noscript) {
 		eval_head(&a, NULL, sc->text);
-		r = redisCommandArgv(s->ctx, (int)a.n, (const char **)a.v, a.len);
+		rc = store_command_args(s, &a, want, reply, what, err);
 	}
 	free(a.v);
 	free(a.len);
-	return checked(s, r, want, reply, what, err);
+	return rc;
 }
 
 /*

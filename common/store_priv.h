@@ -53,6 +53,7 @@ struct flux_store {
 	const struct flux_conf	*conf;		/* how to connect again */
 	redisContext		*ctx;
 	int			 lost;		/* master demoted: connect again */
+	int			 noscript;	/* the last reply: NOSCRIPT */
 	struct store_claim	 claim;
 	struct flux_stats	*stats;		/* the request's counts, or NULL */
 	int			 owed;		/* replies of commands sent unread */
